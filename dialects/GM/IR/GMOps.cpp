@@ -1,0 +1,878 @@
+//===- GMOps.cpp - gm dialect operations ------------------------------------===//
+//
+// Verifiers, custom assembly and folders of the gm ops. Every rule a trait
+// cannot express is checked here, with a message that names the offending
+// types, so MLIRGen bugs and hand-written IR fail with the reason.
+//
+// Shape legend: B = batch (dynamic, leading), D = features, H = hidden,
+// C = channels, K = classes or components.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/GM/IR/GMOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/FunctionImplementation.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallSet.h"
+
+using namespace mlir;
+using namespace mlir::gm;
+
+//===----------------------------------------------------------------------===//
+// Helpers
+//===----------------------------------------------------------------------===//
+
+static RankedTensorType rt(Type type) { return cast<RankedTensorType>(type); }
+static RankedTensorType rt(Value value) { return rt(value.getType()); }
+
+/// True if `type` is (B, ...) with a dynamic batch and static other dims.
+static bool isBatched(RankedTensorType type) {
+  return type.getRank() >= 1 && type.isDynamicDim(0) &&
+         !ShapedType::isDynamicShape(type.getShape().drop_front());
+}
+
+static LogicalResult expectBatched(Operation *op, Type type, StringRef what) {
+  if (!isBatched(rt(type)))
+    return op->emitOpError() << "expects " << what
+                             << " with a dynamic batch dimension first and "
+                                "static dimensions after it, got "
+                             << type;
+  return success();
+}
+
+/// Checks that `actual` equals the shape (B, dims...).
+static LogicalResult expectResultShape(Operation *op, Type actual,
+                                       ArrayRef<int64_t> dims) {
+  SmallVector<int64_t> shape{ShapedType::kDynamic};
+  shape.append(dims.begin(), dims.end());
+  auto expected = RankedTensorType::get(shape, rt(actual).getElementType());
+  if (actual != expected)
+    return op->emitOpError() << "expects result type " << expected << ", got "
+                             << actual;
+  return success();
+}
+
+static LogicalResult expectShape(Operation *op, Value value, StringRef what,
+                                 ArrayRef<int64_t> shape) {
+  if (rt(value).getShape() != shape) {
+    std::string expected;
+    llvm::raw_string_ostream os(expected);
+    llvm::interleave(shape, os, "x");
+    return op->emitOpError() << "expects " << what << " of shape " << expected
+                             << ", got " << value.getType();
+  }
+  return success();
+}
+
+template <typename OpT>
+static OpT lookup(Operation *from, SymbolTableCollection &tables,
+                  FlatSymbolRefAttr ref) {
+  return tables.lookupNearestSymbolFrom<OpT>(from, ref);
+}
+
+/// Collects the parameters of groups `refs`; fails on a missing group.
+static LogicalResult collectGroupParams(Operation *op,
+                                        SymbolTableCollection &tables,
+                                        ArrayAttr refs,
+                                        llvm::SmallSetVector<StringAttr, 16> &out) {
+  for (Attribute ref : refs) {
+    auto flat = dyn_cast<FlatSymbolRefAttr>(ref);
+    auto group = flat ? lookup<GroupOp>(op, tables, flat) : GroupOp();
+    if (!group)
+      return op->emitOpError() << "'" << ref << "' is not a gm.group";
+    for (Attribute param : group.getParams())
+      out.insert(cast<FlatSymbolRefAttr>(param).getAttr());
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// ModelOp, DataOp, ParamOp, GroupOp
+//===----------------------------------------------------------------------===//
+
+void ModelOp::build(OpBuilder &builder, OperationState &state, StringRef name) {
+  state.addAttribute(mlir::SymbolTable::getSymbolAttrName(),
+                     builder.getStringAttr(name));
+  state.addRegion()->emplaceBlock();
+}
+
+LogicalResult DataOp::verify() {
+  auto type = rt(getType());
+  if (failed(expectBatched(*this, type, "a data type")))
+    return failure();
+  switch (getKind()) {
+  case DataKind::real:
+    if (!type.getElementType().isF32())
+      return emitOpError() << "expects real data to be f32, got " << type;
+    break;
+  case DataKind::label:
+    if (!type.getElementType().isF32() || type.getRank() != 2)
+      return emitOpError() << "expects labels as one-hot tensor<?xKxf32>, got "
+                           << type;
+    if (!getClasses() || *getClasses() != type.getDimSize(1))
+      return emitOpError() << "expects 'classes' equal to the label width "
+                           << type.getDimSize(1);
+    break;
+  case DataKind::tokens:
+    if (!type.getElementType().isInteger(32) || type.getRank() != 2)
+      return emitOpError() << "expects tokens as tensor<?xTxi32>, got " << type;
+    if (!getClasses() || *getClasses() < 1)
+      return emitOpError() << "expects 'classes' (the vocabulary size) on "
+                              "token data";
+    break;
+  }
+  return success();
+}
+
+LogicalResult ParamOp::verify() {
+  auto type = rt(getType());
+  if (!type.hasStaticShape())
+    return emitOpError() << "expects a static shape, got " << type;
+  if (getScale() && !(getScale()->convertToDouble() > 0))
+    return emitOpError() << "expects a positive 'scale'";
+  return success();
+}
+
+LogicalResult GroupOp::verifySymbolUses(SymbolTableCollection &tables) {
+  for (Attribute ref : getParams())
+    if (!lookup<ParamOp>(*this, tables, cast<FlatSymbolRefAttr>(ref)))
+      return emitOpError() << "'" << ref << "' is not a gm.param";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// NetOp, ObjectiveOp, ReturnOp, CallOp, ParamRefOp
+//===----------------------------------------------------------------------===//
+
+template <typename OpT>
+static void buildFunctionLike(OpBuilder &builder, OperationState &state,
+                              StringRef name, FunctionType type) {
+  state.addAttribute(mlir::SymbolTable::getSymbolAttrName(),
+                     builder.getStringAttr(name));
+  state.addAttribute(OpT::getFunctionTypeAttrName(state.name),
+                     TypeAttr::get(type));
+  state.addRegion();
+}
+
+template <typename OpT>
+static ParseResult parseFunctionLike(OpAsmParser &parser,
+                                     OperationState &result) {
+  auto buildFuncType = [](Builder &builder, ArrayRef<Type> argTypes,
+                          ArrayRef<Type> results,
+                          function_interface_impl::VariadicFlag,
+                          std::string &) {
+    return builder.getFunctionType(argTypes, results);
+  };
+  return function_interface_impl::parseFunctionOp(
+      parser, result, /*allowVariadic=*/false,
+      OpT::getFunctionTypeAttrName(result.name), buildFuncType,
+      OpT::getArgAttrsAttrName(result.name),
+      OpT::getResAttrsAttrName(result.name));
+}
+
+template <typename OpT>
+static void printFunctionLike(OpAsmPrinter &p, OpT op) {
+  function_interface_impl::printFunctionOp(
+      p, op, /*isVariadic=*/false, op.getFunctionTypeAttrName(),
+      op.getArgAttrsAttrName(), op.getResAttrsAttrName());
+}
+
+void NetOp::build(OpBuilder &builder, OperationState &state, StringRef name,
+                  FunctionType type) {
+  buildFunctionLike<NetOp>(builder, state, name, type);
+}
+ParseResult NetOp::parse(OpAsmParser &parser, OperationState &result) {
+  return parseFunctionLike<NetOp>(parser, result);
+}
+void NetOp::print(OpAsmPrinter &p) { printFunctionLike(p, *this); }
+
+LogicalResult NetOp::verify() {
+  if (getBody().empty())
+    return emitOpError() << "expects a body";
+  return success();
+}
+
+void ObjectiveOp::build(OpBuilder &builder, OperationState &state,
+                        StringRef name, FunctionType type) {
+  buildFunctionLike<ObjectiveOp>(builder, state, name, type);
+}
+ParseResult ObjectiveOp::parse(OpAsmParser &parser, OperationState &result) {
+  return parseFunctionLike<ObjectiveOp>(parser, result);
+}
+void ObjectiveOp::print(OpAsmPrinter &p) { printFunctionLike(p, *this); }
+
+LogicalResult ObjectiveOp::verify() {
+  if (getBody().empty())
+    return emitOpError() << "expects a body";
+  FunctionType type = getFunctionType();
+  if (type.getNumResults() != 1 || type.getResult(0) != RankedTensorType::get(
+                                       {}, Float32Type::get(getContext())))
+    return emitOpError() << "expects a single tensor<f32> result, got "
+                         << type.getResults().size() << " result(s)";
+  if (type.getNumInputs() == 0 || !isa<KeyType>(type.getInputs().back()))
+    return emitOpError() << "expects a !gm.key as its last argument";
+  auto inputs = (*this)->getAttrOfType<ArrayAttr>("inputs");
+  if (!inputs || inputs.size() != type.getNumInputs() - 1)
+    return emitOpError() << "expects an 'inputs' array naming the gm.data of "
+                            "each argument before the key";
+  auto model = (*this)->getParentOfType<ModelOp>();
+  for (auto [ref, argType] : llvm::zip(inputs, type.getInputs())) {
+    auto flat = dyn_cast<FlatSymbolRefAttr>(ref);
+    auto data = flat ? SymbolTable::lookupSymbolIn(model, flat.getAttr())
+                     : nullptr;
+    auto dataOp = dyn_cast_or_null<DataOp>(data);
+    if (!dataOp)
+      return emitOpError() << "input " << ref << " is not a gm.data";
+    if (dataOp.getType() != argType)
+      return emitOpError() << "argument for " << ref << " has type "
+                           << argType << ", but the data is "
+                           << dataOp.getType();
+  }
+  return success();
+}
+
+LogicalResult ReturnOp::verify() {
+  auto function = cast<FunctionOpInterface>((*this)->getParentOp());
+  ArrayRef<Type> results = function.getResultTypes();
+  if (getNumOperands() != results.size())
+    return emitOpError() << "has " << getNumOperands()
+                         << " operands, but the enclosing function returns "
+                         << results.size();
+  for (auto [i, pair] : llvm::enumerate(llvm::zip(getOperandTypes(), results)))
+    if (std::get<0>(pair) != std::get<1>(pair))
+      return emitOpError() << "operand #" << i << " has type "
+                           << std::get<0>(pair)
+                           << ", but the function returns "
+                           << std::get<1>(pair);
+  return success();
+}
+
+LogicalResult CallOp::verifySymbolUses(SymbolTableCollection &tables) {
+  auto net = lookup<NetOp>(*this, tables, getCalleeAttr());
+  if (!net)
+    return emitOpError() << "'" << getCallee() << "' is not a gm.net";
+  FunctionType type = net.getFunctionType();
+  if (!llvm::equal(type.getInputs(), getOperandTypes()) ||
+      !llvm::equal(type.getResults(), getResultTypes()))
+    return emitOpError() << "types do not match the signature of @"
+                         << getCallee() << ": " << type;
+  return success();
+}
+
+LogicalResult ParamRefOp::verifySymbolUses(SymbolTableCollection &tables) {
+  auto param = lookup<ParamOp>(*this, tables, getNameAttr());
+  if (!param)
+    return emitOpError() << "'" << getName() << "' is not a gm.param";
+  if (param.getType() != getType())
+    return emitOpError() << "has type " << getType() << ", but @" << getName()
+                         << " is " << param.getType();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// StepOp, MinimaxOp, ProgressiveOp, ScheduleAlphaOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult StepOp::verifySymbolUses(SymbolTableCollection &tables) {
+  if (!lookup<ObjectiveOp>(*this, tables, getObjectiveAttr()))
+    return emitOpError() << "'" << getObjective() << "' is not a gm.objective";
+  llvm::SmallSetVector<StringAttr, 16> params;
+  if (failed(collectGroupParams(*this, tables, getGroups(), params)))
+    return failure();
+  if (params.empty())
+    return emitOpError() << "trains no parameters";
+  return success();
+}
+
+LogicalResult MinimaxOp::verifySymbolUses(SymbolTableCollection &tables) {
+  auto value = lookup<ObjectiveOp>(*this, tables, getValueAttr());
+  if (!value)
+    return emitOpError() << "'" << getValue() << "' is not a gm.objective";
+  bool hasAdversarial = false;
+  value.walk([&](AdversarialOp) { hasAdversarial = true; });
+  if (!hasAdversarial)
+    return emitOpError() << "expects its value @" << getValue()
+                         << " to contain a gm.adversarial term";
+  for (auto extra : {getDiscExtraAttr(), getGenExtraAttr()})
+    if (extra && !lookup<ObjectiveOp>(*this, tables, extra))
+      return emitOpError() << "'" << extra << "' is not a gm.objective";
+  llvm::SmallSetVector<StringAttr, 16> disc, gen;
+  if (failed(collectGroupParams(*this, tables, getDiscGroups(), disc)) ||
+      failed(collectGroupParams(*this, tables, getGenGroups(), gen)))
+    return failure();
+  if (disc.empty() || gen.empty())
+    return emitOpError() << "expects both players to have parameters";
+  for (StringAttr param : disc)
+    if (gen.contains(param))
+      return emitOpError() << "parameter @" << param.getValue()
+                           << " belongs to both the discriminator and the "
+                              "generator";
+  return success();
+}
+
+LogicalResult ProgressiveOp::verify() {
+  ArrayRef<int64_t> res = getResolutions();
+  if (res.empty())
+    return emitOpError() << "expects at least one resolution";
+  for (size_t i = 0; i < res.size(); ++i) {
+    if (res[i] < 1)
+      return emitOpError() << "expects positive resolutions";
+    if (i > 0 && res[i] != 2 * res[i - 1])
+      return emitOpError() << "expects each resolution to double the previous "
+                              "one, got "
+                           << res[i - 1] << " then " << res[i];
+  }
+  if (getEpochsPerStage() < 1)
+    return emitOpError() << "expects 'epochs_per_stage' >= 1";
+  double fade = getFadeFraction().convertToDouble();
+  if (!(fade >= 0 && fade <= 1))
+    return emitOpError() << "expects 'fade_fraction' in [0, 1], got " << fade;
+  return success();
+}
+
+LogicalResult
+ScheduleAlphaOp::verifySymbolUses(SymbolTableCollection &tables) {
+  if (!lookup<ProgressiveOp>(*this, tables, getScheduleAttr()))
+    return emitOpError() << "'" << getSchedule() << "' is not a gm.progressive";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// ConstantOp, BatchSizeOp, BroadcastOp
+//===----------------------------------------------------------------------===//
+
+ParseResult ConstantOp::parse(OpAsmParser &parser, OperationState &result) {
+  ElementsAttr value;
+  if (parser.parseOptionalAttrDict(result.attributes) ||
+      parser.parseAttribute(value, "value", result.attributes))
+    return failure();
+  result.addTypes(value.getType());
+  return success();
+}
+
+void ConstantOp::print(OpAsmPrinter &p) {
+  p.printOptionalAttrDict((*this)->getAttrs(), {"value"});
+  p << ' ';
+  p.printAttribute(getValue());
+}
+
+OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
+
+LogicalResult ConstantOp::verify() {
+  if (getValue().getType() != getType())
+    return emitOpError() << "value has type " << getValue().getType()
+                         << ", but the result is " << getType();
+  return success();
+}
+
+LogicalResult BatchSizeOp::verify() {
+  return expectBatched(*this, getInput().getType(), "an operand");
+}
+
+LogicalResult BroadcastOp::verify() {
+  auto in = rt(getInput()), out = rt(getResult());
+  if (in.getRank() > out.getRank())
+    return emitOpError() << "cannot broadcast " << in << " to the lower rank "
+                         << out;
+  int64_t offset = out.getRank() - in.getRank();
+  for (int64_t i = 0; i < in.getRank(); ++i) {
+    int64_t a = in.getDimSize(i), b = out.getDimSize(i + offset);
+    if (a != 1 && a != b)
+      return emitOpError() << "cannot broadcast " << in << " to " << out;
+  }
+  if ((int64_t)getDynamicSizes().size() != out.getNumDynamicDims())
+    return emitOpError() << "expects " << out.getNumDynamicDims()
+                         << " dynamic size(s), got "
+                         << getDynamicSizes().size();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Axis ops, shape manipulation, reductions
+//===----------------------------------------------------------------------===//
+
+static LogicalResult verifyAxis(Operation *op, int64_t axis, int64_t rank,
+                                bool allowBatch = false) {
+  if (axis < (allowBatch ? 0 : 1) || axis >= rank)
+    return op->emitOpError() << "axis " << axis << " is out of range for rank "
+                             << rank << (allowBatch ? "" : " (axis 0 is the batch)");
+  return success();
+}
+
+LogicalResult SoftmaxOp::verify() {
+  return verifyAxis(*this, getAxis(), rt(getInput()).getRank());
+}
+LogicalResult LogSoftmaxOp::verify() {
+  return verifyAxis(*this, getAxis(), rt(getInput()).getRank());
+}
+
+LogicalResult ReshapeOp::verify() {
+  auto in = rt(getInput()), out = rt(getResult());
+  if (failed(expectBatched(*this, in, "an operand")) ||
+      failed(expectBatched(*this, out, "a result")))
+    return failure();
+  auto count = [](RankedTensorType t) {
+    int64_t n = 1;
+    for (int64_t d : t.getShape().drop_front())
+      n *= d;
+    return n;
+  };
+  if (count(in) != count(out))
+    return emitOpError() << "cannot reshape " << in << " (" << count(in)
+                         << " elements per example) to " << out << " ("
+                         << count(out) << ")";
+  return success();
+}
+
+LogicalResult TransposeOp::verify() {
+  auto in = rt(getInput()), out = rt(getResult());
+  ArrayRef<int64_t> perm = getPermutation();
+  if ((int64_t)perm.size() != in.getRank() || out.getRank() != in.getRank())
+    return emitOpError() << "expects a permutation of " << in.getRank()
+                         << " dimensions";
+  llvm::SmallSet<int64_t, 8> seen;
+  for (auto [i, p] : llvm::enumerate(perm)) {
+    if (p < 0 || p >= in.getRank() || !seen.insert(p).second)
+      return emitOpError() << "expects a permutation of " << in.getRank()
+                           << " dimensions";
+    if (out.getDimSize(i) != in.getDimSize(p))
+      return emitOpError() << "result dimension " << i << " should be "
+                           << in.getDimSize(p);
+  }
+  return success();
+}
+
+LogicalResult ConcatOp::verify() {
+  if (getInputs().empty())
+    return emitOpError() << "expects at least one input";
+  auto first = rt(getInputs().front());
+  int64_t axis = getAxis();
+  if (failed(verifyAxis(*this, axis, first.getRank())))
+    return failure();
+  SmallVector<int64_t> shape(first.getShape());
+  for (Value input : getInputs().drop_front()) {
+    auto t = rt(input);
+    if (t.getRank() != first.getRank())
+      return emitOpError() << "expects inputs of one rank, got " << first
+                           << " and " << t;
+    for (int64_t i = 0; i < t.getRank(); ++i)
+      if (i != axis && t.getDimSize(i) != first.getDimSize(i))
+        return emitOpError() << "expects inputs to agree off axis " << axis
+                             << ", got " << first << " and " << t;
+    shape[axis] += t.getDimSize(axis);
+  }
+  auto expected = RankedTensorType::get(shape, first.getElementType());
+  if (expected != getType())
+    return emitOpError() << "expects result type " << expected << ", got "
+                         << getType();
+  return success();
+}
+
+LogicalResult SliceOp::verify() {
+  auto in = rt(getInput());
+  int64_t axis = getAxis(), start = getStart(), size = getSize();
+  if (failed(verifyAxis(*this, axis, in.getRank())))
+    return failure();
+  if (start < 0 || size < 1 || start + size > in.getDimSize(axis))
+    return emitOpError() << "slice [" << start << ", " << start + size
+                         << ") is out of bounds for dimension of size "
+                         << in.getDimSize(axis);
+  SmallVector<int64_t> shape(in.getShape());
+  shape[axis] = size;
+  auto expected = RankedTensorType::get(shape, in.getElementType());
+  if (expected != getType())
+    return emitOpError() << "expects result type " << expected << ", got "
+                         << getType();
+  return success();
+}
+
+LogicalResult ShiftOp::verify() {
+  return verifyAxis(*this, getAxis(), rt(getInput()).getRank());
+}
+
+template <typename OpT>
+static LogicalResult verifyReduce(OpT op) {
+  auto in = rt(op.getInput());
+  ArrayRef<int64_t> axes = op.getAxes();
+  if (axes.empty())
+    return op.emitOpError() << "expects at least one axis";
+  for (size_t i = 0; i < axes.size(); ++i) {
+    if (failed(verifyAxis(op, axes[i], in.getRank(), /*allowBatch=*/true)))
+      return failure();
+    if (i > 0 && axes[i] <= axes[i - 1])
+      return op.emitOpError() << "expects strictly increasing axes";
+  }
+  SmallVector<int64_t> shape;
+  for (int64_t i = 0; i < in.getRank(); ++i)
+    if (!llvm::is_contained(axes, i))
+      shape.push_back(in.getDimSize(i));
+  auto expected = RankedTensorType::get(shape, in.getElementType());
+  if (expected != op.getType())
+    return op.emitOpError() << "expects result type " << expected << ", got "
+                            << op.getType();
+  return success();
+}
+
+LogicalResult SumOp::verify() { return verifyReduce(*this); }
+LogicalResult MeanOp::verify() { return verifyReduce(*this); }
+
+static LogicalResult verifyResample(Operation *op, Value input, Type result,
+                                    int64_t factor, bool up) {
+  auto in = rt(input);
+  if (in.getRank() != 4 || !isBatched(in))
+    return op->emitOpError() << "expects a (B, C, H, W) image, got " << in;
+  int64_t h = in.getDimSize(2), w = in.getDimSize(3);
+  if (!up && (h % factor || w % factor))
+    return op->emitOpError() << "expects H and W divisible by " << factor
+                             << ", got " << in;
+  int64_t oh = up ? h * factor : h / factor, ow = up ? w * factor : w / factor;
+  return expectResultShape(op, result, {in.getDimSize(1), oh, ow});
+}
+
+LogicalResult UpsampleOp::verify() {
+  return verifyResample(*this, getInput(), getType(), getFactor(), true);
+}
+LogicalResult AvgPoolOp::verify() {
+  return verifyResample(*this, getInput(), getType(), getFactor(), false);
+}
+
+//===----------------------------------------------------------------------===//
+// Layers
+//===----------------------------------------------------------------------===//
+
+LogicalResult MatmulOp::verify() {
+  auto a = rt(getLhs()), b = rt(getRhs());
+  if (a.getRank() != 2 || b.getRank() != 2)
+    return emitOpError() << "expects rank-2 operands, got " << a << " and "
+                         << b;
+  if (a.getDimSize(1) != b.getDimSize(0))
+    return emitOpError() << "contracting dimensions differ: " << a << " and "
+                         << b;
+  auto expected = RankedTensorType::get({a.getDimSize(0), b.getDimSize(1)},
+                                        a.getElementType());
+  if (expected != getType())
+    return emitOpError() << "expects result type " << expected << ", got "
+                         << getType();
+  return success();
+}
+
+static LogicalResult verifyAffine(Operation *op, Value input, Value weight,
+                                  Value bias, Type result) {
+  auto x = rt(input), w = rt(weight);
+  if (x.getRank() != 2 || !isBatched(x))
+    return op->emitOpError() << "expects input (B, IN), got " << x;
+  if (w.getRank() != 2 || w.getDimSize(1) != x.getDimSize(1))
+    return op->emitOpError() << "expects weight (OUT, " << x.getDimSize(1)
+                             << "), got " << w;
+  if (bias && failed(expectShape(op, bias, "bias", {w.getDimSize(0)})))
+    return failure();
+  return expectResultShape(op, result, {w.getDimSize(0)});
+}
+
+LogicalResult LinearOp::verify() {
+  return verifyAffine(*this, getInput(), getWeight(), getBias(), getType());
+}
+LogicalResult MaskedLinearOp::verify() {
+  return verifyAffine(*this, getInput(), getWeight(), getBias(), getType());
+}
+
+/// Checks (B, C, H, W) input, (O, C, KH, KW) (or (C, O, KH, KW) when
+/// `transposed`) weight, (O) bias; returns O, KH, KW.
+static LogicalResult verifyConvOperands(Operation *op, Value input,
+                                        Value weight, Value bias,
+                                        bool transposed, int64_t &outC,
+                                        int64_t &kh, int64_t &kw) {
+  auto x = rt(input), w = rt(weight);
+  if (x.getRank() != 4 || !isBatched(x))
+    return op->emitOpError() << "expects input (B, C, H, W), got " << x;
+  if (w.getRank() != 4)
+    return op->emitOpError() << "expects a rank-4 weight, got " << w;
+  int64_t inC = transposed ? w.getDimSize(0) : w.getDimSize(1);
+  outC = transposed ? w.getDimSize(1) : w.getDimSize(0);
+  kh = w.getDimSize(2);
+  kw = w.getDimSize(3);
+  if (inC != x.getDimSize(1))
+    return op->emitOpError() << "weight " << w << " expects " << inC
+                             << " input channels, got " << x;
+  if (bias && failed(expectShape(op, bias, "bias", {outC})))
+    return failure();
+  return success();
+}
+
+static LogicalResult verifyPair(Operation *op, ArrayRef<int64_t> v,
+                                StringRef name, int64_t min) {
+  if (v.size() != 2 || v[0] < min || v[1] < min)
+    return op->emitOpError() << "expects '" << name << "' to be two integers >= "
+                             << min;
+  return success();
+}
+
+LogicalResult Conv2DOp::verify() {
+  int64_t o, kh, kw;
+  if (failed(verifyConvOperands(*this, getInput(), getWeight(), getBias(),
+                                false, o, kh, kw)) ||
+      failed(verifyPair(*this, getStride(), "stride", 1)) ||
+      failed(verifyPair(*this, getPadding(), "padding", 0)))
+    return failure();
+  auto x = rt(getInput());
+  int64_t h = x.getDimSize(2) + 2 * getPadding()[0] - kh;
+  int64_t w = x.getDimSize(3) + 2 * getPadding()[1] - kw;
+  if (h < 0 || w < 0)
+    return emitOpError() << "kernel " << kh << "x" << kw
+                         << " is larger than the padded input " << x;
+  return expectResultShape(*this, getType(),
+                           {o, h / getStride()[0] + 1, w / getStride()[1] + 1});
+}
+
+LogicalResult Conv2DTransposeOp::verify() {
+  int64_t o, kh, kw;
+  if (failed(verifyConvOperands(*this, getInput(), getWeight(), getBias(),
+                                true, o, kh, kw)) ||
+      failed(verifyPair(*this, getStride(), "stride", 1)) ||
+      failed(verifyPair(*this, getPadding(), "padding", 0)) ||
+      failed(verifyPair(*this, getOutputPadding(), "output_padding", 0)))
+    return failure();
+  auto x = rt(getInput());
+  int64_t h = (x.getDimSize(2) - 1) * getStride()[0] - 2 * getPadding()[0] +
+              kh + getOutputPadding()[0];
+  int64_t w = (x.getDimSize(3) - 1) * getStride()[1] - 2 * getPadding()[1] +
+              kw + getOutputPadding()[1];
+  if (h < 1 || w < 1)
+    return emitOpError() << "output would be empty for input " << x;
+  return expectResultShape(*this, getType(), {o, h, w});
+}
+
+LogicalResult MaskedConv2DOp::verify() {
+  int64_t o, kh, kw;
+  if (failed(verifyConvOperands(*this, getInput(), getWeight(), getBias(),
+                                false, o, kh, kw)))
+    return failure();
+  if (kh % 2 == 0 || kw % 2 == 0)
+    return emitOpError() << "expects an odd kernel, got " << kh << "x" << kw;
+  auto x = rt(getInput());
+  return expectResultShape(*this, getType(),
+                           {o, x.getDimSize(2), x.getDimSize(3)});
+}
+
+LogicalResult BatchNormOp::verify() {
+  auto x = rt(getInput());
+  if (x.getRank() < 2 || !isBatched(x))
+    return emitOpError() << "expects input (B, C, ...), got " << x;
+  int64_t c = x.getDimSize(1);
+  if (failed(expectShape(*this, getGamma(), "gamma", {c})) ||
+      failed(expectShape(*this, getBeta(), "beta", {c})))
+    return failure();
+  if (getType() != x)
+    return emitOpError() << "expects result type " << x;
+  if (!(getEps().convertToDouble() > 0))
+    return emitOpError() << "expects a positive 'eps'";
+  return success();
+}
+
+LogicalResult EmbeddingOp::verify() {
+  auto ids = rt(getIds()), table = rt(getTable());
+  if (ids.getRank() != 2 || !isBatched(ids))
+    return emitOpError() << "expects ids (B, T), got " << ids;
+  if (table.getRank() != 2)
+    return emitOpError() << "expects a table (V, E), got " << table;
+  return expectResultShape(*this, getType(),
+                           {ids.getDimSize(1), table.getDimSize(1)});
+}
+
+LogicalResult LSTMCellOp::verify() {
+  auto x = rt(getInput()), h = rt(getH());
+  if (x.getRank() != 2 || !isBatched(x) || h.getRank() != 2 || !isBatched(h))
+    return emitOpError() << "expects input (B, I) and state (B, H)";
+  int64_t in = x.getDimSize(1), hid = h.getDimSize(1);
+  if (getC().getType() != h)
+    return emitOpError() << "expects the cell state to have the type of h, "
+                         << h;
+  if (failed(expectShape(*this, getWIh(), "w_ih", {4 * hid, in})) ||
+      failed(expectShape(*this, getWHh(), "w_hh", {4 * hid, hid})) ||
+      failed(expectShape(*this, getBias(), "bias", {4 * hid})))
+    return failure();
+  if (getHNext().getType() != h || getCNext().getType() != h)
+    return emitOpError() << "expects results of type " << h;
+  return success();
+}
+
+LogicalResult RowLSTMOp::verify() {
+  auto x = rt(getInput()), wis = rt(getWIs());
+  if (x.getRank() != 4 || !isBatched(x))
+    return emitOpError() << "expects input (B, C, R, W), got " << x;
+  if (wis.getRank() != 4 || wis.getDimSize(0) % 4 != 0 ||
+      wis.getDimSize(1) != x.getDimSize(1) || wis.getDimSize(2) != 1 ||
+      wis.getDimSize(3) % 2 == 0)
+    return emitOpError() << "expects w_is (4H, " << x.getDimSize(1)
+                         << ", 1, K) with odd K, got " << wis;
+  int64_t hid = wis.getDimSize(0) / 4, k = wis.getDimSize(3);
+  if (failed(expectShape(*this, getWSs(), "w_ss", {4 * hid, hid, 1, k})) ||
+      failed(expectShape(*this, getBias(), "bias", {4 * hid})))
+    return failure();
+  return expectResultShape(*this, getType(),
+                           {hid, x.getDimSize(2), x.getDimSize(3)});
+}
+
+LogicalResult NadeOp::verify() {
+  auto x = rt(getInput()), w = rt(getW());
+  if (x.getRank() != 2 || !isBatched(x))
+    return emitOpError() << "expects input (B, D), got " << x;
+  int64_t d = x.getDimSize(1);
+  if (w.getRank() != 2 || w.getDimSize(1) != d)
+    return emitOpError() << "expects W (H, " << d << "), got " << w;
+  int64_t h = w.getDimSize(0);
+  if (failed(expectShape(*this, getC(), "c", {h})) ||
+      failed(expectShape(*this, getV(), "V", {d, h})) ||
+      failed(expectShape(*this, getB(), "b", {d})))
+    return failure();
+  return expectResultShape(*this, getType(), {d});
+}
+
+//===----------------------------------------------------------------------===//
+// Stochastic nodes
+//===----------------------------------------------------------------------===//
+
+static LogicalResult verifyDistResult(Operation *op, Type result,
+                                      DistKind kind, Type sampleType) {
+  auto dist = cast<DistType>(result);
+  if (dist.getKind() != kind)
+    return op->emitOpError() << "expects a result of kind "
+                             << stringifyDistKind(kind) << ", got " << dist;
+  if (dist.getSampleType() != sampleType)
+    return op->emitOpError() << "expects samples of type " << sampleType
+                             << ", got " << dist;
+  return success();
+}
+
+LogicalResult NormalOp::verify() {
+  return verifyDistResult(*this, getType(), DistKind::normal,
+                          getLoc().getType());
+}
+LogicalResult BernoulliOp::verify() {
+  return verifyDistResult(*this, getType(), DistKind::bernoulli,
+                          getLogits().getType());
+}
+LogicalResult CategoricalOp::verify() {
+  return verifyDistResult(*this, getType(), DistKind::categorical,
+                          getLogits().getType());
+}
+LogicalResult UniformOp::verify() {
+  return verifyDistResult(*this, getType(), DistKind::uniform,
+                          getLow().getType());
+}
+
+LogicalResult MixtureNormalOp::verify() {
+  auto logits = rt(getLogits()), means = rt(getMeans());
+  if (logits.getRank() != 2 || !isBatched(logits))
+    return emitOpError() << "expects logits (B, K), got " << logits;
+  if (means.getRank() != 3 || !isBatched(means) ||
+      means.getDimSize(1) != logits.getDimSize(1))
+    return emitOpError() << "expects means (B, " << logits.getDimSize(1)
+                         << ", D), got " << means;
+  if (getLogvars().getType() != means)
+    return emitOpError() << "expects logvars of the type of the means, "
+                         << means;
+  auto sample = RankedTensorType::get(
+      {ShapedType::kDynamic, means.getDimSize(2)}, means.getElementType());
+  return verifyDistResult(*this, getType(), DistKind::mixture_normal, sample);
+}
+
+LogicalResult SampleOp::verify() {
+  auto dist = cast<DistType>(getDist().getType());
+  if (dist.getSampleType() != getType())
+    return emitOpError() << "expects result type " << dist.getSampleType()
+                         << ", got " << getType();
+  if (getEstimator() == Estimator::reparam &&
+      !isReparameterizable(dist.getKind()))
+    return emitOpError() << "cannot reparameterise a "
+                         << stringifyDistKind(dist.getKind())
+                         << " distribution; use score_function or none";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Densities and divergences
+//===----------------------------------------------------------------------===//
+
+LogicalResult LogProbOp::verify() {
+  auto dist = cast<DistType>(getDist().getType());
+  if (dist.getSampleType() != getValue().getType())
+    return emitOpError() << "value has type " << getValue().getType()
+                         << ", but the distribution is over "
+                         << dist.getSampleType();
+  return success();
+}
+
+LogicalResult KLOp::verify() {
+  auto q = cast<DistType>(getQ().getType()), p = cast<DistType>(getP().getType());
+  if (q.getSampleType() != p.getSampleType())
+    return emitOpError() << "expects distributions over one type, got " << q
+                         << " and " << p;
+  StringRef why = klIncompatibility(q.getKind(), p.getKind());
+  if (!why.empty())
+    return emitOpError() << "KL(" << stringifyDistKind(q.getKind()) << " || "
+                         << stringifyDistKind(p.getKind())
+                         << ") is undefined: " << why;
+  if (getMethod() == KLMethod::analytic) {
+    if (!hasAnalyticKL(q.getKind(), p.getKind()))
+      return emitOpError() << "has no analytic form for KL("
+                           << stringifyDistKind(q.getKind()) << " || "
+                           << stringifyDistKind(p.getKind())
+                           << "); use monte_carlo";
+    if (getSample())
+      return emitOpError() << "takes no sample when analytic";
+  } else if (!getSample() || getSample().getType() != q.getSampleType()) {
+    return emitOpError() << "expects a sample of type " << q.getSampleType()
+                         << " drawn from q when monte_carlo";
+  }
+  return success();
+}
+
+LogicalResult ElboOp::verify() {
+  double beta = getBeta().convertToDouble();
+  if (!(beta >= 0))
+    return emitOpError() << "expects a non-negative 'beta', got " << beta;
+  return success();
+}
+
+LogicalResult IwaeOp::verify() {
+  auto q = cast<DistType>(getQ().getType()), p = cast<DistType>(getP().getType());
+  if (q.getSampleType() != p.getSampleType())
+    return emitOpError() << "expects q and p over one type, got " << q
+                         << " and " << p;
+  Block &block = getBody().front();
+  if (block.getNumArguments() != 1 ||
+      block.getArgument(0).getType() != q.getSampleType())
+    return emitOpError() << "expects its region to take one "
+                         << q.getSampleType() << " sample";
+  return success();
+}
+
+static LogicalResult verifyLogits(Operation *op, Value value) {
+  auto t = rt(value);
+  if (!isBatched(t) || t.getRank() > 2 || (t.getRank() == 2 && t.getDimSize(1) != 1))
+    return op->emitOpError() << "expects one logit per example, (B) or (B, 1), got "
+                             << t;
+  return success();
+}
+
+LogicalResult AdversarialOp::verify() {
+  return failure(failed(verifyLogits(*this, getReal())) ||
+                 failed(verifyLogits(*this, getFake())));
+}
+
+LogicalResult MutualInfoOp::verify() {
+  auto q = cast<DistType>(getPosterior().getType());
+  auto p = cast<DistType>(getPrior().getType());
+  if (q.getSampleType() != getCode().getType() ||
+      p.getSampleType() != getCode().getType())
+    return emitOpError() << "expects posterior, code and prior over one type, "
+                            "got "
+                         << q << ", " << getCode().getType() << " and " << p;
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "dialects/GM/IR/GMOps.cpp.inc"

@@ -1,0 +1,26 @@
+//===- GMOps.h - gm dialect operations --------------------------*- C++ -*-===//
+//
+// The operations of the gm dialect; their definitions and documentation are
+// in GMOps.td.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GM_DIALECTS_GM_IR_GMOPS_H
+#define GM_DIALECTS_GM_IR_GMOPS_H
+
+#include "dialects/GM/IR/GMDialect.h"
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/RegionKindInterface.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/CallInterfaces.h"
+#include "mlir/Interfaces/ControlFlowInterfaces.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#define GET_OP_CLASSES
+#include "dialects/GM/IR/GMOps.h.inc"
+
+#endif // GM_DIALECTS_GM_IR_GMOPS_H

@@ -1,0 +1,1054 @@
+//===- GMOps.td - gm dialect operations --------------------*- tablegen -*-===//
+//
+// Operations of the gm dialect, in five groups: structure (model, data,
+// parameters, groups, nets, objectives), primitives (tensor computations with
+// parameters passed in explicitly), stochastic nodes (distributions and
+// samples), densities and divergences (log_prob, kl, elbo, iwae, the
+// adversarial value, mutual information) and training (step, minimax,
+// progressive schedule).
+//
+// Shape legend used below: B = batch (always the dynamic leading dim), D =
+// features, H = hidden units, C = channels, K = components or classes.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GM_OPS_TD
+#define GM_OPS_TD
+
+include "dialects/GM/IR/GMBase.td"
+include "mlir/IR/SymbolInterfaces.td"
+include "mlir/IR/RegionKindInterface.td"
+include "mlir/Interfaces/FunctionInterfaces.td"
+include "mlir/Interfaces/CallInterfaces.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/ControlFlowInterfaces.td"
+
+//===----------------------------------------------------------------------===//
+// Structure
+//===----------------------------------------------------------------------===//
+
+def GM_ModelOp : GM_Op<"model", [IsolatedFromAbove, NoTerminator, SingleBlock,
+    SymbolTable, Symbol, NoRegionArguments]> {
+  let summary = "a generative model: the declarations of one .gm file";
+  let description = [{
+    Holds the data inputs, parameters, groups, nets, objectives and training
+    blocks of one model. Symbols inside are unique within the model.
+
+    ```mlir
+    gm.model @vae {
+      gm.data @x : tensor<?x784xf32> real
+      gm.param @decoder.linear0.weight : tensor<400x20xf32> init glorot_uniform
+      ...
+    }
+    ```
+  }];
+  let arguments = (ins SymbolNameAttr:$sym_name);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = "$sym_name attr-dict-with-keyword $body";
+  let extraClassDeclaration = [{
+    ::mlir::Block &getBlock() { return getBody().front(); }
+  }];
+  let skipDefaultBuilders = 1;
+  let builders = [OpBuilder<(ins "::llvm::StringRef":$name)>];
+}
+
+def GM_DataOp : GM_Op<"data", [Symbol, HasParent<"ModelOp">]> {
+  let summary = "a data input of the model";
+  let description = [{
+    Declares one input that the runtime feeds per batch. `real` inputs are f32
+    (pixel intensities in [0, 1]); `label` inputs arrive as one-hot f32
+    vectors over `classes`; `tokens` inputs are i32 ids below `classes` (the
+    vocabulary size). `source` names where the runtime reads it from.
+
+    ```mlir
+    gm.data @x : tensor<?x1x28x28xf32> real {source = "fashion-mnist:images"}
+    gm.data @y : tensor<?x10xf32> label {classes = 10 : i64}
+    ```
+  }];
+  let arguments = (ins SymbolNameAttr:$sym_name,
+                       TypeAttrOf<GM_AnyTensor>:$type,
+                       GM_DataKindAttr:$kind,
+                       OptionalAttr<I64Attr>:$classes,
+                       OptionalAttr<StrAttr>:$source);
+  let assemblyFormat = "$sym_name `:` $type $kind attr-dict";
+  let hasVerifier = 1;
+}
+
+def GM_ParamOp : GM_Op<"param", [Symbol, HasParent<"ModelOp">]> {
+  let summary = "a trainable parameter tensor";
+  let description = [{
+    A named parameter with a static shape and an initialiser. Names follow
+    the `.gm` source: `<net>.<layer>.<weight|bias|...>`. Linear weights are
+    laid out `[out, in]` and convolution weights `[out, in, kh, kw]`, as in
+    PyTorch. `scale` is the standard deviation (normal) or half-width
+    (uniform) of the initialiser where the kind takes one.
+
+    ```mlir
+    gm.param @encoder.linear0.weight : tensor<400x784xf32> init glorot_uniform
+    gm.param @G.conv0.weight : tensor<64x1x4x4xf32> init normal {scale = 2.0e-02 : f64}
+    ```
+  }];
+  let arguments = (ins SymbolNameAttr:$sym_name,
+                       TypeAttrOf<GM_F32Tensor>:$type,
+                       GM_InitKindAttr:$init,
+                       OptionalAttr<F64Attr>:$scale);
+  let assemblyFormat = "$sym_name `:` $type `init` $init attr-dict";
+  let hasVerifier = 1;
+}
+
+def GM_GroupOp : GM_Op<"group", [Symbol, HasParent<"ModelOp">,
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "a named set of parameters trained together";
+  let description = [{
+    A parameter group: each training step updates exactly the parameters of
+    its groups, with its own optimizer state.
+
+    ```mlir
+    gm.group @G = [@G.linear0.weight, @G.linear0.bias]
+    ```
+  }];
+  let arguments = (ins SymbolNameAttr:$sym_name, SymbolRefArrayAttr:$params);
+  let assemblyFormat = "$sym_name `=` $params attr-dict";
+}
+
+class GM_FunctionLikeOp<string mnemonic, list<Trait> traits = []>
+    : GM_Op<mnemonic, !listconcat(traits, [FunctionOpInterface,
+        IsolatedFromAbove, HasParent<"ModelOp">])> {
+  let arguments = (ins SymbolNameAttr:$sym_name,
+                       TypeAttrOf<FunctionType>:$function_type,
+                       OptionalAttr<DictArrayAttr>:$arg_attrs,
+                       OptionalAttr<DictArrayAttr>:$res_attrs);
+  let regions = (region AnyRegion:$body);
+  let extraClassDeclaration = [{
+    ::llvm::ArrayRef<::mlir::Type> getArgumentTypes() {
+      return getFunctionType().getInputs();
+    }
+    ::llvm::ArrayRef<::mlir::Type> getResultTypes() {
+      return getFunctionType().getResults();
+    }
+    ::mlir::Region *getCallableRegion() { return &getBody(); }
+  }];
+  let hasCustomAssemblyFormat = 1;
+  let skipDefaultBuilders = 1;
+  let builders = [OpBuilder<(ins "::llvm::StringRef":$name,
+                                 "::mlir::FunctionType":$type)>];
+  let hasVerifier = 1;
+}
+
+def GM_NetOp : GM_FunctionLikeOp<"net"> {
+  let summary = "a network: a pure function of its inputs and parameters";
+  let description = [{
+    A reusable network. Its parameters are read with `gm.param_ref`, so every
+    call of the net shares them. Inputs and results carry the batch as their
+    leading dimension.
+
+    ```mlir
+    gm.net @decoder(%z: tensor<?x20xf32>) -> tensor<?x784xf32> {
+      %w = gm.param_ref @decoder.linear0.weight : tensor<784x20xf32>
+      %y = gm.linear %z, %w : (tensor<?x20xf32>, tensor<784x20xf32>) -> tensor<?x784xf32>
+      gm.return %y : tensor<?x784xf32>
+    }
+    ```
+  }];
+}
+
+def GM_ObjectiveOp : GM_FunctionLikeOp<"objective"> {
+  let summary = "a scalar training or evaluation objective";
+  let description = [{
+    A function from a batch of data (one argument per `gm.data` named in
+    `inputs`, in order) and a random key to a scalar, the batch mean of a
+    per-example quantity. Whether it is maximised or minimised is said by the
+    `gm.step` or `gm.minimax` that uses it.
+
+    ```mlir
+    gm.objective @recon(%x: tensor<?x784xf32>, %key: !gm.key) -> tensor<f32>
+        attributes {inputs = [@x]} {
+      ...
+      gm.return %m : tensor<f32>
+    }
+    ```
+  }];
+}
+
+def GM_ReturnOp : GM_Op<"return", [Pure, Terminator,
+    ParentOneOf<["NetOp", "ObjectiveOp"]>, ReturnLike]> {
+  let summary = "returns the results of a net or objective";
+  let description = [{
+    ```mlir
+    gm.return %mu, %logvar : tensor<?x20xf32>, tensor<?x20xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<AnyType>:$operands);
+  let assemblyFormat = "attr-dict ($operands^ `:` type($operands))?";
+  let hasVerifier = 1;
+}
+
+def GM_CallOp : GM_Op<"call", [DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "calls a net";
+  let description = [{
+    ```mlir
+    %mu, %lv = gm.call @encoder(%x) : (tensor<?x784xf32>) -> (tensor<?x20xf32>, tensor<?x20xf32>)
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$callee, Variadic<AnyType>:$operands);
+  let results = (outs Variadic<AnyType>:$results);
+  let assemblyFormat =
+      "$callee `(` $operands `)` attr-dict `:` functional-type($operands, $results)";
+}
+
+def GM_ParamRefOp : GM_Op<"param_ref", [Pure,
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "reads a parameter of the enclosing model";
+  let description = [{
+    ```mlir
+    %w = gm.param_ref @encoder.linear0.weight : tensor<400x784xf32>
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$name);
+  let results = (outs GM_F32Tensor:$result);
+  let assemblyFormat = "$name attr-dict `:` type($result)";
+}
+
+//===----------------------------------------------------------------------===//
+// Training
+//===----------------------------------------------------------------------===//
+
+def GM_StepOp : GM_Op<"step", [Symbol, HasParent<"ModelOp">,
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "one optimizer step on an objective over parameter groups";
+  let description = [{
+    Maximises or minimises `objective` with respect to the parameters of
+    `groups`, with `optimizer`. Several steps in one model run in order, once
+    per batch (an autoencoder's reconstruction step, then an AAE's minimax).
+
+    ```mlir
+    gm.step @train maximize @elbo over [@encoder, @decoder]
+        using #gm.optimizer<adam, {beta1 = 9.0e-01 : f64, beta2 = 9.99e-01 : f64,
+                                   eps = 1.0e-08 : f64, lr = 1.0e-03 : f64}> {batch = 128 : i64}
+    ```
+  }];
+  let arguments = (ins SymbolNameAttr:$sym_name, GM_DirectionAttr:$direction,
+                       FlatSymbolRefAttr:$objective, SymbolRefArrayAttr:$groups,
+                       GM_OptimizerAttr:$optimizer, OptionalAttr<I64Attr>:$batch);
+  let assemblyFormat = [{
+    $sym_name $direction $objective `over` $groups `using` $optimizer attr-dict
+  }];
+}
+
+def GM_MinimaxOp : GM_Op<"minimax", [Symbol, HasParent<"ModelOp">,
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "an adversarial game between two parameter sets";
+  let description = [{
+    The discriminator groups maximise the adversarial value computed by the
+    objective `value` (which contains one or more `gm.adversarial` terms); the
+    generator groups play against it with the `gen_loss` form: `saturating`
+    minimises the value itself, `non_saturating` maximises log D(G(z)). `k`
+    discriminator steps run per generator step. `disc_extra` and `gen_extra`
+    are optional objectives added to the respective player's loss (to be
+    minimised): cycle consistency, classification, mutual information.
+    The two players' groups must not share a parameter.
+
+    ```mlir
+    gm.minimax @gan value @gan.value
+        discriminator [@D] using #gm.optimizer<adam, {...}>
+        generator [@G] using #gm.optimizer<adam, {...}>
+        {gen_loss = #gm.gen_loss non_saturating, k = 1 : i64}
+    ```
+  }];
+  let arguments = (ins SymbolNameAttr:$sym_name, FlatSymbolRefAttr:$value,
+                       SymbolRefArrayAttr:$disc_groups, GM_OptimizerAttr:$disc_optimizer,
+                       SymbolRefArrayAttr:$gen_groups, GM_OptimizerAttr:$gen_optimizer,
+                       GM_GenLossAttr:$gen_loss,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$k,
+                       OptionalAttr<FlatSymbolRefAttr>:$disc_extra,
+                       OptionalAttr<FlatSymbolRefAttr>:$gen_extra,
+                       OptionalAttr<I64Attr>:$batch);
+  let assemblyFormat = [{
+    $sym_name `value` $value
+    `discriminator` $disc_groups `using` $disc_optimizer
+    `generator` $gen_groups `using` $gen_optimizer attr-dict
+  }];
+}
+
+def GM_ProgressiveOp : GM_Op<"progressive", [Symbol, HasParent<"ModelOp">]> {
+  let summary = "a resolution schedule for progressive growing";
+  let description = [{
+    Training runs through `resolutions` in order, `epochs_per_stage` epochs
+    each; during the first `fade_fraction` of a stage the new layers are
+    blended in, their weight `alpha` rising linearly from 0 to 1 (read with
+    `gm.schedule_alpha`). Data are average-pooled to the stage's resolution.
+
+    ```mlir
+    gm.progressive @grow resolutions [7, 14, 28]
+        {epochs_per_stage = 4 : i64, fade_fraction = 5.0e-01 : f64}
+    ```
+  }];
+  let arguments = (ins SymbolNameAttr:$sym_name, DenseI64ArrayAttr:$resolutions,
+                       I64Attr:$epochs_per_stage, F64Attr:$fade_fraction);
+  let assemblyFormat = "$sym_name `resolutions` $resolutions attr-dict";
+  let hasVerifier = 1;
+}
+
+def GM_ScheduleAlphaOp : GM_Op<"schedule_alpha", [Pure,
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "the current fade-in weight of a progressive schedule";
+  let description = [{
+    A scalar in [0, 1] that the runtime sets as training moves through the
+    schedule; it is not differentiated.
+
+    ```mlir
+    %alpha = gm.schedule_alpha @grow : tensor<f32>
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$schedule);
+  let results = (outs GM_Scalar:$result);
+  let assemblyFormat = "$schedule attr-dict `:` type($result)";
+}
+
+//===----------------------------------------------------------------------===//
+// Primitives: constants, shapes and broadcasting
+//===----------------------------------------------------------------------===//
+
+def GM_ConstantOp : GM_Op<"constant", [Pure, ConstantLike]> {
+  let summary = "a constant tensor";
+  let description = [{
+    ```mlir
+    %zero = gm.constant dense<0.000000e+00> : tensor<20xf32>
+    ```
+  }];
+  let arguments = (ins ElementsAttr:$value);
+  let results = (outs GM_AnyTensor:$result);
+  let hasCustomAssemblyFormat = 1;
+  let hasFolder = 1;
+  let hasVerifier = 1;
+}
+
+def GM_BatchSizeOp : GM_Op<"batch_size", [Pure]> {
+  let summary = "the batch size of a tensor (its leading dimension)";
+  let description = [{
+    ```mlir
+    %n = gm.batch_size %x : tensor<?x784xf32>
+    ```
+  }];
+  let arguments = (ins GM_AnyTensor:$input);
+  let results = (outs Index:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def GM_BroadcastOp : GM_Op<"broadcast", [Pure]> {
+  let summary = "numpy-style broadcast to a larger shape";
+  let description = [{
+    Right-aligned broadcasting: each input dimension is 1 or equal to the
+    result's; new leading dimensions are added. Dynamic result dimensions
+    take their sizes from the index operands, in order.
+
+    ```mlir
+    %b = gm.broadcast %bias [%n] : tensor<784xf32> -> tensor<?x784xf32>
+    ```
+  }];
+  let arguments = (ins GM_F32Tensor:$input, Variadic<Index>:$dynamic_sizes);
+  let results = (outs GM_F32Tensor:$result);
+  let assemblyFormat = [{
+    $input (`[` $dynamic_sizes^ `]`)? attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Primitives: elementwise
+//===----------------------------------------------------------------------===//
+
+class GM_BinaryOp<string mnemonic, string formula>
+    : GM_Op<mnemonic, [Pure, SameOperandsAndResultType]> {
+  let summary = "elementwise " # formula;
+  let description = "Elementwise `" # formula # "` on tensors of one type "
+      # "(broadcasting is explicit, with `gm.broadcast`).\n\n"
+      # "```mlir\n%r = gm." # mnemonic # " %a, %b : tensor<?x784xf32>\n```";
+  let arguments = (ins GM_F32Tensor:$lhs, GM_F32Tensor:$rhs);
+  let results = (outs GM_F32Tensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
+}
+
+def GM_AddOp : GM_BinaryOp<"add", "lhs + rhs">;
+def GM_SubOp : GM_BinaryOp<"sub", "lhs - rhs">;
+def GM_MulOp : GM_BinaryOp<"mul", "lhs * rhs">;
+def GM_DivOp : GM_BinaryOp<"div", "lhs / rhs">;
+
+class GM_UnaryOp<string mnemonic, string formula, list<Trait> traits = []>
+    : GM_Op<mnemonic, !listconcat(traits, [Pure, SameOperandsAndResultType])> {
+  let summary = "elementwise " # formula;
+  let description = "Elementwise `" # formula # "`.\n\n"
+      # "```mlir\n%y = gm." # mnemonic # " %x : tensor<?x400xf32>\n```";
+  let arguments = (ins GM_F32Tensor:$input);
+  let results = (outs GM_F32Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+}
+
+def GM_NegOp : GM_UnaryOp<"neg", "-x">;
+def GM_ExpOp : GM_UnaryOp<"exp", "exp(x)">;
+def GM_LogOp : GM_UnaryOp<"log", "log(x)">;
+def GM_SqrtOp : GM_UnaryOp<"sqrt", "sqrt(x)">;
+def GM_SquareOp : GM_UnaryOp<"square", "x * x">;
+def GM_AbsOp : GM_UnaryOp<"abs", "|x|">;
+def GM_TanhOp : GM_UnaryOp<"tanh", "tanh(x)">;
+def GM_SigmoidOp : GM_UnaryOp<"sigmoid", "1 / (1 + exp(-x))">;
+def GM_SoftplusOp : GM_UnaryOp<"softplus", "log(1 + exp(x))">;
+def GM_LogSigmoidOp : GM_UnaryOp<"log_sigmoid", "log(sigmoid(x)) = -softplus(-x)">;
+def GM_ReluOp : GM_UnaryOp<"relu", "max(x, 0)">;
+def GM_StopGradientOp : GM_UnaryOp<"stop_gradient",
+    "x, with a zero gradient (the identity in the forward pass)">;
+
+def GM_LeakyReluOp : GM_Op<"leaky_relu", [Pure, SameOperandsAndResultType]> {
+  let summary = "elementwise x > 0 ? x : alpha * x";
+  let description = [{
+    ```mlir
+    %y = gm.leaky_relu %x {alpha = 2.000000e-01 : f64} : tensor<?x256xf32>
+    ```
+  }];
+  let arguments = (ins GM_F32Tensor:$input, F64Attr:$alpha);
+  let results = (outs GM_F32Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+}
+
+class GM_AxisOp<string mnemonic, string what>
+    : GM_Op<mnemonic, [Pure, SameOperandsAndResultType]> {
+  let summary = what # " along one axis";
+  let description = "Applies `" # mnemonic # "` along `axis` (batch is axis 0).\n\n"
+      # "```mlir\n%y = gm." # mnemonic # " %x {axis = 1 : i64} : tensor<?x10xf32>\n```";
+  let arguments = (ins GM_F32Tensor:$input, I64Attr:$axis);
+  let results = (outs GM_F32Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def GM_SoftmaxOp : GM_AxisOp<"softmax", "softmax">;
+def GM_LogSoftmaxOp : GM_AxisOp<"log_softmax", "log-softmax">;
+
+def GM_FadeOp : GM_Op<"fade", [Pure, AllTypesMatch<["low", "high", "result"]>]> {
+  let summary = "blend (1 - alpha) * low + alpha * high";
+  let description = [{
+    The fade-in of progressive growing: `low` is the upsampled output of the
+    previous stage, `high` the output of the new layers.
+
+    ```mlir
+    %y = gm.fade %low, %high, %alpha : tensor<?x1x28x28xf32>, tensor<f32>
+    ```
+  }];
+  let arguments = (ins GM_F32Tensor:$low, GM_F32Tensor:$high, GM_Scalar:$alpha);
+  let results = (outs GM_F32Tensor:$result);
+  let assemblyFormat = "$low `,` $high `,` $alpha attr-dict `:` type($result) `,` type($alpha)";
+}
+
+//===----------------------------------------------------------------------===//
+// Primitives: shape manipulation and reductions
+//===----------------------------------------------------------------------===//
+
+def GM_ReshapeOp : GM_Op<"reshape", [Pure]> {
+  let summary = "reshape the per-example dimensions";
+  let description = [{
+    Keeps the batch dimension and the element count of each example.
+
+    ```mlir
+    %y = gm.reshape %x : tensor<?x784xf32> -> tensor<?x1x28x28xf32>
+    ```
+  }];
+  let arguments = (ins GM_F32Tensor:$input);
+  let results = (outs GM_F32Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def GM_TransposeOp : GM_Op<"transpose", [Pure]> {
+  let summary = "permute dimensions";
+  let description = [{
+    `result.dim(i) = input.dim(permutation[i])`.
+
+    ```mlir
+    %t = gm.transpose %w {permutation = array<i64: 1, 0>} : tensor<400x784xf32> -> tensor<784x400xf32>
+    ```
+  }];
+  let arguments = (ins GM_F32Tensor:$input, DenseI64ArrayAttr:$permutation);
+  let results = (outs GM_F32Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def GM_ConcatOp : GM_Op<"concat", [Pure]> {
+  let summary = "concatenate tensors along an axis";
+  let description = [{
+    ```mlir
+    %zc = gm.concat %z, %c {axis = 1 : i64} : (tensor<?x62xf32>, tensor<?x10xf32>) -> tensor<?x72xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<GM_F32Tensor>:$inputs, I64Attr:$axis);
+  let results = (outs GM_F32Tensor:$result);
+  let assemblyFormat = "$inputs attr-dict `:` functional-type($inputs, $result)";
+  let hasVerifier = 1;
+}
+
+def GM_SliceOp : GM_Op<"slice", [Pure]> {
+  let summary = "a contiguous slice along one axis";
+  let description = [{
+    Takes `size` elements from `start` along `axis`.
+
+    ```mlir
+    %top = gm.slice %x {axis = 2 : i64, start = 0 : i64, size = 14 : i64}
+        : tensor<?x1x28x28xf32> -> tensor<?x1x14x28xf32>
+    ```
+  }];
+  let arguments = (ins GM_F32Tensor:$input, I64Attr:$axis, I64Attr:$start,
+                       I64Attr:$size);
+  let results = (outs GM_F32Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def GM_ShiftOp : GM_Op<"shift", [Pure, SameOperandsAndResultType]> {
+  let summary = "shift along an axis, filling with zeros";
+  let description = [{
+    `result[..., i, ...] = input[..., i - amount, ...]`, zero where
+    `i < amount`. With amount 1 over flattened pixels it gives each pixel its
+    predecessor: the context of a Markov (AR-1) model.
+
+    ```mlir
+    %prev = gm.shift %x {axis = 1 : i64, amount = 1 : i64} : tensor<?x784xf32>
+    ```
+  }];
+  let arguments = (ins GM_F32Tensor:$input, I64Attr:$axis,
+                       ConfinedAttr<I64Attr, [IntNonNegative]>:$amount);
+  let results = (outs GM_F32Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+class GM_ReduceOp<string mnemonic> : GM_Op<mnemonic, [Pure]> {
+  let summary = mnemonic # " over axes";
+  let description = "Reduces over `axes` (dropping them) with " # mnemonic # ".\n\n"
+      # "```mlir\n%s = gm." # mnemonic # " %x {axes = array<i64: 1>} : "
+      # "tensor<?x784xf32> -> tensor<?xf32>\n```";
+  let arguments = (ins GM_F32Tensor:$input, DenseI64ArrayAttr:$axes);
+  let results = (outs GM_F32Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def GM_SumOp : GM_ReduceOp<"sum">;
+def GM_MeanOp : GM_ReduceOp<"mean">;
+
+def GM_UpsampleOp : GM_Op<"upsample", [Pure]> {
+  let summary = "nearest-neighbour upsampling of NCHW images";
+  let description = [{
+    ```mlir
+    %y = gm.upsample %x {factor = 2 : i64} : tensor<?x64x7x7xf32> -> tensor<?x64x14x14xf32>
+    ```
+  }];
+  let arguments = (ins GM_F32Tensor:$input, ConfinedAttr<I64Attr, [IntPositive]>:$factor);
+  let results = (outs GM_F32Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def GM_AvgPoolOp : GM_Op<"avg_pool", [Pure]> {
+  let summary = "average pooling of NCHW images with a square window";
+  let description = [{
+    Window and stride are both `factor`; H and W must be divisible by it.
+
+    ```mlir
+    %y = gm.avg_pool %x {factor = 2 : i64} : tensor<?x1x28x28xf32> -> tensor<?x1x14x14xf32>
+    ```
+  }];
+  let arguments = (ins GM_F32Tensor:$input, ConfinedAttr<I64Attr, [IntPositive]>:$factor);
+  let results = (outs GM_F32Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Primitives: layers (parameters are explicit operands)
+//===----------------------------------------------------------------------===//
+
+def GM_MatmulOp : GM_Op<"matmul", [Pure]> {
+  let summary = "matrix product of two rank-2 tensors";
+  let description = [{
+    ```mlir
+    %c = gm.matmul %a, %b : (tensor<?x20xf32>, tensor<20x400xf32>) -> tensor<?x400xf32>
+    ```
+  }];
+  let arguments = (ins GM_F32Tensor:$lhs, GM_F32Tensor:$rhs);
+  let results = (outs GM_F32Tensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` functional-type(operands, $result)";
+  let hasVerifier = 1;
+}
+
+def GM_LinearOp : GM_Op<"linear", [Pure]> {
+  let summary = "affine layer y = x W^T + b";
+  let description = [{
+    x: (B, IN), weight: (OUT, IN), bias: (OUT), result: (B, OUT).
+
+    ```mlir
+    %h = gm.linear %x, %w, %b : (tensor<?x784xf32>, tensor<400x784xf32>, tensor<400xf32>) -> tensor<?x400xf32>
+    ```
+  }];
+  let arguments = (ins GM_F32Tensor:$input, GM_F32Tensor:$weight,
+                       Optional<GM_F32Tensor>:$bias);
+  let results = (outs GM_F32Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, $result)
+  }];
+  let hasVerifier = 1;
+}
+
+def GM_MaskedLinearOp : GM_Op<"masked_linear", [Pure]> {
+  let summary = "affine layer with an autoregressive mask on its weight";
+  let description = [{
+    Like `gm.linear`, with weight[o, i] used only where input i may influence
+    output o. Inputs and outputs get degrees d_in(i) = i * OUT / IN and
+    d_out(o) = o; mask `A` keeps d_in(i) < o (strict: the first layer of
+    MADE-style models), mask `B` keeps d_in(i) <= o.
+
+    ```mlir
+    %l = gm.masked_linear %x, %w, %b {mask = #gm.mask A} : (tensor<?x784xf32>, tensor<784x784xf32>, tensor<784xf32>) -> tensor<?x784xf32>
+    ```
+  }];
+  let arguments = (ins GM_F32Tensor:$input, GM_F32Tensor:$weight,
+                       Optional<GM_F32Tensor>:$bias, GM_MaskKindAttr:$mask);
+  let results = (outs GM_F32Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, $result)
+  }];
+  let hasVerifier = 1;
+}
+
+class GM_ConvLikeOp<string mnemonic> : GM_Op<mnemonic, [Pure]> {
+  let results = (outs GM_F32Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, $result)
+  }];
+  let hasVerifier = 1;
+}
+
+def GM_Conv2DOp : GM_ConvLikeOp<"conv2d"> {
+  let summary = "2-D convolution, NCHW";
+  let description = [{
+    input (B, C, H, W), weight (O, C, KH, KW), bias (O) ->
+    (B, O, (H + 2*pad - KH) / stride + 1, (W + 2*pad - KW) / stride + 1).
+
+    ```mlir
+    %y = gm.conv2d %x, %w, %b {padding = array<i64: 1, 1>, stride = array<i64: 2, 2>}
+        : (tensor<?x1x28x28xf32>, tensor<64x1x4x4xf32>, tensor<64xf32>) -> tensor<?x64x14x14xf32>
+    ```
+  }];
+  let arguments = (ins GM_F32Tensor:$input, GM_F32Tensor:$weight,
+                       Optional<GM_F32Tensor>:$bias,
+                       DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$padding);
+}
+
+def GM_Conv2DTransposeOp : GM_ConvLikeOp<"conv2d_transpose"> {
+  let summary = "2-D transposed convolution, NCHW";
+  let description = [{
+    input (B, C, H, W), weight (C, O, KH, KW) as in PyTorch, bias (O) ->
+    (B, O, (H - 1)*stride - 2*pad + KH + output_padding, ... for W).
+
+    ```mlir
+    %y = gm.conv2d_transpose %x, %w, %b {output_padding = array<i64: 0, 0>,
+        padding = array<i64: 1, 1>, stride = array<i64: 2, 2>}
+        : (tensor<?x128x7x7xf32>, tensor<128x64x4x4xf32>, tensor<64xf32>) -> tensor<?x64x14x14xf32>
+    ```
+  }];
+  let arguments = (ins GM_F32Tensor:$input, GM_F32Tensor:$weight,
+                       Optional<GM_F32Tensor>:$bias,
+                       DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$padding,
+                       DenseI64ArrayAttr:$output_padding);
+}
+
+def GM_MaskedConv2DOp : GM_ConvLikeOp<"masked_conv2d"> {
+  let summary = "2-D convolution with a PixelCNN causal mask, stride 1";
+  let description = [{
+    The kernel sees only pixels above, and to the left on the same row;
+    mask `A` also hides the centre pixel (first layer), mask `B` keeps it.
+    Padding keeps H and W: (KH - 1) / 2, (KW - 1) / 2.
+
+    ```mlir
+    %y = gm.masked_conv2d %x, %w, %b {mask = #gm.mask A}
+        : (tensor<?x1x28x28xf32>, tensor<32x1x7x7xf32>, tensor<32xf32>) -> tensor<?x32x28x28xf32>
+    ```
+  }];
+  let arguments = (ins GM_F32Tensor:$input, GM_F32Tensor:$weight,
+                       Optional<GM_F32Tensor>:$bias, GM_MaskKindAttr:$mask);
+}
+
+def GM_BatchNormOp : GM_Op<"batch_norm", [Pure]> {
+  let summary = "batch normalisation over all axes but the channel axis 1";
+  let description = [{
+    Normalises with the batch statistics (training mode) and applies the
+    per-channel affine `gamma * xhat + beta`. input (B, C, ...), gamma (C),
+    beta (C).
+
+    ```mlir
+    %y = gm.batch_norm %x, %g, %b {eps = 1.0e-05 : f64, momentum = 1.0e-01 : f64}
+        : (tensor<?x64x14x14xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<?x64x14x14xf32>
+    ```
+  }];
+  let arguments = (ins GM_F32Tensor:$input, GM_F32Tensor:$gamma,
+                       GM_F32Tensor:$beta, F64Attr:$eps, F64Attr:$momentum);
+  let results = (outs GM_F32Tensor:$result);
+  let assemblyFormat = "$input `,` $gamma `,` $beta attr-dict `:` functional-type(operands, $result)";
+  let hasVerifier = 1;
+}
+
+def GM_EmbeddingOp : GM_Op<"embedding", [Pure]> {
+  let summary = "look up rows of a table by token id";
+  let description = [{
+    ids (B, T) i32, table (V, E) -> (B, T, E).
+
+    ```mlir
+    %e = gm.embedding %ids, %table : (tensor<?x8xi32>, tensor<32x16xf32>) -> tensor<?x8x16xf32>
+    ```
+  }];
+  let arguments = (ins GM_TokenTensor:$ids, GM_F32Tensor:$table);
+  let results = (outs GM_F32Tensor:$result);
+  let assemblyFormat = "$ids `,` $table attr-dict `:` functional-type(operands, $result)";
+  let hasVerifier = 1;
+}
+
+def GM_LSTMCellOp : GM_Op<"lstm_cell", [Pure]> {
+  let summary = "one step of an LSTM";
+  let description = [{
+    x (B, I), h (B, H), c (B, H), w_ih (4H, I), w_hh (4H, H), bias (4H);
+    gates in PyTorch order i, f, g, o. Returns the new (h, c).
+
+    ```mlir
+    %h1, %c1 = gm.lstm_cell %x, %h, %c, %wi, %wh, %b
+        : (tensor<?x16xf32>, tensor<?x64xf32>, tensor<?x64xf32>, tensor<256x16xf32>,
+           tensor<256x64xf32>, tensor<256xf32>) -> (tensor<?x64xf32>, tensor<?x64xf32>)
+    ```
+  }];
+  let arguments = (ins GM_F32Tensor:$input, GM_F32Tensor:$h, GM_F32Tensor:$c,
+                       GM_F32Tensor:$w_ih, GM_F32Tensor:$w_hh, GM_F32Tensor:$bias);
+  let results = (outs GM_F32Tensor:$h_next, GM_F32Tensor:$c_next);
+  let assemblyFormat = [{
+    $input `,` $h `,` $c `,` $w_ih `,` $w_hh `,` $bias attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def GM_RowLSTMOp : GM_Op<"row_lstm", [Pure]> {
+  let summary = "PixelRNN Row LSTM over NCHW images";
+  let description = [{
+    Processes the image row by row. For row r, the gates are the masked
+    (causal, mask B) 1 x K input-to-state convolution of row r plus the
+    1 x K state-to-state convolution of the hidden state of row r - 1.
+    input (B, C, R, W), w_is (4H, C, 1, K), w_ss (4H, H, 1, K), bias (4H)
+    -> hidden states (B, H, R, W).
+
+    ```mlir
+    %h = gm.row_lstm %x, %wis, %wss, %b
+        : (tensor<?x16x28x28xf32>, tensor<128x16x1x3xf32>, tensor<128x32x1x3xf32>, tensor<128xf32>)
+        -> tensor<?x32x28x28xf32>
+    ```
+  }];
+  let arguments = (ins GM_F32Tensor:$input, GM_F32Tensor:$w_is,
+                       GM_F32Tensor:$w_ss, GM_F32Tensor:$bias);
+  let results = (outs GM_F32Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $w_is `,` $w_ss `,` $bias attr-dict `:` functional-type(operands, $result)
+  }];
+  let hasVerifier = 1;
+}
+
+def GM_NadeOp : GM_Op<"nade", [Pure]> {
+  let summary = "NADE conditionals: logits of p(x_d = 1 | x_<d)";
+  let description = [{
+    h_d = sigmoid(c + W[:, <d] x_<d), logit_d = b_d + V[d, :] h_d, for every d,
+    with the weight sharing of Larochelle and Murray (2011).
+    x (B, D), W (H, D), c (H), V (D, H), b (D) -> logits (B, D).
+
+    ```mlir
+    %l = gm.nade %x, %W, %c, %V, %b : (tensor<?x784xf32>, tensor<500x784xf32>,
+        tensor<500xf32>, tensor<784x500xf32>, tensor<784xf32>) -> tensor<?x784xf32>
+    ```
+  }];
+  let arguments = (ins GM_F32Tensor:$input, GM_F32Tensor:$w, GM_F32Tensor:$c,
+                       GM_F32Tensor:$v, GM_F32Tensor:$b);
+  let results = (outs GM_F32Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $w `,` $c `,` $v `,` $b attr-dict `:` functional-type(operands, $result)
+  }];
+  let hasVerifier = 1;
+}
+
+def GM_ReconLossOp : GM_Op<"recon_loss", [Pure,
+    AllTypesMatch<["prediction", "target"]>]> {
+  let summary = "per-example reconstruction loss";
+  let description = [{
+    Sums over all but the batch axis: `mse` (squared error), `l1` (absolute
+    error), `bce_logits` (binary cross-entropy of logits against targets in
+    [0, 1]), `softmax_xent` (cross-entropy of logits against one-hot or soft
+    targets over the last axis). Cycle-consistency terms are `l1` losses.
+
+    ```mlir
+    %l = gm.recon_loss l1 %xhat, %x : tensor<?x1x28x28xf32> -> tensor<?xf32>
+    ```
+  }];
+  let arguments = (ins GM_LossKindAttr:$kind, GM_F32Tensor:$prediction,
+                       GM_F32Tensor:$target);
+  let results = (outs GM_PerExample:$result);
+  let assemblyFormat = [{
+    $kind $prediction `,` $target attr-dict `:` type($prediction) `->` type($result)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Stochastic nodes
+//===----------------------------------------------------------------------===//
+
+def GM_NormalOp : GM_Op<"normal", [Pure, AllTypesMatch<["loc", "spread"]>]> {
+  let summary = "a diagonal Gaussian";
+  let description = [{
+    Mean `loc`; `spread` is the standard deviation (`scale`) or the log of
+    the variance (`logvar`, what VAE encoders output). Both have the sample
+    type of the result.
+
+    ```mlir
+    %q = gm.normal %mu, %lv logvar : tensor<?x20xf32> -> !gm.dist<normal, tensor<?x20xf32>>
+    ```
+  }];
+  let arguments = (ins GM_F32Tensor:$loc, GM_F32Tensor:$spread,
+                       GM_NormalParamAttr:$param);
+  let results = (outs GM_Dist:$result);
+  let assemblyFormat = [{
+    $loc `,` $spread $param attr-dict `:` type($loc) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def GM_BernoulliOp : GM_Op<"bernoulli", [Pure]> {
+  let summary = "independent Bernoulli variables given by their logits";
+  let description = [{
+    Log-probabilities are computed from the logits (stable for large |logit|);
+    targets may be intensities in [0, 1].
+
+    ```mlir
+    %p = gm.bernoulli %logits : tensor<?x784xf32> -> !gm.dist<bernoulli, tensor<?x784xf32>>
+    ```
+  }];
+  let arguments = (ins GM_F32Tensor:$logits);
+  let results = (outs GM_Dist:$result);
+  let assemblyFormat = "$logits attr-dict `:` type($logits) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def GM_CategoricalOp : GM_Op<"categorical", [Pure]> {
+  let summary = "a categorical over the last axis, given by logits";
+  let description = [{
+    Samples and values are one-hot vectors over the last axis.
+
+    ```mlir
+    %c = gm.categorical %logits : tensor<?x10xf32> -> !gm.dist<categorical, tensor<?x10xf32>>
+    ```
+  }];
+  let arguments = (ins GM_F32Tensor:$logits);
+  let results = (outs GM_Dist:$result);
+  let assemblyFormat = "$logits attr-dict `:` type($logits) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def GM_UniformOp : GM_Op<"uniform", [Pure, AllTypesMatch<["low", "high"]>]> {
+  let summary = "independent uniforms on [low, high)";
+  let description = [{
+    ```mlir
+    %u = gm.uniform %lo, %hi : tensor<?x2xf32> -> !gm.dist<uniform, tensor<?x2xf32>>
+    ```
+  }];
+  let arguments = (ins GM_F32Tensor:$low, GM_F32Tensor:$high);
+  let results = (outs GM_Dist:$result);
+  let assemblyFormat = "$low `,` $high attr-dict `:` type($low) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def GM_MixtureNormalOp : GM_Op<"mixture_normal", [Pure]> {
+  let summary = "a mixture of K diagonal Gaussians";
+  let description = [{
+    logits (B, K) weight the components; means and logvars are (B, K, D);
+    samples are (B, D).
+
+    ```mlir
+    %m = gm.mixture_normal %w, %mu, %lv : (tensor<?x10xf32>, tensor<?x10x2xf32>,
+        tensor<?x10x2xf32>) -> !gm.dist<mixture_normal, tensor<?x2xf32>>
+    ```
+  }];
+  let arguments = (ins GM_F32Tensor:$logits, GM_F32Tensor:$means,
+                       GM_F32Tensor:$logvars);
+  let results = (outs GM_Dist:$result);
+  let assemblyFormat = "$logits `,` $means `,` $logvars attr-dict `:` functional-type(operands, $result)";
+  let hasVerifier = 1;
+}
+
+def GM_SampleOp : GM_Op<"sample", [Pure]> {
+  let summary = "draw one sample per example from a distribution";
+  let description = [{
+    Draws from `dist` with the counter-based generator at (`key`, `stream`):
+    the same key and stream give the same sample. `reparam` (normal,
+    uniform) writes the sample as a differentiable function of the
+    distribution's parameters and parameter-free noise (z = mu + sigma * eps);
+    `score_function` asks the autodiff pass for a REINFORCE surrogate; `none`
+    draws a constant sample (no gradient to the distribution).
+
+    ```mlir
+    %z = gm.sample %q, %key stream 0 reparam : !gm.dist<normal, tensor<?x20xf32>> -> tensor<?x20xf32>
+    ```
+  }];
+  let arguments = (ins GM_Dist:$dist, GM_KeyType:$key,
+                       ConfinedAttr<I64Attr, [IntNonNegative]>:$stream,
+                       GM_EstimatorAttr:$estimator);
+  let results = (outs GM_F32Tensor:$result);
+  let assemblyFormat = [{
+    $dist `,` $key `stream` $stream $estimator attr-dict `:` type($dist) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Densities and divergences
+//===----------------------------------------------------------------------===//
+
+def GM_LogProbOp : GM_Op<"log_prob", [Pure]> {
+  let summary = "per-example log-density of a value";
+  let description = [{
+    log p(value), summed over all but the batch axis. For an autoregressive
+    model whose logits come from masked layers this is the exact
+    log-likelihood.
+
+    ```mlir
+    %ll = gm.log_prob %px, %x : (!gm.dist<bernoulli, tensor<?x784xf32>>, tensor<?x784xf32>) -> tensor<?xf32>
+    ```
+  }];
+  let arguments = (ins GM_Dist:$dist, GM_F32Tensor:$value);
+  let results = (outs GM_PerExample:$result);
+  let assemblyFormat = "$dist `,` $value attr-dict `:` functional-type(operands, $result)";
+  let hasVerifier = 1;
+}
+
+def GM_KLOp : GM_Op<"kl", [Pure]> {
+  let summary = "per-example KL(q || p)";
+  let description = [{
+    `analytic` has closed forms for normal||normal, bernoulli||bernoulli and
+    categorical||categorical. `monte_carlo` estimates log q(z) - log p(z) at
+    the given sample z ~ q. The two distributions must have one sample type,
+    and q's support must lie inside p's (no KL from a continuous to a
+    discrete distribution, nor from a normal to a uniform).
+
+    ```mlir
+    %kl = gm.kl %q, %p analytic : (!gm.dist<normal, tensor<?x20xf32>>, !gm.dist<normal, tensor<?x20xf32>>) -> tensor<?xf32>
+    %mc = gm.kl %q, %m, %z monte_carlo : (!gm.dist<normal, tensor<?x2xf32>>,
+        !gm.dist<mixture_normal, tensor<?x2xf32>>, tensor<?x2xf32>) -> tensor<?xf32>
+    ```
+  }];
+  let arguments = (ins GM_Dist:$q, GM_Dist:$p, Optional<GM_F32Tensor>:$sample,
+                       GM_KLMethodAttr:$method);
+  let results = (outs GM_PerExample:$result);
+  let assemblyFormat = [{
+    $q `,` $p (`,` $sample^)? $method attr-dict `:` functional-type(operands, $result)
+  }];
+  let hasVerifier = 1;
+}
+
+def GM_ElboOp : GM_Op<"elbo", [Pure, AllTypesMatch<["loglik", "kl", "result"]>]> {
+  let summary = "per-example evidence lower bound loglik - beta * kl";
+  let description = [{
+    `beta = 1` is the VAE; `beta > 1` the beta-VAE. The objective expansion
+    pass rewrites it into its terms.
+
+    ```mlir
+    %e = gm.elbo %ll, %kl {beta = 1.000000e+00 : f64} : tensor<?xf32>
+    ```
+  }];
+  let arguments = (ins GM_PerExample:$loglik, GM_PerExample:$kl,
+                       F64Attr:$beta);
+  let results = (outs GM_PerExample:$result);
+  let assemblyFormat = "$loglik `,` $kl attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def GM_IwaeOp : GM_Op<"iwae", [SingleBlock,
+    RecursiveMemoryEffects]> {
+  let summary = "per-example importance-weighted bound with k samples";
+  let description = [{
+    log (1/k) sum_i p(x | z_i) p(z_i) / q(z_i), z_i ~ q, i = 1..k. The region
+    computes log p(x | z) for the sample in its block argument; it may use
+    values from the enclosing function.
+
+    ```mlir
+    %b = gm.iwae %q, %p, %key stream 1 {k = 100 : i64} : !gm.dist<normal, tensor<?x20xf32>>,
+        !gm.dist<normal, tensor<?x20xf32>> -> tensor<?xf32> {
+    ^bb0(%z: tensor<?x20xf32>):
+      ...
+      gm.yield %ll : tensor<?xf32>
+    }
+    ```
+  }];
+  let arguments = (ins GM_Dist:$q, GM_Dist:$p, GM_KeyType:$key,
+                       ConfinedAttr<I64Attr, [IntNonNegative]>:$stream,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$k);
+  let results = (outs GM_PerExample:$result);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    $q `,` $p `,` $key `stream` $stream attr-dict `:` type($q) `,` type($p) `->` type($result) $body
+  }];
+  let hasVerifier = 1;
+}
+
+def GM_YieldOp : GM_Op<"yield", [Pure, Terminator, HasParent<"IwaeOp">]> {
+  let summary = "yields log p(x | z) from a gm.iwae region";
+  let description = [{
+    ```mlir
+    gm.yield %ll : tensor<?xf32>
+    ```
+  }];
+  let arguments = (ins GM_PerExample:$value);
+  let assemblyFormat = "$value attr-dict `:` type($value)";
+}
+
+def GM_AdversarialOp : GM_Op<"adversarial", [Pure]> {
+  let summary = "the GAN value of discriminator logits on real and fake data";
+  let description = [{
+    V = mean log D(real) + mean log(1 - D(fake)), with D = sigmoid(logits),
+    computed stably from logits. The discriminator maximises it; how the
+    generator plays is said by the enclosing `gm.minimax`. Logits are (B) or
+    (B, 1).
+
+    ```mlir
+    %v = gm.adversarial %real, %fake : tensor<?x1xf32>, tensor<?x1xf32> -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins GM_F32Tensor:$real, GM_F32Tensor:$fake);
+  let results = (outs GM_Scalar:$result);
+  let assemblyFormat = [{
+    $real `,` $fake attr-dict `:` type($real) `,` type($fake) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def GM_MutualInfoOp : GM_Op<"mutual_info", [Pure]> {
+  let summary = "per-example variational lower bound on I(c; x)";
+  let description = [{
+    InfoGAN's term: log Q(c | x) - log p(c) at the code c that generated x,
+    where `posterior` is Q(c | x) and `prior` is p(c); its mean is a lower
+    bound on the mutual information I(c; G(z, c)).
+
+    ```mlir
+    %mi = gm.mutual_info %qc, %c, %pc : (!gm.dist<categorical, tensor<?x10xf32>>, tensor<?x10xf32>,
+        !gm.dist<categorical, tensor<?x10xf32>>) -> tensor<?xf32>
+    ```
+  }];
+  let arguments = (ins GM_Dist:$posterior, GM_F32Tensor:$code, GM_Dist:$prior);
+  let results = (outs GM_PerExample:$result);
+  let assemblyFormat = [{
+    $posterior `,` $code `,` $prior attr-dict `:` functional-type(operands, $result)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // GM_OPS_TD
