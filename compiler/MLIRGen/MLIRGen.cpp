@@ -2402,7 +2402,14 @@ Value MLIRGenImpl::sample(Val dist, FnCtx &fn, ::gm::Loc l) {
 Val MLIRGenImpl::latentSample(const std::string &var, ::gm::Loc l, FnCtx &fn) {
   if (auto it = fn.latents.find(var); it != fn.latents.end())
     return Val::tensor(it->second);
+  // The posterior when it is conditioned on observed data only (q(z | x) in
+  // a VAE), else the prior: InfoGAN's r(c | image) is a recognition network
+  // evaluated on demand, not where c comes from.
   const ::gm::DistDecl *decl = findRole(::gm::DistDecl::Role::Posterior, var);
+  if (decl && !llvm::all_of(decl->conds, [&](const ::gm::Name &c) {
+        return dataIndex.count(c.text) > 0;
+      }))
+    decl = nullptr;
   if (!decl)
     decl = findRole(::gm::DistDecl::Role::Prior, var);
   if (!decl)

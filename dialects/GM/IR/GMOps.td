@@ -252,8 +252,8 @@ def GM_MinimaxOp : GM_Op<"minimax", [Symbol, HasParent<"ModelOp">,
     ```mlir
     gm.minimax @gan value @gan.value
         discriminator [@D] using #gm.optimizer<adam, {...}>
-        generator [@G] using #gm.optimizer<adam, {...}>
-        {gen_loss = #gm.gen_loss non_saturating, k = 1 : i64}
+        generator [@G] using #gm.optimizer<adam, {...}> loss non_saturating
+        {k = 1 : i64}
     ```
   }];
   let arguments = (ins SymbolNameAttr:$sym_name, FlatSymbolRefAttr:$value,
@@ -267,7 +267,7 @@ def GM_MinimaxOp : GM_Op<"minimax", [Symbol, HasParent<"ModelOp">,
   let assemblyFormat = [{
     $sym_name `value` $value
     `discriminator` $disc_groups `using` $disc_optimizer
-    `generator` $gen_groups `using` $gen_optimizer attr-dict
+    `generator` $gen_groups `using` $gen_optimizer `loss` $gen_loss attr-dict
   }];
 }
 
@@ -601,6 +601,9 @@ def GM_LinearOp : GM_Op<"linear", [Pure]> {
 }
 
 def GM_MaskedLinearOp : GM_Op<"masked_linear", [Pure]> {
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? `mask` $mask attr-dict `:` functional-type(operands, $result)
+  }];
   let summary = "affine layer with an autoregressive mask on its weight";
   let description = [{
     Like `gm.linear`, with weight[o, i] used only where input i may influence
@@ -609,15 +612,12 @@ def GM_MaskedLinearOp : GM_Op<"masked_linear", [Pure]> {
     MADE-style models), mask `B` keeps d_in(i) <= o.
 
     ```mlir
-    %l = gm.masked_linear %x, %w, %b {mask = #gm.mask A} : (tensor<?x784xf32>, tensor<784x784xf32>, tensor<784xf32>) -> tensor<?x784xf32>
+    %l = gm.masked_linear %x, %w, %b mask A : (tensor<?x784xf32>, tensor<784x784xf32>, tensor<784xf32>) -> tensor<?x784xf32>
     ```
   }];
   let arguments = (ins GM_F32Tensor:$input, GM_F32Tensor:$weight,
                        Optional<GM_F32Tensor>:$bias, GM_MaskKindAttr:$mask);
   let results = (outs GM_F32Tensor:$result);
-  let assemblyFormat = [{
-    $input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, $result)
-  }];
   let hasVerifier = 1;
 }
 
@@ -664,6 +664,9 @@ def GM_Conv2DTransposeOp : GM_ConvLikeOp<"conv2d_transpose"> {
 }
 
 def GM_MaskedConv2DOp : GM_ConvLikeOp<"masked_conv2d"> {
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? `mask` $mask attr-dict `:` functional-type(operands, $result)
+  }];
   let summary = "2-D convolution with a PixelCNN causal mask, stride 1";
   let description = [{
     The kernel sees only pixels above, and to the left on the same row;
@@ -671,7 +674,7 @@ def GM_MaskedConv2DOp : GM_ConvLikeOp<"masked_conv2d"> {
     Padding keeps H and W: (KH - 1) / 2, (KW - 1) / 2.
 
     ```mlir
-    %y = gm.masked_conv2d %x, %w, %b {mask = #gm.mask A}
+    %y = gm.masked_conv2d %x, %w, %b mask A
         : (tensor<?x1x28x28xf32>, tensor<32x1x7x7xf32>, tensor<32xf32>) -> tensor<?x32x28x28xf32>
     ```
   }];

@@ -1,0 +1,23 @@
+# lit configuration of the gm suite: .mlir tests run gm-opt, .gm tests run
+# gmc, .test files run whatever their RUN lines say.
+import os
+import sys
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "gm"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".gm", ".test"]
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.gm_obj_root, "test")
+
+config.substitutions.append(("%models", os.path.join(config.gm_src_root, "models")))
+config.substitutions.append(("%python", sys.executable))
+
+llvm_config.with_system_environment(["HOME", "TMPDIR"])
+llvm_config.use_default_substitutions()
+llvm_config.add_tool_substitutions(
+    ["gmc", "gm-opt"], [config.gm_tools_dir])
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
