@@ -108,10 +108,10 @@ OptimizerAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   for (NamedAttribute entry : hparams) {
     if (!llvm::is_contained(allowed, entry.getName().strref()))
       return emitError() << "optimizer " << stringifyOptimizerKind(kind)
-                         << " has no hyper-parameter '" << entry.getName()
-                         << "'";
+                         << " has no hyper-parameter '"
+                         << entry.getName().getValue() << "'";
     if (!llvm::isa<FloatAttr>(entry.getValue()))
-      return emitError() << "hyper-parameter '" << entry.getName()
+      return emitError() << "hyper-parameter '" << entry.getName().getValue()
                          << "' must be a float, got " << entry.getValue();
   }
   for (llvm::StringRef name : allowed) {

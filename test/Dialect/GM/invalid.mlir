@@ -1,0 +1,576 @@
+// RUN: gm-opt %s --split-input-file --verify-diagnostics
+
+// Tests that data needs a dynamic batch dimension.
+gm.model @m {
+  // expected-error @+1 {{expects a data type with a dynamic batch dimension first}}
+  gm.data @x : tensor<4x784xf32> real
+}
+
+// -----
+
+// Tests that label data must say how many classes it has.
+gm.model @m {
+  // expected-error @+1 {{expects 'classes' equal to the label width 10}}
+  gm.data @y : tensor<?x10xf32> label
+}
+
+// -----
+
+// Tests that token data is i32.
+gm.model @m {
+  // expected-error @+1 {{expects tokens as tensor<?xTxi32>}}
+  gm.data @t : tensor<?x6xf32> tokens {classes = 32 : i64}
+}
+
+// -----
+
+// Tests that parameters have static shapes.
+gm.model @m {
+  // expected-error @+1 {{expects a static shape}}
+  gm.param @w : tensor<?x4xf32> init zeros
+}
+
+// -----
+
+// Tests that an initialiser scale is positive.
+gm.model @m {
+  // expected-error @+1 {{expects a positive 'scale'}}
+  gm.param @w : tensor<4xf32> init normal {scale = -1.0 : f64}
+}
+
+// -----
+
+// Tests that groups list parameters only.
+gm.model @m {
+  gm.data @x : tensor<?x4xf32> real
+  // expected-error @+1 {{'@x' is not a gm.param}}
+  gm.group @g = [@x]
+}
+
+// -----
+
+// Tests that param_ref agrees with the parameter's type.
+gm.model @m {
+  gm.param @w : tensor<4xf32> init zeros
+  gm.net @f(%x: tensor<?x4xf32>) -> tensor<5xf32> {
+    // expected-error @+1 {{has type 'tensor<5xf32>', but @w is 'tensor<4xf32>'}}
+    %w = gm.param_ref @w : tensor<5xf32>
+    gm.return %w : tensor<5xf32>
+  }
+}
+
+// -----
+
+// Tests that a net returns what its signature says.
+gm.model @m {
+  gm.net @f(%x: tensor<?x4xf32>) -> tensor<?x3xf32> {
+    // expected-error @+1 {{operand #0 has type 'tensor<?x4xf32>', but the function returns 'tensor<?x3xf32>'}}
+    gm.return %x : tensor<?x4xf32>
+  }
+}
+
+// -----
+
+// Tests that calls match the callee's signature.
+gm.model @m {
+  gm.net @f(%x: tensor<?x4xf32>) -> tensor<?x4xf32> {
+    gm.return %x : tensor<?x4xf32>
+  }
+  gm.net @g(%x: tensor<?x3xf32>) -> tensor<?x4xf32> {
+    // expected-error @+1 {{types do not match the signature of @f}}
+    %y = gm.call @f(%x) : (tensor<?x3xf32>) -> tensor<?x4xf32>
+    gm.return %y : tensor<?x4xf32>
+  }
+}
+
+// -----
+
+// Tests that only nets are called.
+gm.model @m {
+  gm.param @w : tensor<4xf32> init zeros
+  gm.net @g(%x: tensor<?x4xf32>) -> tensor<?x4xf32> {
+    // expected-error @+1 {{'w' is not a gm.net}}
+    %y = gm.call @w(%x) : (tensor<?x4xf32>) -> tensor<?x4xf32>
+    gm.return %y : tensor<?x4xf32>
+  }
+}
+
+// -----
+
+// Tests that an objective returns one scalar.
+gm.model @m {
+  // expected-error @+1 {{expects a single tensor<f32> result}}
+  gm.objective @o(%key: !gm.key) -> tensor<?xf32> attributes {inputs = []} {
+    %c = gm.constant dense<1.0> : tensor<1xf32>
+    %d = gm.reshape %c : tensor<1xf32> -> tensor<1xf32>
+    gm.return %d : tensor<1xf32>
+  }
+}
+
+// -----
+
+// Tests that an objective's last argument is the key.
+gm.model @m {
+  gm.data @x : tensor<?x4xf32> real
+  // expected-error @+1 {{expects a !gm.key as its last argument}}
+  gm.objective @o(%x: tensor<?x4xf32>) -> tensor<f32> attributes {inputs = [@x]} {
+    %c = gm.constant dense<1.0> : tensor<f32>
+    gm.return %c : tensor<f32>
+  }
+}
+
+// -----
+
+// Tests that objective inputs name data of the argument's type.
+gm.model @m {
+  gm.data @x : tensor<?x4xf32> real
+  // expected-error @+1 {{argument for @x has type 'tensor<?x5xf32>', but the data is 'tensor<?x4xf32>'}}
+  gm.objective @o(%x: tensor<?x5xf32>, %k: !gm.key) -> tensor<f32> attributes {inputs = [@x]} {
+    %c = gm.constant dense<1.0> : tensor<f32>
+    gm.return %c : tensor<f32>
+  }
+}
+
+// -----
+
+// Tests that a step trains an objective.
+gm.model @m {
+  gm.param @w : tensor<4xf32> init zeros
+  gm.group @g = [@w]
+  // expected-error @+1 {{'nothing' is not a gm.objective}}
+  gm.step @s minimize @nothing over [@g] using #gm.optimizer<sgd, {lr = 0.1 : f64, momentum = 0.0 : f64}>
+}
+
+// -----
+
+// Tests that optimizers check their hyper-parameters.
+gm.model @m {
+  // expected-error @+1 {{optimizer adam needs hyper-parameter 'eps'}}
+  gm.param @w : tensor<4xf32> init zeros {opt = #gm.optimizer<adam, {lr = 0.1 : f64, beta1 = 0.9 : f64, beta2 = 0.99 : f64}>}
+}
+
+// -----
+
+gm.model @m {
+  // expected-error @+1 {{optimizer sgd has no hyper-parameter 'beta1'}}
+  gm.param @w : tensor<4xf32> init zeros {opt = #gm.optimizer<sgd, {lr = 0.1 : f64, beta1 = 0.9 : f64, momentum = 0.0 : f64}>}
+}
+
+// -----
+
+gm.model @m {
+  // expected-error @+1 {{learning rate must be positive}}
+  gm.param @w : tensor<4xf32> init zeros {opt = #gm.optimizer<sgd, {lr = 0.0 : f64, momentum = 0.0 : f64}>}
+}
+
+// -----
+
+// Tests that the two players of a minimax do not share a parameter.
+gm.model @m {
+  gm.data @x : tensor<?x1xf32> real
+  gm.param @w : tensor<1x1xf32> init zeros
+  gm.group @d = [@w]
+  gm.group @g = [@w]
+  gm.objective @v(%x: tensor<?x1xf32>, %k: !gm.key) -> tensor<f32> attributes {inputs = [@x]} {
+    %a = gm.adversarial %x, %x : tensor<?x1xf32>, tensor<?x1xf32> -> tensor<f32>
+    gm.return %a : tensor<f32>
+  }
+  // expected-error @+1 {{parameter @w belongs to both the discriminator and the generator}}
+  gm.minimax @game value @v
+      discriminator [@d] using #gm.optimizer<sgd, {lr = 0.1 : f64, momentum = 0.0 : f64}>
+      generator [@g] using #gm.optimizer<sgd, {lr = 0.1 : f64, momentum = 0.0 : f64}>
+      loss saturating {k = 1 : i64}
+}
+
+// -----
+
+// Tests that a minimax value has an adversarial term.
+gm.model @m {
+  gm.data @x : tensor<?x1xf32> real
+  gm.param @w : tensor<1x1xf32> init zeros
+  gm.param @u : tensor<1x1xf32> init zeros
+  gm.group @d = [@w]
+  gm.group @g = [@u]
+  gm.objective @v(%x: tensor<?x1xf32>, %k: !gm.key) -> tensor<f32> attributes {inputs = [@x]} {
+    %c = gm.constant dense<1.0> : tensor<f32>
+    gm.return %c : tensor<f32>
+  }
+  // expected-error @+1 {{expects its value @v to contain a gm.adversarial term}}
+  gm.minimax @game value @v
+      discriminator [@d] using #gm.optimizer<sgd, {lr = 0.1 : f64, momentum = 0.0 : f64}>
+      generator [@g] using #gm.optimizer<sgd, {lr = 0.1 : f64, momentum = 0.0 : f64}>
+      loss non_saturating {k = 1 : i64}
+}
+
+// -----
+
+// Tests that progressive resolutions double.
+gm.model @m {
+  // expected-error @+1 {{expects each resolution to double the previous one, got 7 then 15}}
+  gm.progressive @grow resolutions [7, 15] {epochs_per_stage = 1 : i64, fade_fraction = 0.5 : f64}
+}
+
+// -----
+
+// Tests that schedule_alpha names a schedule.
+gm.model @m {
+  gm.param @w : tensor<4xf32> init zeros
+  gm.net @f(%x: tensor<?x4xf32>) -> tensor<f32> {
+    // expected-error @+1 {{'w' is not a gm.progressive}}
+    %a = gm.schedule_alpha @w : tensor<f32>
+    gm.return %a : tensor<f32>
+  }
+}
+
+// -----
+
+// Tests the shape rules of the primitives.
+gm.model @m {
+  gm.net @f(%x: tensor<?x4xf32>, %w: tensor<3x5xf32>) -> tensor<?x3xf32> {
+    // expected-error @+1 {{expects weight (OUT, 4), got 'tensor<3x5xf32>'}}
+    %y = gm.linear %x, %w : (tensor<?x4xf32>, tensor<3x5xf32>) -> tensor<?x3xf32>
+    gm.return %y : tensor<?x3xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%x: tensor<?x4xf32>, %w: tensor<3x4xf32>, %b: tensor<4xf32>) -> tensor<?x3xf32> {
+    // expected-error @+1 {{expects bias of shape 3, got 'tensor<4xf32>'}}
+    %y = gm.linear %x, %w, %b : (tensor<?x4xf32>, tensor<3x4xf32>, tensor<4xf32>) -> tensor<?x3xf32>
+    gm.return %y : tensor<?x3xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%a: tensor<?x4xf32>, %b: tensor<5x3xf32>) -> tensor<?x3xf32> {
+    // expected-error @+1 {{contracting dimensions differ}}
+    %y = gm.matmul %a, %b : (tensor<?x4xf32>, tensor<5x3xf32>) -> tensor<?x3xf32>
+    gm.return %y : tensor<?x3xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%x: tensor<?x1x28x28xf32>, %w: tensor<8x1x4x4xf32>) -> tensor<?x8x13x13xf32> {
+    // expected-error @+1 {{expects result type 'tensor<?x8x14x14xf32>', got 'tensor<?x8x13x13xf32>'}}
+    %y = gm.conv2d %x, %w {stride = array<i64: 2, 2>, padding = array<i64: 1, 1>} : (tensor<?x1x28x28xf32>, tensor<8x1x4x4xf32>) -> tensor<?x8x13x13xf32>
+    gm.return %y : tensor<?x8x13x13xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%x: tensor<?x2x28x28xf32>, %w: tensor<8x1x4x4xf32>) -> tensor<?x8x14x14xf32> {
+    // expected-error @+1 {{expects 1 input channels}}
+    %y = gm.conv2d %x, %w {stride = array<i64: 2, 2>, padding = array<i64: 1, 1>} : (tensor<?x2x28x28xf32>, tensor<8x1x4x4xf32>) -> tensor<?x8x14x14xf32>
+    gm.return %y : tensor<?x8x14x14xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%x: tensor<?x4x7x7xf32>, %w: tensor<4x2x4x4xf32>) -> tensor<?x2x15x15xf32> {
+    // expected-error @+1 {{expects result type 'tensor<?x2x14x14xf32>'}}
+    %y = gm.conv2d_transpose %x, %w {stride = array<i64: 2, 2>, padding = array<i64: 1, 1>, output_padding = array<i64: 0, 0>} : (tensor<?x4x7x7xf32>, tensor<4x2x4x4xf32>) -> tensor<?x2x15x15xf32>
+    gm.return %y : tensor<?x2x15x15xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%x: tensor<?x1x8x8xf32>, %w: tensor<4x1x2x2xf32>) -> tensor<?x4x8x8xf32> {
+    // expected-error @+1 {{expects an odd kernel, got 2x2}}
+    %y = gm.masked_conv2d %x, %w mask A : (tensor<?x1x8x8xf32>, tensor<4x1x2x2xf32>) -> tensor<?x4x8x8xf32>
+    gm.return %y : tensor<?x4x8x8xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%x: tensor<?x4x2x2xf32>, %g: tensor<3xf32>) -> tensor<?x4x2x2xf32> {
+    // expected-error @+1 {{expects gamma of shape 4}}
+    %y = gm.batch_norm %x, %g, %g {eps = 1.0e-5 : f64, momentum = 0.1 : f64} : (tensor<?x4x2x2xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<?x4x2x2xf32>
+    gm.return %y : tensor<?x4x2x2xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%x: tensor<?x784xf32>) -> tensor<?x1x28x27xf32> {
+    // expected-error @+1 {{cannot reshape 'tensor<?x784xf32>' (784 elements per example) to 'tensor<?x1x28x27xf32>' (756)}}
+    %y = gm.reshape %x : tensor<?x784xf32> -> tensor<?x1x28x27xf32>
+    gm.return %y : tensor<?x1x28x27xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%x: tensor<?x4xf32>, %y: tensor<?x3x1xf32>) -> tensor<?x7xf32> {
+    // expected-error @+1 {{expects inputs of one rank}}
+    %z = gm.concat %x, %y {axis = 1 : i64} : (tensor<?x4xf32>, tensor<?x3x1xf32>) -> tensor<?x7xf32>
+    gm.return %z : tensor<?x7xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%x: tensor<?x4xf32>) -> tensor<?x3xf32> {
+    // expected-error @+1 {{slice [2, 5) is out of bounds for dimension of size 4}}
+    %z = gm.slice %x {axis = 1 : i64, start = 2 : i64, size = 3 : i64} : tensor<?x4xf32> -> tensor<?x3xf32>
+    gm.return %z : tensor<?x3xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%x: tensor<?x4xf32>) -> tensor<?x4xf32> {
+    // expected-error @+1 {{axis 0 is out of range for rank 2 (axis 0 is the batch)}}
+    %z = gm.softmax %x {axis = 0 : i64} : tensor<?x4xf32>
+    gm.return %z : tensor<?x4xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%x: tensor<?x4x3xf32>) -> tensor<?x4xf32> {
+    // expected-error @+1 {{expects result type 'tensor<?x3xf32>', got 'tensor<?x4xf32>'}}
+    %z = gm.sum %x {axes = array<i64: 1>} : tensor<?x4x3xf32> -> tensor<?x4xf32>
+    gm.return %z : tensor<?x4xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%x: tensor<?x1x7x7xf32>) -> tensor<?x1x3x3xf32> {
+    // expected-error @+1 {{expects H and W divisible by 2}}
+    %z = gm.avg_pool %x {factor = 2 : i64} : tensor<?x1x7x7xf32> -> tensor<?x1x3x3xf32>
+    gm.return %z : tensor<?x1x3x3xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%x: tensor<4xf32>) -> tensor<?x4xf32> {
+    // expected-error @+1 {{expects 1 dynamic size(s), got 0}}
+    %z = gm.broadcast %x : tensor<4xf32> -> tensor<?x4xf32>
+    gm.return %z : tensor<?x4xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%x: tensor<3xf32>, %n: index) -> tensor<?x4xf32> {
+    // expected-error @+1 {{cannot broadcast 'tensor<3xf32>' to 'tensor<?x4xf32>'}}
+    %z = gm.broadcast %x [%n] : tensor<3xf32> -> tensor<?x4xf32>
+    gm.return %z : tensor<?x4xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%ids: tensor<?x5xi32>, %t: tensor<7x6xf32>) -> tensor<?x5x7xf32> {
+    // expected-error @+1 {{expects result type 'tensor<?x5x6xf32>'}}
+    %z = gm.embedding %ids, %t : (tensor<?x5xi32>, tensor<7x6xf32>) -> tensor<?x5x7xf32>
+    gm.return %z : tensor<?x5x7xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%x: tensor<?x6xf32>, %h: tensor<?x2xf32>, %wih: tensor<8x5xf32>, %whh: tensor<8x2xf32>, %b: tensor<8xf32>) -> tensor<?x2xf32> {
+    // expected-error @+1 {{expects w_ih of shape 8x6}}
+    %hn, %cn = gm.lstm_cell %x, %h, %h, %wih, %whh, %b : (tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x2xf32>, tensor<8x5xf32>, tensor<8x2xf32>, tensor<8xf32>) -> (tensor<?x2xf32>, tensor<?x2xf32>)
+    gm.return %hn : tensor<?x2xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%x: tensor<?x4x8x8xf32>, %wis: tensor<8x4x1x2xf32>, %wss: tensor<8x2x1x2xf32>, %b: tensor<8xf32>) -> tensor<?x2x8x8xf32> {
+    // expected-error @+1 {{expects w_is (4H, 4, 1, K) with odd K}}
+    %y = gm.row_lstm %x, %wis, %wss, %b : (tensor<?x4x8x8xf32>, tensor<8x4x1x2xf32>, tensor<8x2x1x2xf32>, tensor<8xf32>) -> tensor<?x2x8x8xf32>
+    gm.return %y : tensor<?x2x8x8xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%x: tensor<?x16xf32>, %W: tensor<5x16xf32>, %c: tensor<5xf32>, %V: tensor<5x16xf32>, %b: tensor<16xf32>) -> tensor<?x16xf32> {
+    // expected-error @+1 {{expects V of shape 16x5}}
+    %y = gm.nade %x, %W, %c, %V, %b : (tensor<?x16xf32>, tensor<5x16xf32>, tensor<5xf32>, tensor<5x16xf32>, tensor<16xf32>) -> tensor<?x16xf32>
+    gm.return %y : tensor<?x16xf32>
+  }
+}
+
+// -----
+
+// Tests the distribution and density rules.
+gm.model @m {
+  gm.net @f(%x: tensor<?x4xf32>) -> tensor<?x4xf32> {
+    // expected-error @+1 {{expects samples of type 'tensor<?x4xf32>', got '!gm.dist<normal, tensor<?x3xf32>>'}}
+    %q = gm.normal %x, %x scale : tensor<?x4xf32> -> !gm.dist<normal, tensor<?x3xf32>>
+    gm.return %x : tensor<?x4xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%x: tensor<?x4xf32>) -> tensor<?x4xf32> {
+    // expected-error @+1 {{expects a result of kind bernoulli, got '!gm.dist<normal, tensor<?x4xf32>>'}}
+    %q = gm.bernoulli %x : tensor<?x4xf32> -> !gm.dist<normal, tensor<?x4xf32>>
+    gm.return %x : tensor<?x4xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.objective @o(%k: !gm.key) -> tensor<f32> attributes {inputs = []} {
+    %c = gm.constant dense<0.0> : tensor<2xf32>
+    %n = gm.constant dense<0.0> : tensor<f32>
+    %l = gm.reshape %c : tensor<2xf32> -> tensor<2xf32>
+    // expected-error @+1 {{distribution samples must have a dynamic leading batch dimension}}
+    %q = gm.bernoulli %l : tensor<2xf32> -> !gm.dist<bernoulli, tensor<2xf32>>
+    gm.return %n : tensor<f32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @o(%x: tensor<?x4xf32>, %k: !gm.key) -> tensor<f32> {
+    %p = gm.bernoulli %x : tensor<?x4xf32> -> !gm.dist<bernoulli, tensor<?x4xf32>>
+    // expected-error @+1 {{cannot reparameterise a bernoulli distribution; use score_function or none}}
+    %z = gm.sample %p, %k stream 0 reparam : !gm.dist<bernoulli, tensor<?x4xf32>> -> tensor<?x4xf32>
+    %n = gm.constant dense<0.0> : tensor<f32>
+    gm.return %n : tensor<f32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%x: tensor<?x4xf32>, %y: tensor<?x3xf32>) -> tensor<?xf32> {
+    %p = gm.bernoulli %x : tensor<?x4xf32> -> !gm.dist<bernoulli, tensor<?x4xf32>>
+    // expected-error @+1 {{value has type 'tensor<?x3xf32>', but the distribution is over 'tensor<?x4xf32>'}}
+    %l = gm.log_prob %p, %y : (!gm.dist<bernoulli, tensor<?x4xf32>>, tensor<?x3xf32>) -> tensor<?xf32>
+    gm.return %l : tensor<?xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%x: tensor<?x4xf32>) -> tensor<?xf32> {
+    %q = gm.normal %x, %x logvar : tensor<?x4xf32> -> !gm.dist<normal, tensor<?x4xf32>>
+    %p = gm.bernoulli %x : tensor<?x4xf32> -> !gm.dist<bernoulli, tensor<?x4xf32>>
+    // expected-error @+1 {{KL(normal || bernoulli) is undefined: one distribution is continuous and the other discrete}}
+    %kl = gm.kl %q, %p analytic : (!gm.dist<normal, tensor<?x4xf32>>, !gm.dist<bernoulli, tensor<?x4xf32>>) -> tensor<?xf32>
+    gm.return %kl : tensor<?xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%x: tensor<?x4xf32>) -> tensor<?xf32> {
+    %q = gm.normal %x, %x logvar : tensor<?x4xf32> -> !gm.dist<normal, tensor<?x4xf32>>
+    %p = gm.uniform %x, %x : tensor<?x4xf32> -> !gm.dist<uniform, tensor<?x4xf32>>
+    // expected-error @+1 {{KL(normal || uniform) is undefined: q puts mass outside the bounded support}}
+    %kl = gm.kl %q, %p, %x monte_carlo : (!gm.dist<normal, tensor<?x4xf32>>, !gm.dist<uniform, tensor<?x4xf32>>, tensor<?x4xf32>) -> tensor<?xf32>
+    gm.return %kl : tensor<?xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%x: tensor<?x4xf32>, %l: tensor<?x3xf32>, %m: tensor<?x3x4xf32>) -> tensor<?xf32> {
+    %q = gm.normal %x, %x logvar : tensor<?x4xf32> -> !gm.dist<normal, tensor<?x4xf32>>
+    %p = gm.mixture_normal %l, %m, %m : (tensor<?x3xf32>, tensor<?x3x4xf32>, tensor<?x3x4xf32>) -> !gm.dist<mixture_normal, tensor<?x4xf32>>
+    // expected-error @+1 {{has no analytic form for KL(normal || mixture_normal); use monte_carlo}}
+    %kl = gm.kl %q, %p analytic : (!gm.dist<normal, tensor<?x4xf32>>, !gm.dist<mixture_normal, tensor<?x4xf32>>) -> tensor<?xf32>
+    gm.return %kl : tensor<?xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%x: tensor<?x4xf32>, %y: tensor<?x3xf32>) -> tensor<?xf32> {
+    %q = gm.normal %x, %x logvar : tensor<?x4xf32> -> !gm.dist<normal, tensor<?x4xf32>>
+    %p = gm.normal %y, %y logvar : tensor<?x3xf32> -> !gm.dist<normal, tensor<?x3xf32>>
+    // expected-error @+1 {{expects distributions over one type}}
+    %kl = gm.kl %q, %p analytic : (!gm.dist<normal, tensor<?x4xf32>>, !gm.dist<normal, tensor<?x3xf32>>) -> tensor<?xf32>
+    gm.return %kl : tensor<?xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%a: tensor<?xf32>) -> tensor<?xf32> {
+    // expected-error @+1 {{expects a non-negative 'beta', got -1}}
+    %e = gm.elbo %a, %a {beta = -1.0 : f64} : tensor<?xf32>
+    gm.return %e : tensor<?xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @o(%x: tensor<?x4xf32>, %k: !gm.key) -> tensor<f32> {
+    %q = gm.normal %x, %x logvar : tensor<?x4xf32> -> !gm.dist<normal, tensor<?x4xf32>>
+    // expected-error @+1 {{expects its region to take one 'tensor<?x4xf32>' sample}}
+    %b = gm.iwae %q, %q, %k stream 0 {k = 4 : i64} : !gm.dist<normal, tensor<?x4xf32>>, !gm.dist<normal, tensor<?x4xf32>> -> tensor<?xf32> {
+    ^bb0(%z: tensor<?x3xf32>):
+      %l = gm.sum %z {axes = array<i64: 1>} : tensor<?x3xf32> -> tensor<?xf32>
+      gm.yield %l : tensor<?xf32>
+    }
+    %m = gm.mean %b {axes = array<i64: 0>} : tensor<?xf32> -> tensor<f32>
+    gm.return %m : tensor<f32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @o(%r: tensor<?x2xf32>) -> tensor<f32> {
+    // expected-error @+1 {{expects one logit per example, (B) or (B, 1), got 'tensor<?x2xf32>'}}
+    %v = gm.adversarial %r, %r : tensor<?x2xf32>, tensor<?x2xf32> -> tensor<f32>
+    gm.return %v : tensor<f32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%x: tensor<?x4xf32>, %c: tensor<?x3xf32>) -> tensor<?xf32> {
+    %q = gm.categorical %x : tensor<?x4xf32> -> !gm.dist<categorical, tensor<?x4xf32>>
+    // expected-error @+1 {{expects posterior, code and prior over one type}}
+    %mi = gm.mutual_info %q, %c, %q : (!gm.dist<categorical, tensor<?x4xf32>>, tensor<?x3xf32>, !gm.dist<categorical, tensor<?x4xf32>>) -> tensor<?xf32>
+    gm.return %mi : tensor<?xf32>
+  }
+}
