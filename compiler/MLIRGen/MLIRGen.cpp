@@ -1433,6 +1433,21 @@ Val MLIRGenImpl::genLayer(StringRef name, const Expr &e, FnCtx &fn) {
                            << " must be true or false";
     return std::nullopt;
   };
+  // The input first: in linear(relu(linear(x, 256)), 32) the inner layer
+  // is created, and numbered, before the outer one.
+  const Expr *xExpr = slots[0];
+  Val xv = gen(*xExpr, fn);
+  if (!xv) return xv;
+  Value x = asTensor(xv, xExpr->loc, "the input of " + name.str());
+  if (!x) return Val();
+  auto xt = cast<RankedTensorType>(x.getType());
+  if (!isBatched(xt))
+    return fail(xExpr->loc, "the input of " + name.str() +
+                                " must have a batch dimension, got " +
+                                shapeStr(xt));
+  std::vector<int64_t> per = perExample(xt);
+  Location at = loc(e.loc);
+
   // The layer's name: `name = fc1`, else the kind and a per-net counter.
   std::string layerName;
   if (const Expr *n = slot("name")) {
@@ -1474,18 +1489,6 @@ Val MLIRGenImpl::genLayer(StringRef name, const Expr &e, FnCtx &fn) {
     return builder.create<ParamRefOp>(loc(e.loc), p.getType(), p.getSymName());
   };
 
-  const Expr *xExpr = slots[0];
-  Val xv = gen(*xExpr, fn);
-  if (!xv) return xv;
-  Value x = asTensor(xv, xExpr->loc, "the input of " + name.str());
-  if (!x) return Val();
-  auto xt = cast<RankedTensorType>(x.getType());
-  if (!isBatched(xt))
-    return fail(xExpr->loc, "the input of " + name.str() +
-                                " must have a batch dimension, got " +
-                                shapeStr(xt));
-  std::vector<int64_t> per = perExample(xt);
-  Location at = loc(e.loc);
 
   if (name == "embedding") {
     if (!xt.getElementType().isInteger(32) || per.size() != 1)

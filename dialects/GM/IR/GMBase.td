@@ -43,103 +43,73 @@ class GM_Op<string mnemonic, list<Trait> traits = []>
 // Enums
 //===----------------------------------------------------------------------===//
 
-def GM_DistKind : I32EnumAttr<"DistKind", "distribution family", [
+def GM_DistKindAttr : I32EnumAttr<"DistKind", "distribution family", [
     I32EnumAttrCase<"normal", 0>, I32EnumAttrCase<"bernoulli", 1>,
     I32EnumAttrCase<"categorical", 2>, I32EnumAttrCase<"uniform", 3>,
     I32EnumAttrCase<"mixture_normal", 4>]> {
   let cppNamespace = "::mlir::gm";
-  let genSpecializedAttr = 0;
-}
-def GM_DistKindAttr : EnumAttr<GM_Dialect, GM_DistKind, "dist_kind"> {
-  let assemblyFormat = "$value";
+  let genSpecializedAttr = 1;
 }
 
-def GM_NormalParam : I32EnumAttr<"NormalParam",
+def GM_NormalParamAttr : I32EnumAttr<"NormalParam",
     "how the second operand of gm.normal is read", [
     I32EnumAttrCase<"scale", 0>, I32EnumAttrCase<"logvar", 1>]> {
   let cppNamespace = "::mlir::gm";
-  let genSpecializedAttr = 0;
-}
-def GM_NormalParamAttr : EnumAttr<GM_Dialect, GM_NormalParam, "normal_param"> {
-  let assemblyFormat = "$value";
+  let genSpecializedAttr = 1;
 }
 
-def GM_Estimator : I32EnumAttr<"Estimator",
+def GM_EstimatorAttr : I32EnumAttr<"Estimator",
     "how gradients flow through a sample", [
     I32EnumAttrCase<"reparam", 0>, I32EnumAttrCase<"score_function", 1>,
     I32EnumAttrCase<"none", 2>]> {
   let cppNamespace = "::mlir::gm";
-  let genSpecializedAttr = 0;
-}
-def GM_EstimatorAttr : EnumAttr<GM_Dialect, GM_Estimator, "estimator"> {
-  let assemblyFormat = "$value";
+  let genSpecializedAttr = 1;
 }
 
-def GM_KLMethod : I32EnumAttr<"KLMethod", "how a KL divergence is computed", [
+def GM_KLMethodAttr : I32EnumAttr<"KLMethod", "how a KL divergence is computed", [
     I32EnumAttrCase<"analytic", 0>, I32EnumAttrCase<"monte_carlo", 1>]> {
   let cppNamespace = "::mlir::gm";
-  let genSpecializedAttr = 0;
-}
-def GM_KLMethodAttr : EnumAttr<GM_Dialect, GM_KLMethod, "kl_method"> {
-  let assemblyFormat = "$value";
+  let genSpecializedAttr = 1;
 }
 
-def GM_LossKind : I32EnumAttr<"LossKind", "per-example reconstruction loss", [
+def GM_LossKindAttr : I32EnumAttr<"LossKind", "per-example reconstruction loss", [
     I32EnumAttrCase<"mse", 0>, I32EnumAttrCase<"l1", 1>,
     I32EnumAttrCase<"bce_logits", 2>, I32EnumAttrCase<"softmax_xent", 3>]> {
   let cppNamespace = "::mlir::gm";
-  let genSpecializedAttr = 0;
-}
-def GM_LossKindAttr : EnumAttr<GM_Dialect, GM_LossKind, "loss_kind"> {
-  let assemblyFormat = "$value";
+  let genSpecializedAttr = 1;
 }
 
-def GM_GenLoss : I32EnumAttr<"GenLoss", "generator loss of a minimax game", [
+def GM_GenLossAttr : I32EnumAttr<"GenLoss", "generator loss of a minimax game", [
     I32EnumAttrCase<"saturating", 0>, I32EnumAttrCase<"non_saturating", 1>]> {
   let cppNamespace = "::mlir::gm";
-  let genSpecializedAttr = 0;
-}
-def GM_GenLossAttr : EnumAttr<GM_Dialect, GM_GenLoss, "gen_loss"> {
-  let assemblyFormat = "$value";
+  let genSpecializedAttr = 1;
 }
 
-def GM_Direction : I32EnumAttr<"Direction", "optimisation direction", [
+def GM_DirectionAttr : I32EnumAttr<"Direction", "optimisation direction", [
     I32EnumAttrCase<"minimize", 0>, I32EnumAttrCase<"maximize", 1>]> {
   let cppNamespace = "::mlir::gm";
-  let genSpecializedAttr = 0;
-}
-def GM_DirectionAttr : EnumAttr<GM_Dialect, GM_Direction, "direction"> {
-  let assemblyFormat = "$value";
+  let genSpecializedAttr = 1;
 }
 
-def GM_InitKind : I32EnumAttr<"InitKind", "parameter initialiser", [
+def GM_InitKindAttr : I32EnumAttr<"InitKind", "parameter initialiser", [
     I32EnumAttrCase<"zeros", 0>, I32EnumAttrCase<"ones", 1>,
     I32EnumAttrCase<"normal", 2>, I32EnumAttrCase<"uniform", 3>,
     I32EnumAttrCase<"glorot_uniform", 4>, I32EnumAttrCase<"kaiming_uniform", 5>]> {
   let cppNamespace = "::mlir::gm";
-  let genSpecializedAttr = 0;
-}
-def GM_InitKindAttr : EnumAttr<GM_Dialect, GM_InitKind, "init"> {
-  let assemblyFormat = "$value";
+  let genSpecializedAttr = 1;
 }
 
-def GM_DataKind : I32EnumAttr<"DataKind", "what a data input holds", [
+def GM_DataKindAttr : I32EnumAttr<"DataKind", "what a data input holds", [
     I32EnumAttrCase<"real", 0>, I32EnumAttrCase<"label", 1>,
     I32EnumAttrCase<"tokens", 2>]> {
   let cppNamespace = "::mlir::gm";
-  let genSpecializedAttr = 0;
-}
-def GM_DataKindAttr : EnumAttr<GM_Dialect, GM_DataKind, "data_kind"> {
-  let assemblyFormat = "$value";
+  let genSpecializedAttr = 1;
 }
 
-def GM_MaskKind : I32EnumAttr<"MaskKind", "autoregressive mask of a layer", [
+def GM_MaskKindAttr : I32EnumAttr<"MaskKind", "autoregressive mask of a layer", [
     I32EnumAttrCase<"A", 0>, I32EnumAttrCase<"B", 1>]> {
   let cppNamespace = "::mlir::gm";
-  let genSpecializedAttr = 0;
-}
-def GM_MaskKindAttr : EnumAttr<GM_Dialect, GM_MaskKind, "mask"> {
-  let assemblyFormat = "$value";
+  let genSpecializedAttr = 1;
 }
 
 def GM_OptimizerKind : I32EnumAttr<"OptimizerKind", "optimizer", [
@@ -189,7 +159,7 @@ def GM_DistType : GM_Type<"Dist", "dist"> {
     Gaussian over 20-dimensional latents for each example of the batch.
     Categorical samples are one-hot vectors over the last dimension.
   }];
-  let parameters = (ins EnumParameter<GM_DistKind>:$kind,
+  let parameters = (ins EnumParameter<GM_DistKindAttr>:$kind,
                         "RankedTensorType":$sampleType);
   let assemblyFormat = "`<` $kind `,` $sampleType `>`";
   let genVerifyDecl = 1;
