@@ -217,7 +217,8 @@ private:
   Val genDistDecl(const ::gm::DistDecl &decl, FnCtx &fn,
                   llvm::StringMap<Val> bindings, bool defaultConds);
   Val genDistCtor(const Expr &call, RankedTensorType target, FnCtx &fn);
-  Value sample(Val dist, FnCtx &fn, ::gm::Loc l);
+  Value sample(Val dist, FnCtx &fn, ::gm::Loc l,
+               std::optional<int64_t> stream = std::nullopt);
   Val latentSample(const std::string &var, ::gm::Loc l, FnCtx &fn);
   Val genLogProb(const Expr &e, FnCtx &fn);
   Val genKL(const Expr &e, FnCtx &fn);
@@ -257,6 +258,7 @@ private:
   llvm::StringSet<> symbols;
   llvm::StringSet<> distNames;
   llvm::StringSet<> latentVars;
+  llvm::StringMap<int64_t> latentStream; // streams 0..L-1, by declaration
   ProgressiveOp schedule;
 };
 
@@ -345,7 +347,8 @@ LogicalResult MLIRGenImpl::checkNames() {
         return failure(d.var.loc, "'" + d.var.text +
                                       "' is data; a prior or posterior is over "
                                       "a latent variable");
-      latentVars.insert(d.var.text);
+      if (latentVars.insert(d.var.text).second)
+        latentStream[d.var.text] = latentStream.size();
     }
     if (seen.count(d.var.text) &&
         !llvm::any_of(ast.data, [&](auto &x) { return x.name.text == d.var.text; }))
@@ -543,6 +546,7 @@ ObjectiveOp MLIRGenImpl::genObjective(StringRef name, const Expr &value,
   FnCtx fn;
   fn.entry = entry;
   fn.key = entry->addArgument(keyType, loc(value.loc));
+  fn.nextStream = latentStream.size();
   fn.lets = lets;
   fn.scopes.emplace_back();
   builder.setInsertionPointToEnd(entry);
@@ -862,23 +866,33 @@ LogicalResult MLIRGenImpl::genMinimaxes() {
 }
 
 void MLIRGenImpl::reorder() {
-  // Declarations first, then code, then how it is trained: the order a
-  // reader wants, whatever order generation created them in.
+  // Declarations first, then code, then how it is trained, with nets and
+  // their parameters in the order the .gm file declares the nets: the order
+  // a reader wants, whatever order generation created them in.
   Block &block = model.getBlock();
-  auto rank = [](Operation *op) {
-    if (isa<DataOp>(op)) return 0;
-    if (isa<ParamOp>(op)) return 1;
-    if (isa<GroupOp>(op)) return 2;
-    if (isa<ProgressiveOp>(op)) return 3;
-    if (isa<NetOp>(op)) return 4;
-    if (isa<ObjectiveOp>(op)) return 5;
-    return 6;
+  llvm::StringMap<int> netIndex;
+  for (auto [i, n] : llvm::enumerate(ast.nets))
+    netIndex[n.name.text] = i;
+  auto key = [&](Operation *op) -> std::pair<int, int> {
+    if (isa<DataOp>(op)) return {0, 0};
+    if (auto p = dyn_cast<ParamOp>(op)) {
+      // Layer parameters are named <net>.<layer>.<suffix>.
+      StringRef net = p.getSymName().split('.').first;
+      auto it = netIndex.find(net);
+      return {1, p.getSymName().contains('.') && it != netIndex.end()
+                     ? it->second : -1};
+    }
+    if (isa<GroupOp>(op)) return {2, 0};
+    if (isa<ProgressiveOp>(op)) return {3, 0};
+    if (auto n = dyn_cast<NetOp>(op)) return {4, netIndex.lookup(n.getSymName())};
+    if (isa<ObjectiveOp>(op)) return {5, 0};
+    return {6, 0};
   };
   std::vector<Operation *> ops;
   for (Operation &op : block)
     ops.push_back(&op);
   std::stable_sort(ops.begin(), ops.end(), [&](Operation *a, Operation *b) {
-    return rank(a) < rank(b);
+    return key(a) < key(b);
   });
   for (Operation *op : ops)
     op->moveBefore(&block, block.end());
@@ -2387,7 +2401,8 @@ Val MLIRGenImpl::genDistCtor(const Expr &call, RankedTensorType target,
   return Val::dist(d, nullptr, false);
 }
 
-Value MLIRGenImpl::sample(Val dist, FnCtx &fn, ::gm::Loc l) {
+Value MLIRGenImpl::sample(Val dist, FnCtx &fn, ::gm::Loc l,
+                          std::optional<int64_t> stream) {
   auto type = cast<DistType>(dist.value.getType());
   // Pathwise gradients where the family allows; a learned discrete
   // distribution gets a score-function estimator; priors are constants.
@@ -2396,9 +2411,10 @@ Value MLIRGenImpl::sample(Val dist, FnCtx &fn, ::gm::Loc l) {
     est = Estimator::reparam;
   else if (dist.decl && dist.decl->role != ::gm::DistDecl::Role::Prior)
     est = Estimator::score_function;
+  if (!stream)
+    stream = fn.nextStream++;
   return builder.create<SampleOp>(loc(l), type.getSampleType(), dist.value,
-                                  fn.key,
-                                  builder.getI64IntegerAttr(fn.nextStream++),
+                                  fn.key, builder.getI64IntegerAttr(*stream),
                                   EstimatorAttr::get(&ctx, est));
 }
 
@@ -2425,7 +2441,9 @@ Val MLIRGenImpl::latentSample(const std::string &var, ::gm::Loc l, FnCtx &fn) {
     fn.latents.erase(var);
     return d;
   }
-  Value s = sample(d, fn, l);
+  // Each latent has its own stream, the same in every objective: called with
+  // one key, the objectives of one training step see one value of z.
+  Value s = sample(d, fn, l, latentStream.lookup(var));
   // A sample drawn inside a gm.iwae region does not dominate the rest of
   // the function: keep it only while generating that region.
   if (fn.regionDepth == 0)
