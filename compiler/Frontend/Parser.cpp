@@ -716,12 +716,7 @@ ExprPtr Parser::parseCallArgs(ExprPtr call) {
 }
 
 ExprPtr Parser::parsePrimary() {
-  DepthGuard guard(depth);
-  if (depth > kMaxDepth) {
-    error("expression is nested too deeply (more than " +
-          llvm::Twine(kMaxDepth) + " levels)");
-    return nullptr;
-  }
+  // Every nested expression comes back through parseExpr, which counts.
   Loc loc = cur().loc;
   if (is(Tok::Number)) {
     auto num = std::make_unique<Expr>(Expr::Kind::Number, loc);

@@ -94,6 +94,14 @@ struct Signature {
   unsigned required;
 };
 
+/// Where an expression starts: a binary expression's own location is its
+/// operator, but a message about the whole should point at its beginning.
+::gm::Loc startLoc(const Expr &e) {
+  if (e.kind == Kind::Binary)
+    return startLoc(*e.operands[0]);
+  return e.loc;
+}
+
 bool isBatched(Type type) {
   auto t = dyn_cast<RankedTensorType>(type);
   return t && t.getRank() >= 1 && t.isDynamicDim(0);
@@ -593,11 +601,11 @@ ObjectiveOp MLIRGenImpl::genObjective(StringRef name, const Expr &value,
   }
 
   if (result.k == Val::K::Num)
-    return emitError(loc(value.loc))
+    return emitError(loc(startLoc(value)))
                << "objective '" << name << "' is a constant",
            nullptr;
   if (result.k != Val::K::Tensor)
-    return emitError(loc(value.loc))
+    return emitError(loc(startLoc(value)))
                << "objective '" << name
                << "' must be a number per example, not a "
                << (result.k == Val::K::Dist ? "distribution" : "tuple"),
@@ -605,11 +613,11 @@ ObjectiveOp MLIRGenImpl::genObjective(StringRef name, const Expr &value,
   auto type = cast<RankedTensorType>(result.value.getType());
   Value scalar = result.value;
   if (type.getRank() == 1 && isBatched(type)) {
-    scalar = builder.create<MeanOp>(loc(value.loc),
+    scalar = builder.create<MeanOp>(loc(startLoc(value)),
                                     RankedTensorType::get({}, f32()), scalar,
                                     builder.getDenseI64ArrayAttr({0}));
   } else if (type.getRank() != 0) {
-    return emitError(loc(value.loc))
+    return emitError(loc(startLoc(value)))
                << "objective '" << name
                << "' must be a number per example, got shape "
                << shapeStr(type) << "; reduce it with sum(...) or mean(...)",
