@@ -94,6 +94,13 @@ struct Signature {
   unsigned required;
 };
 
+/// A number as a person writes it: 0.1, not 1.000000e-01.
+std::string fmtNum(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
 /// Where an expression starts: a binary expression's own location is its
 /// operator, but a message about the whole should point at its beginning.
 ::gm::Loc startLoc(const Expr &e) {
@@ -173,6 +180,8 @@ private:
 
   LogicalResult checkNames();
   LogicalResult genConsts();
+  /// Folds a constant expression: numbers, constants, + - * /.
+  std::optional<double> evalConst(const Expr &e, StringRef what);
   LogicalResult genData();
   LogicalResult genModelParams();
   LogicalResult genProgressive();
@@ -372,53 +381,51 @@ LogicalResult MLIRGenImpl::checkNames() {
   return success();
 }
 
+std::optional<double> MLIRGenImpl::evalConst(const Expr &e, StringRef what) {
+  switch (e.kind) {
+  case Kind::Number:
+    return e.number;
+  case Kind::Ref: {
+    auto it = consts.find(e.name);
+    if (it != consts.end())
+      return it->second;
+    emitError(loc(e.loc)) << what << " refers to '" << e.name
+                          << "', which is not an earlier constant";
+    return std::nullopt;
+  }
+  case Kind::Neg: {
+    auto v = evalConst(*e.operands[0], what);
+    return v ? std::optional<double>(-*v) : std::nullopt;
+  }
+  case Kind::Binary: {
+    auto a = evalConst(*e.operands[0], what);
+    if (!a)
+      return std::nullopt;
+    auto b = evalConst(*e.operands[1], what);
+    if (!b)
+      return std::nullopt;
+    switch (e.op) {
+    case '+': return *a + *b;
+    case '-': return *a - *b;
+    case '*': return *a * *b;
+    default:
+      if (*b == 0) {
+        emitError(loc(e.loc)) << "division by zero in " << what;
+        return std::nullopt;
+      }
+      return *a / *b;
+    }
+  }
+  default:
+    emitError(loc(e.loc)) << what << " must be a number";
+    return std::nullopt;
+  }
+}
+
 LogicalResult MLIRGenImpl::genConsts() {
-  FnCtx none;
   for (auto &c : ast.consts) {
     // Constants may use earlier constants and arithmetic only.
-    std::function<std::optional<double>(const Expr &)> eval =
-        [&](const Expr &e) -> std::optional<double> {
-      switch (e.kind) {
-      case Kind::Number:
-        return e.number;
-      case Kind::Ref: {
-        auto it = consts.find(e.name);
-        if (it != consts.end())
-          return it->second;
-        emitError(loc(e.loc)) << "constant '" << c.name.text
-                              << "' refers to '" << e.name
-                              << "', which is not an earlier constant";
-        return std::nullopt;
-      }
-      case Kind::Neg: {
-        auto v = eval(*e.operands[0]);
-        return v ? std::optional<double>(-*v) : std::nullopt;
-      }
-      case Kind::Binary: {
-        auto a = eval(*e.operands[0]);
-        if (!a) return std::nullopt;
-        auto b = eval(*e.operands[1]);
-        if (!b) return std::nullopt;
-        switch (e.op) {
-        case '+': return *a + *b;
-        case '-': return *a - *b;
-        case '*': return *a * *b;
-        default:
-          if (*b == 0) {
-            emitError(loc(e.loc)) << "division by zero in constant '"
-                                  << c.name.text << "'";
-            return std::nullopt;
-          }
-          return *a / *b;
-        }
-      }
-      default:
-        emitError(loc(e.loc)) << "constant '" << c.name.text
-                              << "' must be a number";
-        return std::nullopt;
-      }
-    };
-    auto v = eval(*c.value);
+    auto v = evalConst(*c.value, "constant '" + c.name.text + "'");
     if (!v)
       return mlir::failure();
     if (!std::isfinite(*v))
@@ -724,16 +731,10 @@ std::optional<OptimizerAttr> MLIRGenImpl::genOptimizer(const Expr &e) {
                                          : "lr or momentum");
       return std::nullopt;
     }
-    double v;
-    if (a.value->kind == Kind::Number) {
-      v = a.value->number;
-    } else if (a.value->kind == Kind::Ref && consts.count(a.value->name)) {
-      v = consts[a.value->name];
-    } else {
-      emitError(loc(a.value->loc)) << "hyper-parameter '" << a.key.text
-                                   << "' must be a number";
+    auto folded = evalConst(*a.value, "hyper-parameter '" + a.key.text + "'");
+    if (!folded)
       return std::nullopt;
-    }
+    double v = *folded;
     bool ok = it->first == StringRef("lr") || it->first == StringRef("eps")
                   ? v > 0
                   : v >= 0 && v < 1;
@@ -743,7 +744,7 @@ std::optional<OptimizerAttr> MLIRGenImpl::genOptimizer(const Expr &e) {
           << (it->first == StringRef("lr") || it->first == StringRef("eps")
                   ? "positive"
                   : "in [0, 1)")
-          << ", got " << v;
+          << ", got " << fmtNum(v);
       return std::nullopt;
     }
     it->second = v;
@@ -949,7 +950,7 @@ std::optional<int64_t> MLIRGenImpl::asInt(const Val &v, ::gm::Loc l,
     return std::nullopt;
   if (*n != std::floor(*n) || *n < min || *n > (1 << 30)) {
     emitError(loc(l)) << what << " must be an integer >= " << min << ", got "
-                      << *n;
+                      << fmtNum(*n);
     return std::nullopt;
   }
   return (int64_t)*n;
