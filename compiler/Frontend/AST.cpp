@@ -2,6 +2,8 @@
 
 #include "compiler/Frontend/AST.h"
 
+#include "llvm/Support/Format.h"
+
 using namespace gm;
 
 namespace {
@@ -51,7 +53,7 @@ private:
 void Dumper::expr(const Expr &e) {
   switch (e.kind) {
   case Expr::Kind::Number:
-    indent() << "Number " << e.number << at(e.loc) << "\n";
+    indent() << "Number " << llvm::format("%g", e.number) << at(e.loc) << "\n";
     return;
   case Expr::Kind::Ref:
     indent() << "Ref " << e.name << at(e.loc) << "\n";
@@ -201,7 +203,8 @@ void Dumper::model(const ModelAST &m) {
   for (const ProgressiveDecl &p : m.progressives)
     indent() << "Progressive " << p.name.text << " resolutions "
              << dims(p.resolutions) << " epochs_per_stage "
-             << p.epochsPerStage << " fade " << p.fade << at(p.name.loc)
+             << p.epochsPerStage << " fade " << llvm::format("%g", p.fade)
+             << at(p.name.loc)
              << "\n";
 }
 
