@@ -9,7 +9,7 @@ mkdir -p out
 for dir in models/*/; do
   name=$(basename "$dir")
   ./build/bin/gmc "$dir/$name.gm" -emit=gm -o "out/$name.mlir"
-  printf '%-12s %4d params  %2d nets  %2d objectives  -> out/%s.mlir\n' "$name" \
+  printf '%-12s %3d parameter tensors  %d nets  %d objectives  -> out/%s.mlir\n' "$name" \
     "$(grep -c 'gm.param @' "out/$name.mlir")" "$(grep -c 'gm.net @' "out/$name.mlir")" \
     "$(grep -c 'gm.objective @' "out/$name.mlir")" "$name"
 done
