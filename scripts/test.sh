@@ -5,8 +5,11 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
 bash scripts/build.sh gmc gm-opt || exit 1
+# A sanitized gmc for the robustness test (Robustness/sanitized.test).
+GM_SANITIZE=1 bash scripts/build.sh gmc || exit 1
 log=$(mktemp)
-python3 /usr/lib/llvm-19/build/utils/lit/lit.py -sv build/test 2>&1 | tee "$log"
+python3 /usr/lib/llvm-19/build/utils/lit/lit.py -sv build/test \
+  --param asan_gmc="$PWD/build-asan/bin/gmc" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 # lit's summary lines: "  Passed: 27 (100.00%)"; absent categories count 0.
 count() {

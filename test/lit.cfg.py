@@ -21,3 +21,10 @@ llvm_config.use_default_substitutions()
 llvm_config.add_tool_substitutions(
     ["gmc", "gm-opt"], [config.gm_tools_dir])
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+# A gmc built with sanitizers (scripts/test.sh passes --param asan_gmc=...):
+# enables the tests marked REQUIRES: asan.
+asan_gmc = lit_config.params.get("asan_gmc")
+if asan_gmc and os.path.exists(asan_gmc):
+    config.available_features.add("asan")
+    config.substitutions.append(("%asan_gmc", asan_gmc))

@@ -574,3 +574,187 @@ gm.model @m {
     gm.return %mi : tensor<?xf32>
   }
 }
+
+// -----
+
+// Tests the rules traits enforce, and the remaining verifiers.
+gm.model @m {
+  gm.net @f(%a: tensor<?x4xf32>, %b: tensor<?x3xf32>) -> tensor<?x4xf32> {
+    // expected-error @+1 {{requires the same type for all operands and results}}
+    %c = "gm.add"(%a, %b) : (tensor<?x4xf32>, tensor<?x3xf32>) -> tensor<?x4xf32>
+    gm.return %c : tensor<?x4xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%a: tensor<4xf32>) -> index {
+    // expected-error @+1 {{expects an operand with a dynamic batch dimension first}}
+    %n = gm.batch_size %a : tensor<4xf32>
+    gm.return %n : index
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%x: tensor<?x1x7x7xf32>) -> tensor<?x1x7x7xf32> {
+    // expected-error @+1 {{expects result type 'tensor<?x1x14x14xf32>', got 'tensor<?x1x7x7xf32>'}}
+    %y = gm.upsample %x {factor = 2 : i64} : tensor<?x1x7x7xf32> -> tensor<?x1x7x7xf32>
+    gm.return %y : tensor<?x1x7x7xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%x: tensor<?x4xf32>) -> tensor<?x4xf32> {
+    // expected-error @+1 {{axis 0 is out of range for rank 2 (axis 0 is the batch)}}
+    %y = gm.shift %x {axis = 0 : i64, amount = 1 : i64} : tensor<?x4xf32>
+    gm.return %y : tensor<?x4xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%x: tensor<?x4x3xf32>) -> tensor<?xf32> {
+    // expected-error @+1 {{expects strictly increasing axes}}
+    %y = gm.mean %x {axes = array<i64: 2, 1>} : tensor<?x4x3xf32> -> tensor<?xf32>
+    gm.return %y : tensor<?xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%x: tensor<?x4x3xf32>) -> tensor<?x4x3xf32> {
+    // expected-error @+1 {{expects a permutation of 3 dimensions}}
+    %y = gm.transpose %x {permutation = array<i64: 0, 1, 1>} : tensor<?x4x3xf32> -> tensor<?x4x3xf32>
+    gm.return %y : tensor<?x4x3xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%x: tensor<?x4xf32>, %w: tensor<3x5xf32>) -> tensor<?x3xf32> {
+    // expected-error @+1 {{expects weight (OUT, 4), got 'tensor<3x5xf32>'}}
+    %y = gm.masked_linear %x, %w mask A : (tensor<?x4xf32>, tensor<3x5xf32>) -> tensor<?x3xf32>
+    gm.return %y : tensor<?x3xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%a: tensor<?x4xf32>, %b: tensor<?x3xf32>) -> tensor<?xf32> {
+    // expected-error @+1 {{failed to verify that all of {prediction, target} have same type}}
+    %l = "gm.recon_loss"(%a, %b) {kind = 0 : i32} : (tensor<?x4xf32>, tensor<?x3xf32>) -> tensor<?xf32>
+    gm.return %l : tensor<?xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%a: tensor<?x4xf32>, %b: tensor<?x4xf32>, %s: tensor<?xf32>) -> tensor<?x4xf32> {
+    // expected-error @+1 {{operand #2 must be 0D tensor of 32-bit float values}}
+    %y = gm.fade %a, %b, %s : tensor<?x4xf32>, tensor<?xf32>
+    gm.return %y : tensor<?x4xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%l: tensor<?xf32>) -> tensor<?xf32> {
+    // expected-error @+1 {{categorical samples are one-hot over a last axis}}
+    %c = gm.categorical %l : tensor<?xf32> -> !gm.dist<categorical, tensor<?xf32>>
+    gm.return %l : tensor<?xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%a: tensor<?x2xf32>) -> tensor<?x2xf32> {
+    // expected-error @+1 {{expects a result of kind uniform}}
+    %u = gm.uniform %a, %a : tensor<?x2xf32> -> !gm.dist<normal, tensor<?x2xf32>>
+    gm.return %a : tensor<?x2xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%a: tensor<?x2xf32>, %m: tensor<?x3x4xf32>) -> tensor<?x2xf32> {
+    // expected-error @+1 {{expects means (B, 2, D), got 'tensor<?x3x4xf32>'}}
+    %d = gm.mixture_normal %a, %m, %m : (tensor<?x2xf32>, tensor<?x3x4xf32>, tensor<?x3x4xf32>) -> !gm.dist<mixture_normal, tensor<?x4xf32>>
+    gm.return %a : tensor<?x2xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%a: tensor<?xf32>) -> tensor<?xf32> {
+    // expected-error @+1 {{'gm.yield' op expects parent op 'gm.iwae'}}
+    gm.yield %a : tensor<?xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  // expected-error @+1 {{value has type 'tensor<2xf32>', but the result is 'tensor<3xf32>'}}
+  %c = "gm.constant"() {value = dense<1.0> : tensor<2xf32>} : () -> tensor<3xf32>
+}
+
+// -----
+
+gm.model @m {
+  // expected-error @+1 {{expects real data to be f32}}
+  gm.data @x : tensor<?x4xi32> real
+}
+
+// -----
+
+gm.model @m {
+  // expected-error @+1 {{'@nothing' is not a gm.param}}
+  gm.group @g = [@nothing]
+}
+
+// -----
+
+gm.model @m {
+  gm.data @x : tensor<?x1xf32> real
+  gm.group @g = []
+  gm.objective @o(%x: tensor<?x1xf32>, %k: !gm.key) -> tensor<f32> attributes {inputs = [@x]} {
+    %c = gm.constant dense<1.0> : tensor<f32>
+    gm.return %c : tensor<f32>
+  }
+  // expected-error @+1 {{trains no parameters}}
+  gm.step @s minimize @o over [@g] using #gm.optimizer<sgd, {lr = 0.1 : f64, momentum = 0.0 : f64}>
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%x: tensor<?x1x8x8xf32>, %w: tensor<4x1x3x3xf32>) -> tensor<?x4x8x8xf32> {
+    // expected-error @+1 {{expects 'stride' to be two integers >= 1}}
+    %y = gm.conv2d %x, %w {stride = array<i64: 0, 1>, padding = array<i64: 1, 1>} : (tensor<?x1x8x8xf32>, tensor<4x1x3x3xf32>) -> tensor<?x4x8x8xf32>
+    gm.return %y : tensor<?x4x8x8xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%x: tensor<?x784xf32>) -> tensor<784x1xf32> {
+    // expected-error @+1 {{expects a result with a dynamic batch dimension first}}
+    %y = gm.reshape %x : tensor<?x784xf32> -> tensor<784x1xf32>
+    gm.return %y : tensor<784x1xf32>
+  }
+}

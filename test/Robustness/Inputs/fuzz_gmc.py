@@ -12,7 +12,9 @@ huge shapes (must exit 1 with a diagnostic) and long names and strings (may
 also compile). "A diagnostic" is a
 first stderr line `FILE:LINE:COL: error: ...`. A signal, a crash report
 ("Stack dump", "PLEASE submit"), another exit status or a missing diagnostic
-fails the test, naming the input that caused it.
+fails the test, naming the input that caused it; so does a sanitizer report
+(AddressSanitizer, LeakSanitizer, UBSan's "runtime error:") when GMC is a
+sanitized build.
 """
 import concurrent.futures
 import os
@@ -83,7 +85,8 @@ def run(gmc, path, kind):
     err = proc.stderr
     if proc.returncode < 0:
         return "%s: killed by signal %d" % (path, -proc.returncode)
-    if b"Stack dump" in err or b"PLEASE submit" in err:
+    if (b"Stack dump" in err or b"PLEASE submit" in err or b"Sanitizer" in err
+            or b"runtime error:" in err):
         return "%s: crashed:\n%s" % (path, err.decode(errors="replace")[:2000])
     if proc.returncode == 0 and kind == "deletion":
         return None
