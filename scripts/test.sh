@@ -11,10 +11,11 @@ log=$(mktemp)
 python3 /usr/lib/llvm-19/build/utils/lit/lit.py -sv build/test \
   --param asan_gmc="$PWD/build-asan/bin/gmc" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
-# lit's summary lines: "  Passed: 27 (100.00%)"; absent categories count 0.
+# lit's summary lines: "  Passed: 27 (100.00%)", or "  Passed     : 27" when
+# several categories are listed; absent categories count 0.
 count() {
   local n
-  n=$(sed -n "s/^ *$1: *\([0-9]*\).*/\1/p" "$log" | tail -n 1)
+  n=$(sed -n "s/^ *$1 *: *\([0-9]*\).*/\1/p" "$log" | tail -n 1)
   echo "${n:-0}"
 }
 passed=$(( $(count Passed) + $(count 'Expectedly Failed') ))

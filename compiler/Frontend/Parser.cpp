@@ -144,8 +144,7 @@ private:
 
   // Expressions ------------------------------------------------------------
   ExprPtr parseExpr();
-  ExprPtr parseAdditive();
-  ExprPtr parseMultiplicative();
+  ExprPtr parseBinary(unsigned level);
   ExprPtr parseUnary();
   ExprPtr parsePrimary();
   ExprPtr parseCallArgs(ExprPtr call);
@@ -615,32 +614,24 @@ ExprPtr Parser::parseExpr() {
           llvm::Twine(kMaxDepth) + " levels)");
     return nullptr;
   }
-  return parseAdditive();
+  return parseBinary(0);
 }
 
-ExprPtr Parser::parseAdditive() {
-  ExprPtr lhs = parseMultiplicative();
-  while (lhs && (is(Tok::Plus) || is(Tok::Minus))) {
-    auto bin = std::make_unique<Expr>(Expr::Kind::Binary, cur().loc);
-    bin->op = is(Tok::Plus) ? '+' : '-';
-    consume();
-    ExprPtr rhs = parseMultiplicative();
-    if (!rhs)
-      return nullptr;
-    bin->operands.push_back(std::move(lhs));
-    bin->operands.push_back(std::move(rhs));
-    lhs = std::move(bin);
-  }
-  return lhs;
-}
+/// The binary operators of one precedence level, loosest first.
+static const char *const kBinaryLevels[] = {"+-", "*/"};
 
-ExprPtr Parser::parseMultiplicative() {
-  ExprPtr lhs = parseUnary();
-  while (lhs && (is(Tok::Star) || is(Tok::Slash))) {
+ExprPtr Parser::parseBinary(unsigned level) {
+  if (level == std::size(kBinaryLevels))
+    return parseUnary();
+  llvm::StringRef ops = kBinaryLevels[level];
+  ExprPtr lhs = parseBinary(level + 1);
+  // Left-associative: a - b - c is (a - b) - c.
+  while (lhs && is(Tok::Plus) + is(Tok::Minus) + is(Tok::Star) + is(Tok::Slash) &&
+         ops.contains(cur().text.front())) {
     auto bin = std::make_unique<Expr>(Expr::Kind::Binary, cur().loc);
-    bin->op = is(Tok::Star) ? '*' : '/';
+    bin->op = cur().text.front();
     consume();
-    ExprPtr rhs = parseUnary();
+    ExprPtr rhs = parseBinary(level + 1);
     if (!rhs)
       return nullptr;
     bin->operands.push_back(std::move(lhs));
