@@ -19,7 +19,7 @@ config.substitutions.append(("%python", sys.executable))
 llvm_config.with_system_environment(["HOME", "TMPDIR"])
 llvm_config.use_default_substitutions()
 llvm_config.add_tool_substitutions(
-    ["gmc", "gm-opt"], [config.gm_tools_dir])
+    ["gmc", "gm-opt", "gm-eval"], [config.gm_tools_dir])
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 # A gmc built with sanitizers (scripts/test.sh passes --param asan_gmc=...):

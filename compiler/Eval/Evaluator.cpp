@@ -1,0 +1,1041 @@
+//===- Evaluator.cpp - reference interpreter of the gm dialect ------------===//
+//
+// One function per op family, each a direct transcription of the op's
+// documented semantics in double precision. Shape legend: B batch, C
+// channels, H/W height/width, K kernel or classes, D features.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Eval/Evaluator.h"
+
+#include "runtime/include/gmrt/rng.h"
+
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+using namespace mlir;
+using namespace mlir::gm;
+using ::gm::Distribution;
+using ::gm::RtValue;
+using ::gm::Tensor;
+
+::gm::Tensor::Tensor(ArrayRef<int64_t> s, double fill) : shape(s.begin(), s.end()) {
+  int64_t n = 1;
+  for (int64_t d : s)
+    n *= d;
+  data.assign(n, fill);
+}
+
+RtValue RtValue::ofTensor(Tensor t) {
+  RtValue v;
+  v.kind = Kind::Tensor;
+  v.tensor = std::move(t);
+  return v;
+}
+
+RtValue RtValue::ofKey(uint64_t k) {
+  RtValue v;
+  v.kind = Kind::Key;
+  v.key = k;
+  return v;
+}
+
+//===----------------------------------------------------------------------===//
+// Scalar helpers
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+constexpr double kLog2Pi = 1.8378770664093453;
+
+double sigmoid(double x) {
+  return x >= 0 ? 1 / (1 + std::exp(-x)) : std::exp(x) / (1 + std::exp(x));
+}
+double softplus(double x) {
+  return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
+}
+double logSigmoid(double x) { return -softplus(-x); }
+
+/// log(sum(exp(v))) without overflow.
+double logSumExp(ArrayRef<double> v) {
+  double m = -std::numeric_limits<double>::infinity();
+  for (double x : v)
+    m = std::max(m, x);
+  if (std::isinf(m))
+    return m;
+  double s = 0;
+  for (double x : v)
+    s += std::exp(x - m);
+  return m + std::log(s);
+}
+
+SmallVector<int64_t, 4> strides(ArrayRef<int64_t> shape) {
+  SmallVector<int64_t, 4> s(shape.size(), 1);
+  for (int64_t i = (int64_t)shape.size() - 2; i >= 0; --i)
+    s[i] = s[i + 1] * shape[i + 1];
+  return s;
+}
+
+/// Shape of a value's type, with the batch dimension taken from |batch|.
+SmallVector<int64_t, 4> concreteShape(Type type, int64_t batch) {
+  SmallVector<int64_t, 4> shape(cast<RankedTensorType>(type).getShape());
+  for (int64_t &d : shape)
+    if (ShapedType::isDynamic(d))
+      d = batch;
+  return shape;
+}
+
+/// Numpy broadcast of |t| to |shape| (right-aligned, 1s stretch).
+Tensor broadcast(const Tensor &t, ArrayRef<int64_t> shape) {
+  Tensor out(shape);
+  int64_t offset = (int64_t)shape.size() - t.rank();
+  auto inStrides = strides(t.shape);
+  auto outStrides = strides(shape);
+  for (int64_t i = 0; i < out.numel(); ++i) {
+    int64_t src = 0;
+    for (int64_t d = 0; d < t.rank(); ++d) {
+      int64_t coord = (i / outStrides[d + offset]) % shape[d + offset];
+      if (t.shape[d] != 1)
+        src += coord * inStrides[d];
+    }
+    out.data[i] = t.data[src];
+  }
+  return out;
+}
+
+/// Sums each example's elements: (B, ...) -> (B).
+Tensor perExampleSum(const Tensor &t) {
+  int64_t b = t.shape[0], n = t.numel() / std::max<int64_t>(b, 1);
+  Tensor out({b});
+  for (int64_t i = 0; i < b; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      out.data[i] += t.data[i * n + j];
+  return out;
+}
+
+/// Log-softmax of each row over the last axis.
+Tensor logSoftmaxLast(const Tensor &t) {
+  Tensor out = t;
+  int64_t k = t.shape.back(), rows = t.numel() / k;
+  for (int64_t r = 0; r < rows; ++r) {
+    double lse = logSumExp(ArrayRef<double>(&t.data[r * k], k));
+    for (int64_t j = 0; j < k; ++j)
+      out.data[r * k + j] -= lse;
+  }
+  return out;
+}
+
+//===----------------------------------------------------------------------===//
+// Distributions
+//===----------------------------------------------------------------------===//
+
+double normalSigma(const Distribution &d, int64_t i) {
+  double s = d.params[1].data[i];
+  return d.normalParam == NormalParam::logvar ? std::exp(0.5 * s) : s;
+}
+
+/// Per-example log-density (summed over the example) of |x| under |d|.
+Tensor logProb(const Distribution &d, const Tensor &x) {
+  Tensor lp(x.shape);
+  switch (d.kind) {
+  case DistKind::normal:
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      double sigma = normalSigma(d, i);
+      double z = (x.data[i] - d.params[0].data[i]) / sigma;
+      lp.data[i] = -0.5 * z * z - std::log(sigma) - 0.5 * kLog2Pi;
+    }
+    return perExampleSum(lp);
+  case DistKind::bernoulli:
+    // x log sigmoid(l) + (1 - x) log sigmoid(-l) = x l - softplus(l).
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      double l = d.params[0].data[i];
+      lp.data[i] = x.data[i] * l - softplus(l);
+    }
+    return perExampleSum(lp);
+  case DistKind::categorical: {
+    Tensor ls = logSoftmaxLast(d.params[0]);
+    for (int64_t i = 0; i < x.numel(); ++i)
+      lp.data[i] = x.data[i] == 0 ? 0 : x.data[i] * ls.data[i];
+    return perExampleSum(lp);
+  }
+  case DistKind::uniform:
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      double lo = d.params[0].data[i], hi = d.params[1].data[i];
+      lp.data[i] = x.data[i] >= lo && x.data[i] < hi
+                       ? -std::log(hi - lo)
+                       : -std::numeric_limits<double>::infinity();
+    }
+    return perExampleSum(lp);
+  case DistKind::mixture_normal: {
+    const Tensor &w = d.params[0], &mu = d.params[1], &lv = d.params[2];
+    int64_t b = x.shape[0], dim = x.shape[1], k = w.shape[1];
+    Tensor lw = logSoftmaxLast(w);
+    Tensor out({b});
+    std::vector<double> terms(k);
+    for (int64_t n = 0; n < b; ++n) {
+      for (int64_t c = 0; c < k; ++c) {
+        double s = lw.data[n * k + c];
+        for (int64_t j = 0; j < dim; ++j) {
+          int64_t at = (n * k + c) * dim + j;
+          double var = std::exp(lv.data[at]);
+          double diff = x.data[n * dim + j] - mu.data[at];
+          s += -0.5 * diff * diff / var - 0.5 * lv.data[at] - 0.5 * kLog2Pi;
+        }
+        terms[c] = s;
+      }
+      out.data[n] = logSumExp(terms);
+    }
+    return out;
+  }
+  }
+  return lp;
+}
+
+/// One draw from |d| (see the header for the formulas).
+Tensor sample(const Distribution &d, uint64_t key, uint32_t stream,
+              uint64_t base) {
+  Tensor z(d.sampleShape);
+  switch (d.kind) {
+  case DistKind::normal:
+    for (int64_t i = 0; i < z.numel(); ++i)
+      z.data[i] = d.params[0].data[i] +
+                  normalSigma(d, i) * gmrt_normal(key, stream, base + i);
+    return z;
+  case DistKind::uniform:
+    for (int64_t i = 0; i < z.numel(); ++i) {
+      double lo = d.params[0].data[i], hi = d.params[1].data[i];
+      z.data[i] = lo + (hi - lo) * gmrt_uniform(key, stream, base + i, 2);
+    }
+    return z;
+  case DistKind::bernoulli:
+    for (int64_t i = 0; i < z.numel(); ++i)
+      z.data[i] = gmrt_uniform(key, stream, base + i, 2) <
+                          sigmoid(d.params[0].data[i])
+                      ? 1.0
+                      : 0.0;
+    return z;
+  case DistKind::categorical: {
+    Tensor ls = logSoftmaxLast(d.params[0]);
+    int64_t k = z.shape.back(), rows = z.numel() / k;
+    for (int64_t r = 0; r < rows; ++r) {
+      double u = gmrt_uniform(key, stream, base + r, 2), acc = 0;
+      int64_t pick = k - 1;
+      for (int64_t j = 0; j < k; ++j) {
+        acc += std::exp(ls.data[r * k + j]);
+        if (u < acc) {
+          pick = j;
+          break;
+        }
+      }
+      z.data[r * k + pick] = 1.0;
+    }
+    return z;
+  }
+  case DistKind::mixture_normal: {
+    const Tensor &w = d.params[0], &mu = d.params[1], &lv = d.params[2];
+    int64_t b = z.shape[0], dim = z.shape[1], k = w.shape[1];
+    Tensor lw = logSoftmaxLast(w);
+    for (int64_t n = 0; n < b; ++n) {
+      double u = gmrt_uniform(key, stream, base + n * dim, 3), acc = 0;
+      int64_t c = k - 1;
+      for (int64_t j = 0; j < k; ++j) {
+        acc += std::exp(lw.data[n * k + j]);
+        if (u < acc) {
+          c = j;
+          break;
+        }
+      }
+      for (int64_t j = 0; j < dim; ++j) {
+        int64_t at = (n * k + c) * dim + j;
+        z.data[n * dim + j] =
+            mu.data[at] + std::exp(0.5 * lv.data[at]) *
+                              gmrt_normal(key, stream, base + n * dim + j);
+      }
+    }
+    return z;
+  }
+  }
+  return z;
+}
+
+/// Analytic per-example KL(q || p).
+Tensor analyticKL(const Distribution &q, const Distribution &p) {
+  Tensor kl(q.sampleShape);
+  switch (q.kind) {
+  case DistKind::normal:
+    for (int64_t i = 0; i < kl.numel(); ++i) {
+      double sq = normalSigma(q, i), sp = normalSigma(p, i);
+      double dm = q.params[0].data[i] - p.params[0].data[i];
+      kl.data[i] = std::log(sp / sq) + (sq * sq + dm * dm) / (2 * sp * sp) - 0.5;
+    }
+    break;
+  case DistKind::bernoulli:
+    for (int64_t i = 0; i < kl.numel(); ++i) {
+      double lq = q.params[0].data[i], lp = p.params[0].data[i];
+      double pq = sigmoid(lq);
+      kl.data[i] = pq * (logSigmoid(lq) - logSigmoid(lp)) +
+                   (1 - pq) * (logSigmoid(-lq) - logSigmoid(-lp));
+    }
+    break;
+  default: { // categorical
+    Tensor lq = logSoftmaxLast(q.params[0]), lp = logSoftmaxLast(p.params[0]);
+    for (int64_t i = 0; i < kl.numel(); ++i)
+      kl.data[i] = std::exp(lq.data[i]) * (lq.data[i] - lp.data[i]);
+    break;
+  }
+  }
+  return perExampleSum(kl);
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Evaluator
+//===----------------------------------------------------------------------===//
+
+namespace gm {
+
+Evaluator::Evaluator(ModelOp model) : model(model) {
+  for (auto p : model.getBlock().getOps<ParamOp>())
+    paramValues[p.getSymName()] =
+        Tensor(cast<RankedTensorType>(p.getType()).getShape());
+}
+
+void Evaluator::initParams(uint64_t seed) {
+  uint32_t stream = 0;
+  for (auto p : model.getBlock().getOps<ParamOp>()) {
+    Tensor &t = paramValues[p.getSymName()];
+    double scale = p.getScale() ? p.getScale()->convertToDouble() : 1.0;
+    int64_t fanIn = t.rank() > 1 ? t.numel() / t.shape[0] : t.numel();
+    int64_t fanOut = t.rank() > 1 ? t.shape[0] : t.numel();
+    for (int64_t i = 0; i < t.numel(); ++i) {
+      double u = gmrt_uniform(seed, stream, i, 2) * 2 - 1; // (-1, 1)
+      switch (p.getInit()) {
+      case InitKind::zeros: t.data[i] = 0; break;
+      case InitKind::ones: t.data[i] = 1; break;
+      case InitKind::normal: t.data[i] = scale * gmrt_normal(seed, stream, i); break;
+      case InitKind::uniform: t.data[i] = scale * u; break;
+      case InitKind::glorot_uniform:
+        t.data[i] = std::sqrt(6.0 / (fanIn + fanOut)) * u;
+        break;
+      case InitKind::kaiming_uniform:
+        t.data[i] = std::sqrt(1.0 / fanIn) * u;
+        break;
+      }
+    }
+    ++stream;
+  }
+}
+
+Tensor *Evaluator::param(StringRef name) {
+  auto it = paramValues.find(name);
+  return it == paramValues.end() ? nullptr : &it->second;
+}
+
+bool Evaluator::fail(Operation *op, const Twine &msg) {
+  std::string where;
+  if (auto loc = dyn_cast<FileLineColLoc>(op->getLoc()))
+    where = (loc.getFilename().str() + ":" + Twine(loc.getLine()) + ":" +
+             Twine(loc.getColumn()) + ": ")
+                .str();
+  lastError = where + op->getName().getStringRef().str() + ": " + msg.str();
+  return false;
+}
+
+bool Evaluator::call(StringRef name, ArrayRef<RtValue> args,
+                     std::vector<RtValue> &results, std::string &error) {
+  Operation *fn = SymbolTable::lookupSymbolIn(model, name);
+  auto iface = dyn_cast_or_null<FunctionOpInterface>(fn);
+  if (!iface) {
+    error = "no net or objective named '" + name.str() + "'";
+    return false;
+  }
+  if (args.size() != iface.getNumArguments()) {
+    error = "'" + name.str() + "' takes " +
+            std::to_string(iface.getNumArguments()) + " argument(s), got " +
+            std::to_string(args.size());
+    return false;
+  }
+  lastError.clear();
+  if (!run(iface.getFunctionBody(), args, results)) {
+    error = lastError;
+    return false;
+  }
+  return true;
+}
+
+bool Evaluator::run(Region &region, ArrayRef<RtValue> args,
+                    std::vector<RtValue> &results) {
+  if (++depth > 64) {
+    --depth;
+    lastError = "calls nested more than 64 deep";
+    return false;
+  }
+  frames.emplace_back();
+  Block &block = region.front();
+  for (auto [arg, value] : llvm::zip(block.getArguments(), args))
+    frames.back()[arg] = value;
+  bool ok = true;
+  for (Operation &op : block) {
+    if (isa<ReturnOp, YieldOp>(op)) {
+      for (Value v : op.getOperands())
+        results.push_back(frames.back()[v]);
+      break;
+    }
+    if (!(ok = eval(&op)))
+      break;
+  }
+  frames.pop_back();
+  --depth;
+  return ok;
+}
+
+bool Evaluator::eval(Operation *op) {
+  auto &frame = frames.back();
+  auto get = [&](Value v) -> RtValue & {
+    // Regions (gm.iwae) read values of the enclosing frame.
+    for (auto it = frames.rbegin(); it != frames.rend(); ++it) {
+      auto found = it->find(v);
+      if (found != it->end())
+        return found->second;
+    }
+    return frame[v];
+  };
+  auto T = [&](Value v) -> const Tensor & { return get(v).tensor; };
+  auto D = [&](Value v) -> const Distribution & { return *get(v).dist; };
+  auto setT = [&](Value v, Tensor t) { frame[v] = RtValue::ofTensor(std::move(t)); };
+  auto setD = [&](Value v, Distribution d) {
+    RtValue r;
+    r.kind = RtValue::Kind::Dist;
+    d.sampleShape = concreteShape(cast<DistType>(v.getType()).getSampleType(),
+                                  d.params[0].shape[0]);
+    r.dist = std::make_shared<Distribution>(std::move(d));
+    frame[v] = r;
+  };
+  auto unary = [&](Value in, Value out, auto f) {
+    Tensor t = T(in);
+    for (double &x : t.data)
+      x = f(x);
+    setT(out, std::move(t));
+    return true;
+  };
+  auto binary = [&](Operation *o, auto f) {
+    Tensor t = T(o->getOperand(0));
+    const Tensor &r = T(o->getOperand(1));
+    for (int64_t i = 0; i < t.numel(); ++i)
+      t.data[i] = f(t.data[i], r.data[i]);
+    setT(o->getResult(0), std::move(t));
+    return true;
+  };
+
+  return llvm::TypeSwitch<Operation *, bool>(op)
+      //===-- structure -----------------------------------------------===//
+      .Case([&](ParamRefOp o) {
+        setT(o, paramValues[o.getName()]);
+        return true;
+      })
+      .Case([&](CallOp o) {
+        auto net = SymbolTable::lookupNearestSymbolFrom<NetOp>(o, o.getCalleeAttr());
+        std::vector<RtValue> args, results;
+        for (Value v : o.getOperands())
+          args.push_back(get(v));
+        if (!run(net.getBody(), args, results))
+          return false;
+        for (auto [r, v] : llvm::zip(o.getResults(), results))
+          frame[r] = v;
+        return true;
+      })
+      .Case([&](ConstantOp o) {
+        auto attr = cast<DenseElementsAttr>(o.getValue());
+        Tensor t(cast<RankedTensorType>(o.getType()).getShape());
+        int64_t i = 0;
+        if (attr.getElementType().isF32())
+          for (APFloat v : attr.getValues<APFloat>())
+            t.data[i++] = v.convertToDouble();
+        else
+          for (APInt v : attr.getValues<APInt>())
+            t.data[i++] = (double)v.getSExtValue();
+        setT(o, std::move(t));
+        return true;
+      })
+      .Case([&](BatchSizeOp o) {
+        RtValue r;
+        r.kind = RtValue::Kind::Index;
+        r.index = T(o.getInput()).shape[0];
+        frame[o] = r;
+        return true;
+      })
+      .Case([&](BroadcastOp o) {
+        SmallVector<int64_t, 4> shape(o.getType().getShape());
+        unsigned next = 0;
+        for (int64_t &d : shape)
+          if (ShapedType::isDynamic(d))
+            d = get(o.getDynamicSizes()[next++]).index;
+        setT(o, broadcast(T(o.getInput()), shape));
+        return true;
+      })
+      .Case([&](ScheduleAlphaOp o) {
+        setT(o, Tensor({}, scheduleAlpha));
+        return true;
+      })
+      //===-- elementwise ---------------------------------------------===//
+      .Case([&](AddOp o) { return binary(o, [](double a, double b) { return a + b; }); })
+      .Case([&](SubOp o) { return binary(o, [](double a, double b) { return a - b; }); })
+      .Case([&](MulOp o) { return binary(o, [](double a, double b) { return a * b; }); })
+      .Case([&](DivOp o) { return binary(o, [](double a, double b) { return a / b; }); })
+      .Case([&](NegOp o) { return unary(o.getInput(), o, [](double x) { return -x; }); })
+      .Case([&](ExpOp o) { return unary(o.getInput(), o, [](double x) { return std::exp(x); }); })
+      .Case([&](LogOp o) { return unary(o.getInput(), o, [](double x) { return std::log(x); }); })
+      .Case([&](SqrtOp o) { return unary(o.getInput(), o, [](double x) { return std::sqrt(x); }); })
+      .Case([&](SquareOp o) { return unary(o.getInput(), o, [](double x) { return x * x; }); })
+      .Case([&](AbsOp o) { return unary(o.getInput(), o, [](double x) { return std::fabs(x); }); })
+      .Case([&](TanhOp o) { return unary(o.getInput(), o, [](double x) { return std::tanh(x); }); })
+      .Case([&](SigmoidOp o) { return unary(o.getInput(), o, sigmoid); })
+      .Case([&](SoftplusOp o) { return unary(o.getInput(), o, softplus); })
+      .Case([&](LogSigmoidOp o) { return unary(o.getInput(), o, logSigmoid); })
+      .Case([&](ReluOp o) { return unary(o.getInput(), o, [](double x) { return x > 0 ? x : 0.0; }); })
+      .Case([&](StopGradientOp o) { return unary(o.getInput(), o, [](double x) { return x; }); })
+      .Case([&](LeakyReluOp o) {
+        double a = o.getAlpha().convertToDouble();
+        return unary(o.getInput(), o, [a](double x) { return x > 0 ? x : a * x; });
+      })
+      .Case([&](FadeOp o) {
+        double a = T(o.getAlpha()).data[0];
+        Tensor t = T(o.getLow());
+        const Tensor &hi = T(o.getHigh());
+        for (int64_t i = 0; i < t.numel(); ++i)
+          t.data[i] = (1 - a) * t.data[i] + a * hi.data[i];
+        setT(o, std::move(t));
+        return true;
+      })
+      .Case<SoftmaxOp, LogSoftmaxOp>([&](auto o) {
+        const Tensor &x = T(o.getInput());
+        int64_t axis = o.getAxis();
+        auto st = strides(x.shape);
+        int64_t n = x.shape[axis], step = st[axis];
+        Tensor out = x;
+        for (int64_t i = 0; i < x.numel(); ++i) {
+          if ((i / step) % n != 0)
+            continue; // visit each line once, from its first element
+          std::vector<double> line(n);
+          for (int64_t j = 0; j < n; ++j)
+            line[j] = x.data[i + j * step];
+          double lse = logSumExp(line);
+          for (int64_t j = 0; j < n; ++j) {
+            double ls = line[j] - lse;
+            out.data[i + j * step] =
+                isa<SoftmaxOp>(o.getOperation()) ? std::exp(ls) : ls;
+          }
+        }
+        setT(o, std::move(out));
+        return true;
+      })
+      //===-- shapes --------------------------------------------------===//
+      .Case([&](ReshapeOp o) {
+        Tensor t = T(o.getInput());
+        t.shape = concreteShape(o.getType(), t.shape[0]);
+        setT(o, std::move(t));
+        return true;
+      })
+      .Case([&](TransposeOp o) {
+        const Tensor &x = T(o.getInput());
+        ArrayRef<int64_t> perm = o.getPermutation();
+        SmallVector<int64_t, 4> shape;
+        for (int64_t p : perm)
+          shape.push_back(x.shape[p]);
+        Tensor out(shape);
+        auto in = strides(x.shape), os = strides(shape);
+        for (int64_t i = 0; i < out.numel(); ++i) {
+          int64_t src = 0;
+          for (size_t d = 0; d < perm.size(); ++d)
+            src += ((i / os[d]) % shape[d]) * in[perm[d]];
+          out.data[i] = x.data[src];
+        }
+        setT(o, std::move(out));
+        return true;
+      })
+      .Case([&](ConcatOp o) {
+        int64_t axis = o.getAxis();
+        SmallVector<int64_t, 4> shape = T(o.getInputs()[0]).shape;
+        shape[axis] = 0;
+        for (Value v : o.getInputs())
+          shape[axis] += T(v).shape[axis];
+        Tensor out(shape);
+        int64_t outer = 1;
+        for (int64_t d = 0; d < axis; ++d)
+          outer *= shape[d];
+        int64_t inner = out.numel() / outer / shape[axis], at = 0;
+        for (int64_t r = 0; r < outer; ++r)
+          for (Value v : o.getInputs()) {
+            const Tensor &t = T(v);
+            int64_t chunk = t.shape[axis] * inner;
+            std::copy_n(&t.data[r * chunk], chunk, &out.data[at]);
+            at += chunk;
+          }
+        setT(o, std::move(out));
+        return true;
+      })
+      .Case([&](SliceOp o) {
+        const Tensor &x = T(o.getInput());
+        int64_t axis = o.getAxis(), start = o.getStart(), size = o.getSize();
+        SmallVector<int64_t, 4> shape = x.shape;
+        shape[axis] = size;
+        Tensor out(shape);
+        auto st = strides(x.shape), os = strides(shape);
+        for (int64_t i = 0; i < out.numel(); ++i) {
+          int64_t src = 0;
+          for (int64_t d = 0; d < x.rank(); ++d) {
+            int64_t c = (i / os[d]) % shape[d];
+            src += (d == axis ? c + start : c) * st[d];
+          }
+          out.data[i] = x.data[src];
+        }
+        setT(o, std::move(out));
+        return true;
+      })
+      .Case([&](ShiftOp o) {
+        const Tensor &x = T(o.getInput());
+        int64_t axis = o.getAxis(), amount = o.getAmount();
+        auto st = strides(x.shape);
+        Tensor out(x.shape);
+        for (int64_t i = 0; i < x.numel(); ++i) {
+          int64_t c = (i / st[axis]) % x.shape[axis];
+          if (c >= amount)
+            out.data[i] = x.data[i - amount * st[axis]];
+        }
+        setT(o, std::move(out));
+        return true;
+      })
+      .Case<SumOp, MeanOp>([&](auto o) {
+        const Tensor &x = T(o.getInput());
+        ArrayRef<int64_t> axes = o.getAxes();
+        SmallVector<int64_t, 4> shape;
+        int64_t count = 1;
+        for (int64_t d = 0; d < x.rank(); ++d) {
+          if (llvm::is_contained(axes, d))
+            count *= x.shape[d];
+          else
+            shape.push_back(x.shape[d]);
+        }
+        Tensor out(shape);
+        auto st = strides(x.shape), os = strides(shape);
+        for (int64_t i = 0; i < x.numel(); ++i) {
+          int64_t dst = 0, k = 0;
+          for (int64_t d = 0; d < x.rank(); ++d)
+            if (!llvm::is_contained(axes, d))
+              dst += ((i / st[d]) % x.shape[d]) * os[k++];
+          out.data[dst] += x.data[i];
+        }
+        if (isa<MeanOp>(o.getOperation()))
+          for (double &v : out.data)
+            v /= std::max<int64_t>(count, 1);
+        setT(o, std::move(out));
+        return true;
+      })
+      .Case<UpsampleOp, AvgPoolOp>([&](auto o) {
+        const Tensor &x = T(o.getInput());
+        int64_t f = o.getFactor();
+        bool up = isa<UpsampleOp>(o.getOperation());
+        int64_t b = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3];
+        int64_t oh = up ? h * f : h / f, ow = up ? w * f : w / f;
+        Tensor out({b, c, oh, ow});
+        for (int64_t n = 0; n < b * c; ++n)
+          for (int64_t i = 0; i < oh; ++i)
+            for (int64_t j = 0; j < ow; ++j) {
+              double v = 0;
+              if (up) {
+                v = x.data[(n * h + i / f) * w + j / f];
+              } else {
+                for (int64_t di = 0; di < f; ++di)
+                  for (int64_t dj = 0; dj < f; ++dj)
+                    v += x.data[(n * h + i * f + di) * w + j * f + dj];
+                v /= f * f;
+              }
+              out.data[(n * oh + i) * ow + j] = v;
+            }
+        setT(o, std::move(out));
+        return true;
+      })
+      //===-- layers --------------------------------------------------===//
+      .Case([&](MatmulOp o) {
+        const Tensor &a = T(o.getLhs()), &b = T(o.getRhs());
+        int64_t m = a.shape[0], k = a.shape[1], n = b.shape[1];
+        Tensor out({m, n});
+        for (int64_t i = 0; i < m; ++i)
+          for (int64_t p = 0; p < k; ++p)
+            for (int64_t j = 0; j < n; ++j)
+              out.data[i * n + j] += a.data[i * k + p] * b.data[p * n + j];
+        setT(o, std::move(out));
+        return true;
+      })
+      .Case<LinearOp, MaskedLinearOp>([&](auto o) {
+        // y[b, o] = sum_i x[b, i] w[o, i] (masked) + bias[o].
+        const Tensor &x = T(o.getInput()), &w = T(o.getWeight());
+        int64_t b = x.shape[0], in = x.shape[1], out = w.shape[0];
+        std::optional<MaskKind> mask;
+        if (auto m = dyn_cast<MaskedLinearOp>(o.getOperation()))
+          mask = m.getMask();
+        Tensor y({b, out});
+        for (int64_t n = 0; n < b; ++n)
+          for (int64_t r = 0; r < out; ++r) {
+            double s = o.getBias() ? T(o.getBias()).data[r] : 0.0;
+            for (int64_t i = 0; i < in; ++i) {
+              if (mask) {
+                int64_t degree = i * out / in;
+                if (*mask == MaskKind::A ? degree >= r : degree > r)
+                  continue;
+              }
+              s += x.data[n * in + i] * w.data[r * in + i];
+            }
+            y.data[n * out + r] = s;
+          }
+        setT(o, std::move(y));
+        return true;
+      })
+      .Case<Conv2DOp, MaskedConv2DOp>([&](auto o) {
+        const Tensor &x = T(o.getInput()), &w = T(o.getWeight());
+        int64_t b = x.shape[0], c = x.shape[1], h = x.shape[2], wd = x.shape[3];
+        int64_t oc = w.shape[0], kh = w.shape[2], kw = w.shape[3];
+        int64_t sh = 1, sw = 1, ph = (kh - 1) / 2, pw = (kw - 1) / 2;
+        std::optional<MaskKind> mask;
+        if (auto conv = dyn_cast<Conv2DOp>(o.getOperation())) {
+          sh = conv.getStride()[0];
+          sw = conv.getStride()[1];
+          ph = conv.getPadding()[0];
+          pw = conv.getPadding()[1];
+        } else {
+          mask = cast<MaskedConv2DOp>(o.getOperation()).getMask();
+        }
+        auto shape = concreteShape(o.getType(), b);
+        int64_t oh = shape[2], ow = shape[3];
+        Tensor y(shape);
+        for (int64_t n = 0; n < b; ++n)
+          for (int64_t f = 0; f < oc; ++f)
+            for (int64_t i = 0; i < oh; ++i)
+              for (int64_t j = 0; j < ow; ++j) {
+                double s = o.getBias() ? T(o.getBias()).data[f] : 0.0;
+                for (int64_t ch = 0; ch < c; ++ch)
+                  for (int64_t di = 0; di < kh; ++di)
+                    for (int64_t dj = 0; dj < kw; ++dj) {
+                      // PixelCNN: rows above the centre, or the centre row
+                      // left of (A) or up to (B) the centre.
+                      if (mask && (di > kh / 2 ||
+                                   (di == kh / 2 &&
+                                    (*mask == MaskKind::A ? dj >= kw / 2
+                                                          : dj > kw / 2))))
+                        continue;
+                      int64_t yi = i * sh - ph + di, xj = j * sw - pw + dj;
+                      if (yi < 0 || yi >= h || xj < 0 || xj >= wd)
+                        continue;
+                      s += x.data[((n * c + ch) * h + yi) * wd + xj] *
+                           w.data[((f * c + ch) * kh + di) * kw + dj];
+                    }
+                y.data[((n * oc + f) * oh + i) * ow + j] = s;
+              }
+        setT(o, std::move(y));
+        return true;
+      })
+      .Case([&](Conv2DTransposeOp o) {
+        // y[n, f, i*s - p + di, j*s - p + dj] += x[n, c, i, j] w[c, f, di, dj].
+        const Tensor &x = T(o.getInput()), &w = T(o.getWeight());
+        int64_t b = x.shape[0], c = x.shape[1], h = x.shape[2], wd = x.shape[3];
+        int64_t oc = w.shape[1], kh = w.shape[2], kw = w.shape[3];
+        int64_t sh = o.getStride()[0], sw = o.getStride()[1];
+        int64_t ph = o.getPadding()[0], pw = o.getPadding()[1];
+        auto shape = concreteShape(o.getType(), b);
+        int64_t oh = shape[2], ow = shape[3];
+        Tensor y(shape);
+        for (int64_t n = 0; n < b; ++n) {
+          for (int64_t f = 0; f < oc; ++f)
+            for (int64_t i = 0; i < oh * ow; ++i)
+              y.data[(n * oc + f) * oh * ow + i] =
+                  o.getBias() ? T(o.getBias()).data[f] : 0.0;
+          for (int64_t ch = 0; ch < c; ++ch)
+            for (int64_t i = 0; i < h; ++i)
+              for (int64_t j = 0; j < wd; ++j) {
+                double v = x.data[((n * c + ch) * h + i) * wd + j];
+                for (int64_t f = 0; f < oc; ++f)
+                  for (int64_t di = 0; di < kh; ++di)
+                    for (int64_t dj = 0; dj < kw; ++dj) {
+                      int64_t yi = i * sh - ph + di, yj = j * sw - pw + dj;
+                      if (yi < 0 || yi >= oh || yj < 0 || yj >= ow)
+                        continue;
+                      y.data[((n * oc + f) * oh + yi) * ow + yj] +=
+                          v * w.data[((ch * oc + f) * kh + di) * kw + dj];
+                    }
+              }
+        }
+        setT(o, std::move(y));
+        return true;
+      })
+      .Case([&](BatchNormOp o) {
+        // Per channel c: batch mean and (biased) variance over B and space.
+        const Tensor &x = T(o.getInput()), &g = T(o.getGamma()), &bt = T(o.getBeta());
+        int64_t b = x.shape[0], c = x.shape[1], inner = x.numel() / b / c;
+        double eps = o.getEps().convertToDouble();
+        Tensor y(x.shape);
+        for (int64_t ch = 0; ch < c; ++ch) {
+          double mean = 0, var = 0;
+          for (int64_t n = 0; n < b; ++n)
+            for (int64_t i = 0; i < inner; ++i)
+              mean += x.data[(n * c + ch) * inner + i];
+          mean /= b * inner;
+          for (int64_t n = 0; n < b; ++n)
+            for (int64_t i = 0; i < inner; ++i) {
+              double d = x.data[(n * c + ch) * inner + i] - mean;
+              var += d * d;
+            }
+          var /= b * inner;
+          double inv = 1 / std::sqrt(var + eps);
+          for (int64_t n = 0; n < b; ++n)
+            for (int64_t i = 0; i < inner; ++i) {
+              int64_t at = (n * c + ch) * inner + i;
+              y.data[at] = g.data[ch] * (x.data[at] - mean) * inv + bt.data[ch];
+            }
+        }
+        setT(o, std::move(y));
+        return true;
+      })
+      .Case([&](EmbeddingOp o) {
+        const Tensor &ids = T(o.getIds()), &table = T(o.getTable());
+        int64_t vocab = table.shape[0], e = table.shape[1];
+        Tensor y(concreteShape(o.getType(), ids.shape[0]));
+        for (int64_t i = 0; i < ids.numel(); ++i) {
+          int64_t id = (int64_t)ids.data[i];
+          if (id < 0 || id >= vocab)
+            return fail(o, "token id " + Twine(id) +
+                               " is out of range for a vocabulary of " +
+                               Twine(vocab));
+          std::copy_n(&table.data[id * e], e, &y.data[i * e]);
+        }
+        setT(o, std::move(y));
+        return true;
+      })
+      .Case([&](LSTMCellOp o) {
+        // gates = x W_ih^T + h W_hh^T + b, in the order i, f, g, o.
+        const Tensor &x = T(o.getInput()), &h = T(o.getH()), &c = T(o.getC());
+        const Tensor &wih = T(o.getWIh()), &whh = T(o.getWHh()), &bias = T(o.getBias());
+        int64_t b = x.shape[0], in = x.shape[1], hid = h.shape[1];
+        Tensor hn({b, hid}), cn({b, hid});
+        std::vector<double> gates(4 * hid);
+        for (int64_t n = 0; n < b; ++n) {
+          for (int64_t g = 0; g < 4 * hid; ++g) {
+            double s = bias.data[g];
+            for (int64_t i = 0; i < in; ++i)
+              s += x.data[n * in + i] * wih.data[g * in + i];
+            for (int64_t i = 0; i < hid; ++i)
+              s += h.data[n * hid + i] * whh.data[g * hid + i];
+            gates[g] = s;
+          }
+          for (int64_t j = 0; j < hid; ++j) {
+            double ig = sigmoid(gates[j]), fg = sigmoid(gates[hid + j]);
+            double gg = std::tanh(gates[2 * hid + j]), og = sigmoid(gates[3 * hid + j]);
+            double cv = fg * c.data[n * hid + j] + ig * gg;
+            cn.data[n * hid + j] = cv;
+            hn.data[n * hid + j] = og * std::tanh(cv);
+          }
+        }
+        setT(o.getHNext(), std::move(hn));
+        setT(o.getCNext(), std::move(cn));
+        return true;
+      })
+      .Case([&](RowLSTMOp o) {
+        // Row by row: gates(r) = maskB_conv1xK(x[r], w_is) + conv1xK(h[r-1], w_ss) + b.
+        const Tensor &x = T(o.getInput()), &wis = T(o.getWIs()), &wss = T(o.getWSs());
+        const Tensor &bias = T(o.getBias());
+        int64_t b = x.shape[0], c = x.shape[1], rows = x.shape[2], cols = x.shape[3];
+        int64_t g4 = wis.shape[0], hid = g4 / 4, k = wis.shape[3], half = k / 2;
+        Tensor y({b, hid, rows, cols});
+        std::vector<double> hPrev(hid * cols), cPrev(hid * cols), gates(g4 * cols);
+        for (int64_t n = 0; n < b; ++n) {
+          std::fill(hPrev.begin(), hPrev.end(), 0.0);
+          std::fill(cPrev.begin(), cPrev.end(), 0.0);
+          for (int64_t r = 0; r < rows; ++r) {
+            for (int64_t g = 0; g < g4; ++g)
+              for (int64_t j = 0; j < cols; ++j) {
+                double s = bias.data[g];
+                for (int64_t dj = 0; dj < k; ++dj) {
+                  int64_t src = j - half + dj;
+                  if (src < 0 || src >= cols)
+                    continue;
+                  if (dj <= half) // mask B: the current column and left of it
+                    for (int64_t ch = 0; ch < c; ++ch)
+                      s += x.data[((n * c + ch) * rows + r) * cols + src] *
+                           wis.data[(g * c + ch) * k + dj];
+                  for (int64_t hh = 0; hh < hid; ++hh)
+                    s += hPrev[hh * cols + src] * wss.data[(g * hid + hh) * k + dj];
+                }
+                gates[g * cols + j] = s;
+              }
+            for (int64_t hh = 0; hh < hid; ++hh)
+              for (int64_t j = 0; j < cols; ++j) {
+                double ig = sigmoid(gates[hh * cols + j]);
+                double fg = sigmoid(gates[(hid + hh) * cols + j]);
+                double gg = std::tanh(gates[(2 * hid + hh) * cols + j]);
+                double og = sigmoid(gates[(3 * hid + hh) * cols + j]);
+                double cv = fg * cPrev[hh * cols + j] + ig * gg;
+                cPrev[hh * cols + j] = cv;
+                double hv = og * std::tanh(cv);
+                y.data[((n * hid + hh) * rows + r) * cols + j] = hv;
+              }
+            for (int64_t hh = 0; hh < hid; ++hh)
+              for (int64_t j = 0; j < cols; ++j)
+                hPrev[hh * cols + j] = y.data[((n * hid + hh) * rows + r) * cols + j];
+          }
+        }
+        setT(o, std::move(y));
+        return true;
+      })
+      .Case([&](NadeOp o) {
+        // a_0 = c; logit_d = b_d + V[d] . sigmoid(a_d); a_{d+1} = a_d + W[:, d] x_d.
+        const Tensor &x = T(o.getInput()), &w = T(o.getW()), &c = T(o.getC());
+        const Tensor &v = T(o.getV()), &bb = T(o.getB());
+        int64_t b = x.shape[0], d = x.shape[1], hid = w.shape[0];
+        Tensor y({b, d});
+        std::vector<double> a(hid);
+        for (int64_t n = 0; n < b; ++n) {
+          std::copy(c.data.begin(), c.data.end(), a.begin());
+          for (int64_t i = 0; i < d; ++i) {
+            double s = bb.data[i];
+            for (int64_t j = 0; j < hid; ++j)
+              s += v.data[i * hid + j] * sigmoid(a[j]);
+            y.data[n * d + i] = s;
+            double xi = x.data[n * d + i];
+            for (int64_t j = 0; j < hid; ++j)
+              a[j] += w.data[j * d + i] * xi;
+          }
+        }
+        setT(o, std::move(y));
+        return true;
+      })
+      .Case([&](ReconLossOp o) {
+        const Tensor &p = T(o.getPrediction()), &t = T(o.getTarget());
+        Tensor e(p.shape);
+        switch (o.getKind()) {
+        case LossKind::mse:
+          for (int64_t i = 0; i < p.numel(); ++i)
+            e.data[i] = (p.data[i] - t.data[i]) * (p.data[i] - t.data[i]);
+          break;
+        case LossKind::l1:
+          for (int64_t i = 0; i < p.numel(); ++i)
+            e.data[i] = std::fabs(p.data[i] - t.data[i]);
+          break;
+        case LossKind::bce_logits:
+          for (int64_t i = 0; i < p.numel(); ++i)
+            e.data[i] = softplus(p.data[i]) - t.data[i] * p.data[i];
+          break;
+        case LossKind::softmax_xent: {
+          Tensor ls = logSoftmaxLast(p);
+          for (int64_t i = 0; i < p.numel(); ++i)
+            e.data[i] = -t.data[i] * ls.data[i];
+          break;
+        }
+        }
+        setT(o, perExampleSum(e));
+        return true;
+      })
+      //===-- stochastic nodes and densities --------------------------===//
+      .Case([&](NormalOp o) {
+        Distribution d{DistKind::normal, o.getParam(), {T(o.getLoc()), T(o.getSpread())}, {}};
+        setD(o, std::move(d));
+        return true;
+      })
+      .Case([&](BernoulliOp o) {
+        setD(o, Distribution{DistKind::bernoulli, NormalParam::scale, {T(o.getLogits())}, {}});
+        return true;
+      })
+      .Case([&](CategoricalOp o) {
+        setD(o, Distribution{DistKind::categorical, NormalParam::scale, {T(o.getLogits())}, {}});
+        return true;
+      })
+      .Case([&](UniformOp o) {
+        setD(o, Distribution{DistKind::uniform, NormalParam::scale, {T(o.getLow()), T(o.getHigh())}, {}});
+        return true;
+      })
+      .Case([&](MixtureNormalOp o) {
+        setD(o, Distribution{DistKind::mixture_normal, NormalParam::logvar,
+                             {T(o.getLogits()), T(o.getMeans()), T(o.getLogvars())}, {}});
+        return true;
+      })
+      .Case([&](SampleOp o) {
+        setT(o, sample(D(o.getDist()), get(o.getKey()).key, (uint32_t)o.getStream(), 0));
+        return true;
+      })
+      .Case([&](LogProbOp o) {
+        setT(o, logProb(D(o.getDist()), T(o.getValue())));
+        return true;
+      })
+      .Case([&](KLOp o) {
+        const Distribution &q = D(o.getQ()), &p = D(o.getP());
+        if (o.getMethod() == KLMethod::analytic) {
+          setT(o, analyticKL(q, p));
+          return true;
+        }
+        Tensor lq = logProb(q, T(o.getSample())), lp = logProb(p, T(o.getSample()));
+        for (int64_t i = 0; i < lq.numel(); ++i)
+          lq.data[i] -= lp.data[i];
+        setT(o, std::move(lq));
+        return true;
+      })
+      .Case([&](ElboOp o) {
+        Tensor e = T(o.getLoglik());
+        const Tensor &kl = T(o.getKl());
+        double beta = o.getBeta().convertToDouble();
+        for (int64_t i = 0; i < e.numel(); ++i)
+          e.data[i] -= beta * kl.data[i];
+        setT(o, std::move(e));
+        return true;
+      })
+      .Case([&](IwaeOp o) {
+        // log (1/k) sum_j p(x | z_j) p(z_j) / q(z_j), z_j ~ q.
+        const Distribution &q = D(o.getQ()), &p = D(o.getP());
+        uint64_t key = get(o.getKey()).key;
+        int64_t k = o.getK(), elems = 1;
+        for (int64_t dim : q.sampleShape)
+          elems *= dim;
+        int64_t b = q.sampleShape[0];
+        std::vector<std::vector<double>> w(b, std::vector<double>(k));
+        for (int64_t j = 0; j < k; ++j) {
+          Tensor z = sample(q, key, (uint32_t)o.getStream(), (uint64_t)(j * elems));
+          std::vector<RtValue> ll;
+          if (!run(o.getBody(), {RtValue::ofTensor(z)}, ll))
+            return false;
+          Tensor lp = logProb(p, z), lq = logProb(q, z);
+          for (int64_t n = 0; n < b; ++n)
+            w[n][j] = ll[0].tensor.data[n] + lp.data[n] - lq.data[n];
+        }
+        Tensor out({b});
+        for (int64_t n = 0; n < b; ++n)
+          out.data[n] = logSumExp(w[n]) - std::log((double)k);
+        setT(o, std::move(out));
+        return true;
+      })
+      .Case([&](AdversarialOp o) {
+        // mean log sigmoid(real) + mean log sigmoid(-fake).
+        const Tensor &r = T(o.getReal()), &f = T(o.getFake());
+        double v = 0, u = 0;
+        for (double x : r.data)
+          v += logSigmoid(x);
+        for (double x : f.data)
+          u += logSigmoid(-x);
+        setT(o, Tensor({}, v / r.numel() + u / f.numel()));
+        return true;
+      })
+      .Case([&](MutualInfoOp o) {
+        Tensor lq = logProb(D(o.getPosterior()), T(o.getCode()));
+        Tensor lp = logProb(D(o.getPrior()), T(o.getCode()));
+        for (int64_t i = 0; i < lq.numel(); ++i)
+          lq.data[i] -= lp.data[i];
+        setT(o, std::move(lq));
+        return true;
+      })
+      .Default([&](Operation *o) {
+        return fail(o, "the evaluator does not run this op");
+      });
+}
+
+} // namespace gm
