@@ -498,6 +498,17 @@ bool Evaluator::eval(Operation *op) {
       .Case([&](SoftplusOp o) { return unary(o.getInput(), o, softplus); })
       .Case([&](LogSigmoidOp o) { return unary(o.getInput(), o, logSigmoid); })
       .Case([&](ReluOp o) { return unary(o.getInput(), o, [](double x) { return x > 0 ? x : 0.0; }); })
+      .Case([&](SignOp o) {
+        return unary(o.getInput(), o, [](double x) { return (double)((x > 0) - (x < 0)); });
+      })
+      .Case([&](SizeOp o) {
+        const Tensor &x = T(o.getInput());
+        double n = 1;
+        for (int64_t a : o.getAxes())
+          n *= x.shape[a];
+        setT(o, Tensor({}, n));
+        return true;
+      })
       .Case([&](StopGradientOp o) { return unary(o.getInput(), o, [](double x) { return x; }); })
       .Case([&](LeakyReluOp o) {
         double a = o.getAlpha().convertToDouble();
@@ -603,8 +614,8 @@ bool Evaluator::eval(Operation *op) {
         auto st = strides(x.shape);
         Tensor out(x.shape);
         for (int64_t i = 0; i < x.numel(); ++i) {
-          int64_t c = (i / st[axis]) % x.shape[axis];
-          if (c >= amount)
+          int64_t src = (i / st[axis]) % x.shape[axis] - amount;
+          if (src >= 0 && src < x.shape[axis])
             out.data[i] = x.data[i - amount * st[axis]];
         }
         setT(o, std::move(out));
@@ -1036,6 +1047,51 @@ bool Evaluator::eval(Operation *op) {
       .Default([&](Operation *o) {
         return fail(o, "the evaluator does not run this op");
       });
+}
+
+bool makeArguments(FunctionOpInterface fn, ModelOp model, int64_t batch,
+                   uint64_t seed, std::optional<double> fill,
+                   std::vector<RtValue> &args, std::string &error) {
+  auto inputs = fn->getAttrOfType<ArrayAttr>("inputs");
+  for (auto [i, type] : llvm::enumerate(fn.getArgumentTypes())) {
+    if (isa<KeyType>(type)) {
+      args.push_back(RtValue::ofKey(seed));
+      continue;
+    }
+    auto tensorType = dyn_cast<RankedTensorType>(type);
+    if (!tensorType) {
+      error = "cannot make argument #" + std::to_string(i);
+      return false;
+    }
+    SmallVector<int64_t> shape(tensorType.getShape());
+    for (int64_t &d : shape)
+      if (ShapedType::isDynamic(d))
+        d = batch;
+    Tensor t(shape);
+    DataKind kind = DataKind::real;
+    int64_t classes = 1;
+    if (inputs && i < inputs.size())
+      if (auto data = SymbolTable::lookupSymbolIn(
+              model, cast<FlatSymbolRefAttr>(inputs[i]).getAttr()))
+        if (auto d = dyn_cast<DataOp>(data)) {
+          kind = d.getKind();
+          classes = std::max<int64_t>(d.getClasses().value_or(1), 1);
+        }
+    uint32_t stream = 1000 + (uint32_t)i;
+    if (kind == DataKind::real) {
+      for (int64_t j = 0; j < t.numel(); ++j)
+        t.data[j] = fill ? *fill : gmrt_uniform(seed, stream, j, 0);
+    } else if (kind == DataKind::tokens) {
+      for (int64_t j = 0; j < t.numel(); ++j)
+        t.data[j] = (double)(gmrt_rng_block_word(seed, stream, j) % classes);
+    } else {
+      int64_t k = shape.back();
+      for (int64_t r = 0; r < t.numel() / k; ++r)
+        t.data[r * k + gmrt_rng_block_word(seed, stream, r) % k] = 1.0;
+    }
+    args.push_back(RtValue::ofTensor(std::move(t)));
+  }
+  return true;
 }
 
 } // namespace gm

@@ -33,6 +33,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -106,6 +107,15 @@ private:
   std::string lastError;
   unsigned depth = 0;
 };
+
+/// Arguments for |fn| of |model|: each data argument (named by the `inputs`
+/// attribute) filled with |fill| when given, else drawn from |seed| (real
+/// data uniform in [0, 1), labels one-hot, token ids below the vocabulary);
+/// the batch dimension is |batch|; the !gm.key is |seed|. Returns false and
+/// sets |error| for an argument type it cannot make.
+bool makeArguments(mlir::FunctionOpInterface fn, mlir::gm::ModelOp model,
+                   int64_t batch, uint64_t seed, std::optional<double> fill,
+                   std::vector<RtValue> &args, std::string &error);
 
 } // namespace gm
 

@@ -93,49 +93,17 @@ int main(int argc, char **argv) {
   if (!fn)
     return fail("no net or objective named '" + function + "'");
 
-  // Data kinds come from the objective's `inputs`; net arguments are real.
-  auto inputs = fn->getAttrOfType<ArrayAttr>("inputs");
-  bool random = dataMode == "random";
-  double fill = 0;
-  if (!random && llvm::StringRef(dataMode).getAsDouble(fill))
-    return fail("--data must be 'random' or a number, got '" + dataMode + "'");
-  std::vector<::gm::RtValue> args;
-  for (auto [i, type] : llvm::enumerate(fn.getArgumentTypes())) {
-    if (isa<mlir::gm::KeyType>(type)) {
-      args.push_back(::gm::RtValue::ofKey(seed));
-      continue;
-    }
-    auto tensorType = dyn_cast<RankedTensorType>(type);
-    if (!tensorType)
-      return fail("cannot make an argument of type " + llvm::Twine(i));
-    llvm::SmallVector<int64_t> shape(tensorType.getShape());
-    for (int64_t &d : shape)
-      if (ShapedType::isDynamic(d))
-        d = batch;
-    ::gm::Tensor t(shape);
-    mlir::gm::DataKind kind = mlir::gm::DataKind::real;
-    int64_t classes = 0;
-    if (inputs && i < inputs.size())
-      if (auto data = SymbolTable::lookupSymbolIn(
-              model, cast<FlatSymbolRefAttr>(inputs[i]).getAttr()))
-        if (auto d = dyn_cast<mlir::gm::DataOp>(data)) {
-          kind = d.getKind();
-          classes = d.getClasses().value_or(0);
-        }
-    uint32_t stream = 1000 + (uint32_t)i;
-    if (kind == mlir::gm::DataKind::real) {
-      for (int64_t j = 0; j < t.numel(); ++j)
-        t.data[j] = random ? gmrt_uniform(seed, stream, j, 0) : fill;
-    } else if (kind == mlir::gm::DataKind::tokens) {
-      for (int64_t j = 0; j < t.numel(); ++j)
-        t.data[j] = (double)(gmrt_rng_block_word(seed, stream, j) % classes);
-    } else {
-      int64_t k = shape.back();
-      for (int64_t r = 0; r < t.numel() / k; ++r)
-        t.data[r * k + gmrt_rng_block_word(seed, stream, r) % k] = 1.0;
-    }
-    args.push_back(::gm::RtValue::ofTensor(std::move(t)));
+  std::optional<double> fill;
+  if (dataMode != "random") {
+    double v;
+    if (llvm::StringRef(dataMode).getAsDouble(v))
+      return fail("--data must be 'random' or a number, got '" + dataMode + "'");
+    fill = v;
   }
+  std::vector<::gm::RtValue> args;
+  std::string argError;
+  if (!::gm::makeArguments(fn, model, batch, seed, fill, args, argError))
+    return fail(argError);
 
   std::vector<::gm::RtValue> results;
   std::string error;

@@ -5,7 +5,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/Pipelines/Pipelines.h"
 #include "dialects/GM/IR/GMOps.h"
+#include "dialects/GM/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
@@ -15,6 +17,8 @@ int main(int argc, char **argv) {
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   mlir::registerSymbolDCEPass();
+  mlir::gm::registerGMPasses();
+  gm::registerTrainingPipeline();
 
   mlir::DialectRegistry registry;
   registry.insert<mlir::gm::GMDialect>();

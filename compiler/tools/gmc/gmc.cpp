@@ -1,9 +1,11 @@
 //===- gmc.cpp - the gm compiler driver -----------------------------------===//
 //
 // gmc FILE.gm -emit=<stage> [-o OUT]
+// gmc check-grad FILE.gm [--batch=N] [--seed=S] [--coords=K] [--tolerance=T]
 //
-// Stages are ordered (ast < gm < ...); each later issue adds the next one,
-// and `emitAction >= X` decides how far to go. Every error goes to stderr as
+// Stages are ordered (ast < gm < loss < grad); `emitAction >= X` decides how
+// far to go. check-grad compares every derived gradient with central finite
+// differences through the reference evaluator. Every error goes to stderr as
 // `file:line:col: error: message` with the source line and a caret, and gmc
 // exits with status 1; a crash (a bug) prints a stack trace and a different
 // status.
@@ -12,13 +14,18 @@
 
 #include "compiler/Frontend/AST.h"
 #include "compiler/Frontend/Parser.h"
+#include "compiler/Eval/Evaluator.h"
 #include "compiler/MLIRGen/MLIRGen.h"
+#include "compiler/Pipelines/Pipelines.h"
+#include "runtime/include/gmrt/rng.h"
 #include "dialects/GM/IR/GMOps.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
@@ -36,16 +43,109 @@ static cl::opt<std::string> outputFilename("o", cl::desc("Output file"),
 
 namespace {
 /// How far to compile; ordered, so `emitAction >= DumpGM` means "at least gm".
-enum Action { DumpAST, DumpGM };
+enum Action { DumpAST, DumpGM, DumpLoss, DumpGrad };
 } // namespace
 
 static cl::opt<Action> emitAction(
     "emit", cl::desc("The stage to stop at and print"), cl::init(DumpGM),
     cl::values(clEnumValN(DumpAST, "ast", "the syntax tree"),
-               clEnumValN(DumpGM, "gm", "the gm dialect IR, verified")));
+               clEnumValN(DumpGM, "gm", "the gm dialect IR, verified"),
+               clEnumValN(DumpLoss, "loss",
+                          "plus one expanded loss per training step and player"),
+               clEnumValN(DumpGrad, "grad", "plus the gradient of every loss")));
+
+static cl::OptionCategory checkGradCategory("check-grad options");
+static cl::opt<int64_t> batch("batch", cl::init(2), cl::cat(checkGradCategory),
+                              cl::desc("batch size of the check"));
+static cl::opt<uint64_t> seed("seed", cl::init(1), cl::cat(checkGradCategory),
+                              cl::desc("seed of parameters, data, key, coordinates"));
+static cl::opt<int64_t> coords("coords", cl::init(4), cl::cat(checkGradCategory),
+                               cl::desc("coordinates checked per parameter tensor"));
+static cl::opt<double> tolerance("tolerance", cl::init(1e-4), cl::cat(checkGradCategory),
+                                 cl::desc("largest relative error accepted"));
+
+/// Central finite differences through the evaluator against every gradient
+/// function of |model|. Prints one line per parameter; returns the exit code.
+static int checkGradients(mlir::gm::ModelOp model) {
+  ::gm::Evaluator eval(model);
+  eval.initParams(seed);
+  bool ok = true, any = false;
+  double worst = 0;
+  for (auto grad : model.getBlock().getOps<mlir::gm::FuncOp>()) {
+    auto params = grad->getAttrOfType<mlir::ArrayAttr>("params");
+    if (!params)
+      continue;
+    any = true;
+    std::string lossName = grad.getSymName().str();
+    lossName.replace(lossName.rfind(".grad."), 6, ".loss.");
+    std::vector<::gm::RtValue> args, results;
+    std::string error;
+    if (!::gm::makeArguments(grad, model, batch, seed, std::nullopt, args, error) ||
+        !eval.call(grad.getSymName(), args, results, error)) {
+      llvm::errs() << "gmc: error: " << grad.getSymName() << ": " << error << "\n";
+      return 1;
+    }
+    llvm::outs() << "@" << grad.getSymName() << ": loss "
+                 << llvm::format("%.10g", results[0].tensor.data[0]) << "\n";
+    auto lossAt = [&](double &slot, double value, double &out) {
+      double saved = slot;
+      slot = value;
+      std::vector<::gm::RtValue> r;
+      bool good = eval.call(lossName, args, r, error);
+      slot = saved;
+      out = good ? r[0].tensor.data[0] : 0;
+      return good;
+    };
+    for (auto [j, ref] : llvm::enumerate(params)) {
+      llvm::StringRef name = llvm::cast<mlir::FlatSymbolRefAttr>(ref).getValue();
+      ::gm::Tensor &p = *eval.param(name);
+      const ::gm::Tensor &g = results[j + 1].tensor;
+      double maxErr = 0;
+      int64_t n = std::min<int64_t>(coords, p.numel());
+      for (int64_t c = 0; c < n; ++c) {
+        // Coordinate c: spread over the tensor, reproducible from the seed.
+        int64_t i = n == p.numel()
+                        ? c
+                        : (int64_t)(gmrt_uniform(seed, 7000 + (uint32_t)j, c, 1) * p.numel());
+        double h = 1e-5 * std::max(1.0, std::fabs(p.data[i]));
+        double plus, minus;
+        if (!lossAt(p.data[i], p.data[i] + h, plus) ||
+            !lossAt(p.data[i], p.data[i] - h, minus)) {
+          llvm::errs() << "gmc: error: " << lossName << ": " << error << "\n";
+          return 1;
+        }
+        double fd = (plus - minus) / (2 * h), a = g.data[i];
+        // Relative, with a floor so that two near-zero numbers agree.
+        double err = std::fabs(a - fd) / std::max({std::fabs(a), std::fabs(fd), 1e-3});
+        maxErr = std::max(maxErr, err);
+      }
+      worst = std::max(worst, maxErr);
+      bool good = maxErr <= tolerance;
+      ok &= good;
+      llvm::outs() << "  " << (good ? "ok  " : "FAIL") << " " << name << "  max rel error "
+                   << llvm::format("%.2e", maxErr) << " (" << n << " of " << p.numel()
+                   << ")\n";
+    }
+  }
+  if (!any) {
+    llvm::errs() << "gmc: error: the model has no training step to check\n";
+    return 1;
+  }
+  llvm::outs() << (ok ? "all gradients within " : "gradients off by more than ")
+               << llvm::format("%.0e", (double)tolerance) << " (worst "
+               << llvm::format("%.2e", worst) << ")\n";
+  return ok ? 0 : 1;
+}
 
 int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
+  // `gmc check-grad FILE.gm ...`: a subcommand, the rest parsed as usual.
+  bool checkGrad = argc > 1 && llvm::StringRef(argv[1]) == "check-grad";
+  if (checkGrad) {
+    for (int i = 1; i + 1 < argc; ++i)
+      argv[i] = argv[i + 1];
+    --argc;
+  }
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
   cl::ParseCommandLineOptions(argc, argv, "gm compiler\n");
@@ -86,12 +186,25 @@ int main(int argc, char **argv) {
 
   mlir::MLIRContext context;
   context.getOrLoadDialect<mlir::gm::GMDialect>();
+  // Diagnostics point at the .gm source; a dump of the op would only repeat
+  // it in IR that the user did not write.
+  context.printOpOnDiagnostic(false);
   mlir::SourceMgrDiagnosticHandler diagHandler(sourceMgr, &context);
   mlir::OwningOpRef<mlir::ModuleOp> module =
       gm::mlirGen(context, *ast,
                   inputFilename == "-" ? std::string("<stdin>") : inputFilename.getValue());
   if (!module)
     return 1;
+  if (checkGrad || emitAction >= DumpLoss) {
+    mlir::PassManager pm(&context);
+    gm::buildTrainingPipeline(pm, checkGrad || emitAction >= DumpGrad
+                                      ? gm::TrainingPhase::Gradients
+                                      : gm::TrainingPhase::Losses);
+    if (mlir::failed(pm.run(*module)))
+      return 1;
+  }
+  if (checkGrad)
+    return checkGradients(*module->getOps<mlir::gm::ModelOp>().begin());
   module->print(output->os());
   output->keep();
   return 0;

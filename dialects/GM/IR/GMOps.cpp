@@ -233,6 +233,28 @@ LogicalResult ObjectiveOp::verify() {
   return success();
 }
 
+void FuncOp::build(OpBuilder &builder, OperationState &state, StringRef name,
+                   FunctionType type) {
+  buildFunctionLike<FuncOp>(builder, state, name, type);
+}
+ParseResult FuncOp::parse(OpAsmParser &parser, OperationState &result) {
+  return parseFunctionLike<FuncOp>(parser, result);
+}
+void FuncOp::print(OpAsmPrinter &p) { printFunctionLike(p, *this); }
+
+LogicalResult FuncOp::verify() {
+  if (getBody().empty())
+    return emitOpError() << "expects a body";
+  return success();
+}
+
+LogicalResult SizeOp::verify() {
+  for (int64_t a : getAxes())
+    if (a < 0 || a >= rt(getInput()).getRank())
+      return emitOpError() << "axis " << a << " is out of range";
+  return success();
+}
+
 LogicalResult ReturnOp::verify() {
   auto function = cast<FunctionOpInterface>((*this)->getParentOp());
   ArrayRef<Type> results = function.getResultTypes();
@@ -409,7 +431,14 @@ LogicalResult LogSoftmaxOp::verify() {
 }
 
 LogicalResult ReshapeOp::verify() {
+  // Batched to batched (the batch is kept), or static to static (gradients
+  // of parameters); never one to the other.
   auto in = rt(getInput()), out = rt(getResult());
+  if (in.hasStaticShape() && out.hasStaticShape()) {
+    if (in.getNumElements() != out.getNumElements())
+      return emitOpError() << "cannot reshape " << in << " to " << out;
+    return success();
+  }
   if (failed(expectBatched(*this, in, "an operand")) ||
       failed(expectBatched(*this, out, "a result")))
     return failure();
@@ -873,6 +902,354 @@ LogicalResult MutualInfoOp::verify() {
                          << q << ", " << getCode().getType() << " and " << p;
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// Gradient rules (DifferentiableOpInterface)
+//
+// Each rule builds the vector-Jacobian product of its op in gm IR. `g` is
+// the adjoint of the result; a null result adjoint means zero, and then the
+// op contributes nothing (the autodiff pass does not call the rule).
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// Small builders shared by the rules.
+struct Grad {
+  OpBuilder &b;
+  Location loc;
+
+  RankedTensorType type(Value v) { return rt(v); }
+  /// A tensor of |like|'s type filled with |v|.
+  Value fill(double v, Value like) {
+    auto scalarType = RankedTensorType::get({}, b.getF32Type());
+    Value c = b.create<ConstantOp>(
+        loc, scalarType, DenseElementsAttr::get(scalarType, (float)v));
+    return broadcastTo(c, type(like), like);
+  }
+  /// Broadcasts |v| to |target|, taking dynamic (batch) sizes from |ref|.
+  Value broadcastTo(Value v, RankedTensorType target, Value ref) {
+    if (v.getType() == target)
+      return v;
+    SmallVector<Value> sizes;
+    for (int64_t i = 0; i < target.getRank(); ++i)
+      if (target.isDynamicDim(i))
+        sizes.push_back(b.create<BatchSizeOp>(loc, ref));
+    return b.create<BroadcastOp>(loc, target, v, sizes);
+  }
+  Value add(Value x, Value y) { return b.create<AddOp>(loc, x, y); }
+  Value sub(Value x, Value y) { return b.create<SubOp>(loc, x, y); }
+  Value mul(Value x, Value y) { return b.create<MulOp>(loc, x, y); }
+  Value div(Value x, Value y) { return b.create<DivOp>(loc, x, y); }
+  Value neg(Value x) { return b.create<NegOp>(loc, x); }
+  Value scale(Value x, double c) { return mul(x, fill(c, x)); }
+  Value reshape(Value x, RankedTensorType to) {
+    return x.getType() == to ? x : b.create<ReshapeOp>(loc, to, x).getResult();
+  }
+  Value transpose(Value x, ArrayRef<int64_t> perm) {
+    SmallVector<int64_t> shape;
+    for (int64_t p : perm)
+      shape.push_back(type(x).getDimSize(p));
+    return b.create<TransposeOp>(
+        loc, RankedTensorType::get(shape, b.getF32Type()), x,
+        b.getDenseI64ArrayAttr(perm));
+  }
+  /// Sums |x| over |axes| (dropped).
+  Value sum(Value x, ArrayRef<int64_t> axes) {
+    if (axes.empty())
+      return x;
+    SmallVector<int64_t> shape;
+    for (int64_t i = 0; i < type(x).getRank(); ++i)
+      if (!llvm::is_contained(axes, i))
+        shape.push_back(type(x).getDimSize(i));
+    return b.create<SumOp>(loc, RankedTensorType::get(shape, b.getF32Type()),
+                           x, b.getDenseI64ArrayAttr(axes));
+  }
+  /// The inverse of a reduction: |x|, reduced over |axes| of |like|'s type,
+  /// broadcast back to that type.
+  Value expand(Value x, ArrayRef<int64_t> axes, Value like) {
+    RankedTensorType to = type(like);
+    SmallVector<int64_t> keep(to.getShape());
+    for (int64_t a : axes)
+      keep[a] = 1;
+    auto keepType = RankedTensorType::get(keep, b.getF32Type());
+    return broadcastTo(reshape(x, keepType), to, like);
+  }
+  /// The inverse of a broadcast: sums |g| down to |target| (right-aligned).
+  Value sumTo(Value g, RankedTensorType target) {
+    RankedTensorType from = type(g);
+    if (from == target)
+      return g;
+    int64_t offset = from.getRank() - target.getRank();
+    SmallVector<int64_t> axes;
+    for (int64_t i = 0; i < from.getRank(); ++i)
+      if (i < offset || (target.getDimSize(i - offset) == 1 &&
+                         from.getDimSize(i) != 1))
+        axes.push_back(i);
+    return reshape(sum(g, axes), target);
+  }
+  /// A per-example adjoint (B) broadcast over an example's elements.
+  Value perExample(Value g, Value like) {
+    SmallVector<int64_t> axes;
+    for (int64_t i = 1; i < type(like).getRank(); ++i)
+      axes.push_back(i);
+    return expand(g, axes, like);
+  }
+};
+
+} // namespace
+
+#define GM_SIMPLE_VJP(OpT, BODY)                                               \
+  LogicalResult OpT::buildVJP(OpBuilder &b, ArrayRef<Value> adj,               \
+                              SmallVectorImpl<Value> &out) {                   \
+    Grad G{b, getLoc()};                                                       \
+    Value g = adj[0];                                                          \
+    (void)G;                                                                   \
+    BODY;                                                                      \
+    return success();                                                          \
+  }
+
+// d(a + b) = (g, g); d(a - b) = (g, -g); d(a b) = (g b, g a);
+// d(a / b) = (g / b, -g a / b^2).
+GM_SIMPLE_VJP(AddOp, out.append({g, g}))
+GM_SIMPLE_VJP(SubOp, out.append({g, G.neg(g)}))
+GM_SIMPLE_VJP(MulOp, out.append({G.mul(g, getRhs()), G.mul(g, getLhs())}))
+GM_SIMPLE_VJP(DivOp, out.append({G.div(g, getRhs()),
+                                 G.neg(G.div(G.mul(g, getResult()), getRhs()))}))
+GM_SIMPLE_VJP(NegOp, out.push_back(G.neg(g)))
+// exp' = exp; log' = 1 / x; sqrt' = 1 / (2 sqrt); (x^2)' = 2x; |x|' = sign x.
+GM_SIMPLE_VJP(ExpOp, out.push_back(G.mul(g, getResult())))
+GM_SIMPLE_VJP(LogOp, out.push_back(G.div(g, getInput())))
+GM_SIMPLE_VJP(SqrtOp, out.push_back(G.div(G.scale(g, 0.5), getResult())))
+GM_SIMPLE_VJP(SquareOp, out.push_back(G.scale(G.mul(g, getInput()), 2.0)))
+GM_SIMPLE_VJP(AbsOp, out.push_back(G.mul(g, b.create<SignOp>(getLoc(), getInput()))))
+// tanh' = 1 - y^2; sigmoid' = y (1 - y); softplus' = sigmoid;
+// log_sigmoid' = sigmoid(-x) = 1 - sigmoid(x).
+GM_SIMPLE_VJP(TanhOp, out.push_back(G.mul(g, G.sub(G.fill(1, g),
+                                                   G.mul(getResult(), getResult())))))
+GM_SIMPLE_VJP(SigmoidOp, out.push_back(G.mul(g, G.mul(getResult(),
+                                        G.sub(G.fill(1, g), getResult())))))
+GM_SIMPLE_VJP(SoftplusOp, out.push_back(G.mul(g, b.create<SigmoidOp>(getLoc(), getInput()))))
+GM_SIMPLE_VJP(LogSigmoidOp,
+              out.push_back(G.mul(g, G.sub(G.fill(1, g),
+                                           b.create<SigmoidOp>(getLoc(), getInput())))))
+// relu' = [x > 0] = sign(relu(x)); the kink at 0 gets 0.
+GM_SIMPLE_VJP(ReluOp, out.push_back(G.mul(g, b.create<SignOp>(getLoc(), getResult()))))
+// sign and stop_gradient pass nothing back.
+GM_SIMPLE_VJP(SignOp, out.push_back(Value()))
+GM_SIMPLE_VJP(StopGradientOp, out.push_back(Value()))
+
+LogicalResult LeakyReluOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
+                                    SmallVectorImpl<Value> &out) {
+  // alpha + (1 - alpha) [x > 0], with [x > 0] = sign(relu(x)).
+  Grad G{b, getLoc()};
+  double a = getAlpha().convertToDouble();
+  Value positive = b.create<SignOp>(getLoc(), b.create<ReluOp>(getLoc(), getInput()));
+  Value slope = G.add(G.fill(a, positive), G.scale(positive, 1 - a));
+  out.push_back(G.mul(adj[0], slope));
+  return success();
+}
+
+LogicalResult SoftmaxOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
+                                  SmallVectorImpl<Value> &out) {
+  // dx = y (g - sum_axis(g y)).
+  Grad G{b, getLoc()};
+  Value y = getResult(), g = adj[0];
+  int64_t axis = getAxis();
+  Value s = G.expand(G.sum(G.mul(g, y), {axis}), {axis}, y);
+  out.push_back(G.mul(y, G.sub(g, s)));
+  return success();
+}
+
+LogicalResult LogSoftmaxOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
+                                     SmallVectorImpl<Value> &out) {
+  // dx = g - exp(y) sum_axis(g).
+  Grad G{b, getLoc()};
+  Value y = getResult(), g = adj[0];
+  int64_t axis = getAxis();
+  Value s = G.expand(G.sum(g, {axis}), {axis}, y);
+  out.push_back(G.sub(g, G.mul(b.create<ExpOp>(getLoc(), y), s)));
+  return success();
+}
+
+LogicalResult FadeOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
+                               SmallVectorImpl<Value> &out) {
+  // (1 - alpha) g, alpha g; alpha is a schedule, not learned.
+  Grad G{b, getLoc()};
+  Value a = G.broadcastTo(getAlpha(), rt(getLow()), getLow());
+  out.push_back(G.mul(adj[0], G.sub(G.fill(1, a), a)));
+  out.push_back(G.mul(adj[0], a));
+  out.push_back(Value());
+  return success();
+}
+
+LogicalResult BroadcastOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
+                                    SmallVectorImpl<Value> &out) {
+  Grad G{b, getLoc()};
+  out.push_back(G.sumTo(adj[0], rt(getInput())));
+  for (size_t i = 0; i < getDynamicSizes().size(); ++i)
+    out.push_back(Value());
+  return success();
+}
+
+GM_SIMPLE_VJP(ReshapeOp, out.push_back(G.reshape(g, rt(getInput()))))
+
+LogicalResult TransposeOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
+                                    SmallVectorImpl<Value> &out) {
+  Grad G{b, getLoc()};
+  ArrayRef<int64_t> perm = getPermutation();
+  SmallVector<int64_t> inverse(perm.size());
+  for (auto [i, p] : llvm::enumerate(perm))
+    inverse[p] = i;
+  out.push_back(G.transpose(adj[0], inverse));
+  return success();
+}
+
+LogicalResult ConcatOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
+                                 SmallVectorImpl<Value> &out) {
+  // Each input gets its slice of g.
+  int64_t axis = getAxis(), offset = 0;
+  for (Value in : getInputs()) {
+    int64_t size = rt(in).getDimSize(axis);
+    out.push_back(b.create<SliceOp>(getLoc(), in.getType(), adj[0],
+                                    b.getI64IntegerAttr(axis),
+                                    b.getI64IntegerAttr(offset),
+                                    b.getI64IntegerAttr(size)));
+    offset += size;
+  }
+  return success();
+}
+
+LogicalResult SliceOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
+                                SmallVectorImpl<Value> &out) {
+  // g placed at [start, start + size) along the axis, zeros around it.
+  Grad G{b, getLoc()};
+  auto in = rt(getInput());
+  int64_t axis = getAxis(), start = getStart(), size = getSize();
+  int64_t after = in.getDimSize(axis) - start - size;
+  SmallVector<Value> parts;
+  auto zeros = [&](int64_t n) {
+    SmallVector<int64_t> shape(in.getShape());
+    shape[axis] = n;
+    auto type = RankedTensorType::get(shape, b.getF32Type());
+    auto scalarType = RankedTensorType::get({}, b.getF32Type());
+    Value c = b.create<ConstantOp>(getLoc(), scalarType,
+                                   DenseElementsAttr::get(scalarType, 0.0f));
+    return G.broadcastTo(c, type, getInput());
+  };
+  if (start > 0)
+    parts.push_back(zeros(start));
+  parts.push_back(adj[0]);
+  if (after > 0)
+    parts.push_back(zeros(after));
+  out.push_back(parts.size() == 1
+                    ? parts[0]
+                    : b.create<ConcatOp>(getLoc(), in, parts,
+                                         b.getI64IntegerAttr(axis))
+                          .getResult());
+  return success();
+}
+
+GM_SIMPLE_VJP(ShiftOp, out.push_back(b.create<ShiftOp>(
+                           getLoc(), g, b.getI64IntegerAttr(getAxis()),
+                           b.getI64IntegerAttr(-getAmount()))))
+
+GM_SIMPLE_VJP(SumOp, out.push_back(G.expand(g, getAxes(), getInput())))
+
+LogicalResult MeanOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
+                               SmallVectorImpl<Value> &out) {
+  // The sum's rule divided by the (possibly dynamic) count.
+  Grad G{b, getLoc()};
+  Value n = b.create<SizeOp>(getLoc(), getInput(), getAxes());
+  Value scaled = G.div(adj[0], G.broadcastTo(n, rt(adj[0]), adj[0]));
+  out.push_back(G.expand(scaled, getAxes(), getInput()));
+  return success();
+}
+
+LogicalResult UpsampleOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
+                                   SmallVectorImpl<Value> &out) {
+  // Each input pixel fed factor^2 outputs: sum-pool the adjoint.
+  Grad G{b, getLoc()};
+  int64_t f = getFactor();
+  Value pooled = b.create<AvgPoolOp>(getLoc(), getInput().getType(), adj[0],
+                                     b.getI64IntegerAttr(f));
+  out.push_back(G.scale(pooled, (double)(f * f)));
+  return success();
+}
+
+LogicalResult AvgPoolOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
+                                  SmallVectorImpl<Value> &out) {
+  Grad G{b, getLoc()};
+  int64_t f = getFactor();
+  Value up = b.create<UpsampleOp>(getLoc(), getInput().getType(), adj[0],
+                                  b.getI64IntegerAttr(f));
+  out.push_back(G.scale(up, 1.0 / (double)(f * f)));
+  return success();
+}
+
+LogicalResult MatmulOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
+                                 SmallVectorImpl<Value> &out) {
+  // C = A B: dA = g B^T, dB = A^T g.
+  Grad G{b, getLoc()};
+  Value g = adj[0];
+  out.push_back(b.create<MatmulOp>(getLoc(), getLhs().getType(), g,
+                                   G.transpose(getRhs(), {1, 0})));
+  out.push_back(b.create<MatmulOp>(getLoc(), getRhs().getType(),
+                                   G.transpose(getLhs(), {1, 0}), g));
+  return success();
+}
+
+LogicalResult LinearOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
+                                 SmallVectorImpl<Value> &out) {
+  // y = x W^T + b: dx = g W (B, IN), dW = g^T x (OUT, IN), db = sum_B g.
+  Grad G{b, getLoc()};
+  Value g = adj[0];
+  out.push_back(b.create<MatmulOp>(getLoc(), getInput().getType(), g, getWeight()));
+  out.push_back(b.create<MatmulOp>(getLoc(), getWeight().getType(),
+                                   G.transpose(g, {1, 0}), getInput()));
+  if (getBias())
+    out.push_back(G.sum(g, {0}));
+  return success();
+}
+
+LogicalResult ReconLossOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
+                                    SmallVectorImpl<Value> &out) {
+  // The per-example adjoint g (B) spread over each example, times the
+  // derivative of the summed loss.
+  Grad G{b, getLoc()};
+  Location loc = getLoc();
+  Value p = getPrediction(), t = getTarget();
+  Value ge = G.perExample(adj[0], p);
+  switch (getKind()) {
+  case LossKind::mse: { // (p - t)^2: 2 (p - t)
+    Value d = G.mul(ge, G.scale(G.sub(p, t), 2.0));
+    out.append({d, G.neg(d)});
+    break;
+  }
+  case LossKind::l1: { // |p - t|: sign(p - t)
+    Value d = G.mul(ge, b.create<SignOp>(loc, G.sub(p, t)));
+    out.append({d, G.neg(d)});
+    break;
+  }
+  case LossKind::bce_logits: // softplus(p) - t p: sigmoid(p) - t, -p
+    out.push_back(G.mul(ge, G.sub(b.create<SigmoidOp>(loc, p), t)));
+    out.push_back(G.neg(G.mul(ge, p)));
+    break;
+  case LossKind::softmax_xent: { // -sum t log_softmax(p)
+    int64_t last = rt(p).getRank() - 1;
+    Value lsm = b.create<LogSoftmaxOp>(loc, p, b.getI64IntegerAttr(last));
+    Value st = G.expand(G.sum(t, {last}), {last}, t);
+    Value sm = b.create<ExpOp>(loc, lsm);
+    out.push_back(G.mul(ge, G.sub(G.mul(sm, st), t)));
+    out.push_back(G.neg(G.mul(ge, lsm)));
+    break;
+  }
+  }
+  return success();
+}
+
+#undef GM_SIMPLE_VJP
+
+#include "dialects/GM/IR/GMInterfaces.cpp.inc"
 
 #define GET_OP_CLASSES
 #include "dialects/GM/IR/GMOps.cpp.inc"

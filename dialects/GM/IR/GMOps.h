@@ -20,6 +20,8 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include "dialects/GM/IR/GMInterfaces.h.inc"
+
 #define GET_OP_CLASSES
 #include "dialects/GM/IR/GMOps.h.inc"
 

@@ -23,6 +23,7 @@ include "mlir/Interfaces/CallInterfaces.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/ControlFlowInterfaces.td"
+include "dialects/GM/IR/GMInterfaces.td"
 
 //===----------------------------------------------------------------------===//
 // Structure
@@ -171,8 +172,27 @@ def GM_ObjectiveOp : GM_FunctionLikeOp<"objective"> {
   }];
 }
 
+def GM_FuncOp : GM_FunctionLikeOp<"func"> {
+  let summary = "a function the compiler derived: a loss, its gradient";
+  let description = [{
+    Written by the training passes, not by MLIRGen: the loss of one player
+    of a training step (`@<step>.loss.<player>`) and its gradient
+    (`@<step>.grad.<player>`), which returns the loss and then one gradient
+    per parameter listed in its `params` attribute. Data arguments are named
+    by `inputs`, as for gm.objective; the !gm.key comes last.
+
+    ```mlir
+    gm.func @train.grad.all(%x: tensor<?x4xf32>, %key: !gm.key) -> (tensor<f32>, tensor<3x4xf32>)
+        attributes {inputs = [@x], params = [@f.w]} {
+      ...
+      gm.return %loss, %dw : tensor<f32>, tensor<3x4xf32>
+    }
+    ```
+  }];
+}
+
 def GM_ReturnOp : GM_Op<"return", [Pure, Terminator,
-    ParentOneOf<["NetOp", "ObjectiveOp"]>, ReturnLike]> {
+    ParentOneOf<["NetOp", "ObjectiveOp", "FuncOp"]>, ReturnLike]> {
   let summary = "returns the results of a net or objective";
   let description = [{
     ```mlir
@@ -337,7 +357,30 @@ def GM_BatchSizeOp : GM_Op<"batch_size", [Pure]> {
   let hasVerifier = 1;
 }
 
-def GM_BroadcastOp : GM_Op<"broadcast", [Pure]> {
+def GM_SizeOp : GM_Op<"size", [Pure]> {
+  let summary = "the number of elements along some axes, as an f32 scalar";
+  let description = [{
+    The product of the sizes of `axes` of the operand (the batch size for
+    axis 0), as a number: what a mean divides by, and so what its gradient
+    does.
+
+    ```mlir
+    %n = gm.size %x {axes = array<i64: 0>} : tensor<?x784xf32> -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins GM_AnyTensor:$input, DenseI64ArrayAttr:$axes);
+  let results = (outs GM_Scalar:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+  let builders = [OpBuilder<(ins "::mlir::Value":$input,
+                                 "::llvm::ArrayRef<int64_t>":$axes), [{
+    build($_builder, $_state,
+          ::mlir::RankedTensorType::get({}, $_builder.getF32Type()), input,
+          $_builder.getDenseI64ArrayAttr(axes));
+  }]>];
+}
+
+def GM_BroadcastOp : GM_Op<"broadcast", [Pure, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
   let summary = "numpy-style broadcast to a larger shape";
   let description = [{
     Right-aligned broadcasting: each input dimension is 1 or equal to the
@@ -361,7 +404,7 @@ def GM_BroadcastOp : GM_Op<"broadcast", [Pure]> {
 //===----------------------------------------------------------------------===//
 
 class GM_BinaryOp<string mnemonic, string formula>
-    : GM_Op<mnemonic, [Pure, SameOperandsAndResultType]> {
+    : GM_Op<mnemonic, [Pure, SameOperandsAndResultType, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
   let summary = "elementwise " # formula;
   let description = "Elementwise `" # formula # "` on tensors of one type "
       # "(broadcasting is explicit, with `gm.broadcast`).\n\n"
@@ -377,7 +420,8 @@ def GM_MulOp : GM_BinaryOp<"mul", "lhs * rhs">;
 def GM_DivOp : GM_BinaryOp<"div", "lhs / rhs">;
 
 class GM_UnaryOp<string mnemonic, string formula, list<Trait> traits = []>
-    : GM_Op<mnemonic, !listconcat(traits, [Pure, SameOperandsAndResultType])> {
+    : GM_Op<mnemonic, !listconcat(traits, [Pure, SameOperandsAndResultType,
+        DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>])> {
   let summary = "elementwise " # formula;
   let description = "Elementwise `" # formula # "`.\n\n"
       # "```mlir\n%y = gm." # mnemonic # " %x : tensor<?x400xf32>\n```";
@@ -397,10 +441,12 @@ def GM_SigmoidOp : GM_UnaryOp<"sigmoid", "1 / (1 + exp(-x))">;
 def GM_SoftplusOp : GM_UnaryOp<"softplus", "log(1 + exp(x))">;
 def GM_LogSigmoidOp : GM_UnaryOp<"log_sigmoid", "log(sigmoid(x)) = -softplus(-x)">;
 def GM_ReluOp : GM_UnaryOp<"relu", "max(x, 0)">;
+def GM_SignOp : GM_UnaryOp<"sign", "sign(x): -1, 0 or 1">;
 def GM_StopGradientOp : GM_UnaryOp<"stop_gradient",
     "x, with a zero gradient (the identity in the forward pass)">;
 
-def GM_LeakyReluOp : GM_Op<"leaky_relu", [Pure, SameOperandsAndResultType]> {
+def GM_LeakyReluOp : GM_Op<"leaky_relu", [Pure, SameOperandsAndResultType,
+    DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
   let summary = "elementwise x > 0 ? x : alpha * x";
   let description = [{
     ```mlir
@@ -413,7 +459,7 @@ def GM_LeakyReluOp : GM_Op<"leaky_relu", [Pure, SameOperandsAndResultType]> {
 }
 
 class GM_AxisOp<string mnemonic, string what>
-    : GM_Op<mnemonic, [Pure, SameOperandsAndResultType]> {
+    : GM_Op<mnemonic, [Pure, SameOperandsAndResultType, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
   let summary = what # " along one axis";
   let description = "Applies `" # mnemonic # "` along `axis` (batch is axis 0).\n\n"
       # "```mlir\n%y = gm." # mnemonic # " %x {axis = 1 : i64} : tensor<?x10xf32>\n```";
@@ -426,7 +472,8 @@ class GM_AxisOp<string mnemonic, string what>
 def GM_SoftmaxOp : GM_AxisOp<"softmax", "softmax">;
 def GM_LogSoftmaxOp : GM_AxisOp<"log_softmax", "log-softmax">;
 
-def GM_FadeOp : GM_Op<"fade", [Pure, AllTypesMatch<["low", "high", "result"]>]> {
+def GM_FadeOp : GM_Op<"fade", [Pure, AllTypesMatch<["low", "high", "result"]>,
+    DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
   let summary = "blend (1 - alpha) * low + alpha * high";
   let description = [{
     The fade-in of progressive growing: `low` is the upsampled output of the
@@ -445,7 +492,7 @@ def GM_FadeOp : GM_Op<"fade", [Pure, AllTypesMatch<["low", "high", "result"]>]> 
 // Primitives: shape manipulation and reductions
 //===----------------------------------------------------------------------===//
 
-def GM_ReshapeOp : GM_Op<"reshape", [Pure]> {
+def GM_ReshapeOp : GM_Op<"reshape", [Pure, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
   let summary = "reshape the per-example dimensions";
   let description = [{
     Keeps the batch dimension and the element count of each example.
@@ -460,7 +507,7 @@ def GM_ReshapeOp : GM_Op<"reshape", [Pure]> {
   let hasVerifier = 1;
 }
 
-def GM_TransposeOp : GM_Op<"transpose", [Pure]> {
+def GM_TransposeOp : GM_Op<"transpose", [Pure, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
   let summary = "permute dimensions";
   let description = [{
     `result.dim(i) = input.dim(permutation[i])`.
@@ -475,7 +522,7 @@ def GM_TransposeOp : GM_Op<"transpose", [Pure]> {
   let hasVerifier = 1;
 }
 
-def GM_ConcatOp : GM_Op<"concat", [Pure]> {
+def GM_ConcatOp : GM_Op<"concat", [Pure, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
   let summary = "concatenate tensors along an axis";
   let description = [{
     ```mlir
@@ -488,7 +535,7 @@ def GM_ConcatOp : GM_Op<"concat", [Pure]> {
   let hasVerifier = 1;
 }
 
-def GM_SliceOp : GM_Op<"slice", [Pure]> {
+def GM_SliceOp : GM_Op<"slice", [Pure, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
   let summary = "a contiguous slice along one axis";
   let description = [{
     Takes `size` elements from `start` along `axis`.
@@ -505,25 +552,25 @@ def GM_SliceOp : GM_Op<"slice", [Pure]> {
   let hasVerifier = 1;
 }
 
-def GM_ShiftOp : GM_Op<"shift", [Pure, SameOperandsAndResultType]> {
+def GM_ShiftOp : GM_Op<"shift", [Pure, SameOperandsAndResultType, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
   let summary = "shift along an axis, filling with zeros";
   let description = [{
     `result[..., i, ...] = input[..., i - amount, ...]`, zero where
-    `i < amount`. With amount 1 over flattened pixels it gives each pixel its
-    predecessor: the context of a Markov (AR-1) model.
+    `i - amount` is out of range. With amount 1 over flattened pixels it gives
+    each pixel its predecessor: the context of a Markov (AR-1) model; a
+    negative amount shifts the other way (the gradient of a shift).
 
     ```mlir
     %prev = gm.shift %x {axis = 1 : i64, amount = 1 : i64} : tensor<?x784xf32>
     ```
   }];
-  let arguments = (ins GM_F32Tensor:$input, I64Attr:$axis,
-                       ConfinedAttr<I64Attr, [IntNonNegative]>:$amount);
+  let arguments = (ins GM_F32Tensor:$input, I64Attr:$axis, I64Attr:$amount);
   let results = (outs GM_F32Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($result)";
   let hasVerifier = 1;
 }
 
-class GM_ReduceOp<string mnemonic> : GM_Op<mnemonic, [Pure]> {
+class GM_ReduceOp<string mnemonic> : GM_Op<mnemonic, [Pure, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
   let summary = mnemonic # " over axes";
   let description = "Reduces over `axes` (dropping them) with " # mnemonic # ".\n\n"
       # "```mlir\n%s = gm." # mnemonic # " %x {axes = array<i64: 1>} : "
@@ -537,7 +584,7 @@ class GM_ReduceOp<string mnemonic> : GM_Op<mnemonic, [Pure]> {
 def GM_SumOp : GM_ReduceOp<"sum">;
 def GM_MeanOp : GM_ReduceOp<"mean">;
 
-def GM_UpsampleOp : GM_Op<"upsample", [Pure]> {
+def GM_UpsampleOp : GM_Op<"upsample", [Pure, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
   let summary = "nearest-neighbour upsampling of NCHW images";
   let description = [{
     ```mlir
@@ -550,7 +597,7 @@ def GM_UpsampleOp : GM_Op<"upsample", [Pure]> {
   let hasVerifier = 1;
 }
 
-def GM_AvgPoolOp : GM_Op<"avg_pool", [Pure]> {
+def GM_AvgPoolOp : GM_Op<"avg_pool", [Pure, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
   let summary = "average pooling of NCHW images with a square window";
   let description = [{
     Window and stride are both `factor`; H and W must be divisible by it.
@@ -569,7 +616,7 @@ def GM_AvgPoolOp : GM_Op<"avg_pool", [Pure]> {
 // Primitives: layers (parameters are explicit operands)
 //===----------------------------------------------------------------------===//
 
-def GM_MatmulOp : GM_Op<"matmul", [Pure]> {
+def GM_MatmulOp : GM_Op<"matmul", [Pure, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
   let summary = "matrix product of two rank-2 tensors";
   let description = [{
     ```mlir
@@ -582,7 +629,7 @@ def GM_MatmulOp : GM_Op<"matmul", [Pure]> {
   let hasVerifier = 1;
 }
 
-def GM_LinearOp : GM_Op<"linear", [Pure]> {
+def GM_LinearOp : GM_Op<"linear", [Pure, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
   let summary = "affine layer y = x W^T + b";
   let description = [{
     x: (B, IN), weight: (OUT, IN), bias: (OUT), result: (B, OUT).
@@ -783,7 +830,7 @@ def GM_NadeOp : GM_Op<"nade", [Pure]> {
 }
 
 def GM_ReconLossOp : GM_Op<"recon_loss", [Pure,
-    AllTypesMatch<["prediction", "target"]>]> {
+    AllTypesMatch<["prediction", "target"]>, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
   let summary = "per-example reconstruction loss";
   let description = [{
     Sums over all but the batch axis: `mse` (squared error), `l1` (absolute

@@ -1,0 +1,30 @@
+//===- Pipelines.cpp - gmc's pass pipelines -------------------------------===//
+
+#include "compiler/Pipelines/Pipelines.h"
+
+#include "dialects/GM/Transforms/Passes.h"
+
+#include "mlir/Pass/PassRegistry.h"
+
+void gm::buildTrainingPipeline(mlir::OpPassManager &pm, TrainingPhase phase) {
+  // The training plan (gm.step, gm.minimax) first: it decides which
+  // objectives each player minimises, with which sign and which generator
+  // form of the adversarial value.
+  pm.addPass(mlir::gm::createGMBuildLossesPass());
+  // Then densities, divergences and reparameterised samples become
+  // primitives, so autodiff needs gradient rules for primitives only.
+  pm.addPass(mlir::gm::createGMExpandObjectivesPass());
+  if (phase == TrainingPhase::Losses)
+    return;
+  // Reverse mode last, on fully expanded losses.
+  pm.addPass(mlir::gm::createGMAutodiffPass());
+}
+
+void gm::registerTrainingPipeline() {
+  mlir::PassPipelineRegistration<>(
+      "gm-training-pipeline",
+      "losses per training step and player, expanded, and their gradients",
+      [](mlir::OpPassManager &pm) {
+        buildTrainingPipeline(pm, TrainingPhase::Gradients);
+      });
+}

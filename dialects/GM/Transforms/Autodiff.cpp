@@ -1,0 +1,199 @@
+//===- Autodiff.cpp - reverse-mode differentiation of losses --------------===//
+//
+// For each loss written by gm-build-losses (and expanded by
+// gm-expand-objectives), builds its gradient function:
+//
+//   1. clone the loss and inline every net call (nets are single blocks);
+//   2. mark the values that depend on the player's parameters (activity);
+//   3. walk the ops backwards, asking each active op for its vector-Jacobian
+//      product and adding adjoints where a value fans out;
+//   4. return the loss and, per parameter, the sum of the adjoints of its
+//      gm.param_ref reads (zeros when the loss does not depend on it).
+//
+// Expects: gm.func losses with a scalar result and `gm.groups`. Errors are
+// reported at the op that blocks differentiation.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/GM/Transforms/Passes.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/SetVector.h"
+
+namespace mlir::gm {
+#define GEN_PASS_DEF_GMAUTODIFFPASS
+#include "dialects/GM/Transforms/Passes.h.inc"
+} // namespace mlir::gm
+
+using namespace mlir;
+using namespace mlir::gm;
+
+namespace {
+
+/// Replaces every gm.call in |fn| by a copy of the callee's body.
+LogicalResult inlineCalls(FuncOp fn, ModelOp model) {
+  for (unsigned round = 0; round < 64; ++round) {
+    SmallVector<CallOp> calls;
+    fn.walk([&](CallOp c) { calls.push_back(c); });
+    if (calls.empty())
+      return success();
+    for (CallOp call : calls) {
+      auto net = SymbolTable::lookupNearestSymbolFrom<NetOp>(call, call.getCalleeAttr());
+      Block &body = net.getBody().front();
+      IRMapping map;
+      map.map(body.getArguments(), call.getOperands());
+      OpBuilder b(call);
+      for (Operation &op : body) {
+        if (auto ret = dyn_cast<ReturnOp>(op)) {
+          for (auto [r, v] : llvm::zip(call.getResults(), ret.getOperands()))
+            r.replaceAllUsesWith(map.lookup(v));
+          break;
+        }
+        b.clone(op, map);
+      }
+      call.erase();
+    }
+  }
+  return fn.emitError() << "nets call each other more than 64 deep";
+}
+
+struct Autodiff : public mlir::gm::impl::GMAutodiffPassBase<Autodiff> {
+  void runOnOperation() override {
+    for (ModelOp model : getOperation().getOps<ModelOp>()) {
+      SmallVector<FuncOp> losses;
+      for (FuncOp fn : model.getBlock().getOps<FuncOp>())
+        if (fn->hasAttr("gm.player"))
+          losses.push_back(fn);
+      for (FuncOp loss : losses)
+        if (failed(differentiate(model, loss)))
+          return signalPassFailure();
+    }
+  }
+
+  LogicalResult differentiate(ModelOp model, FuncOp loss);
+};
+
+LogicalResult Autodiff::differentiate(ModelOp model, FuncOp loss) {
+  std::string name = loss.getSymName().str();
+  size_t at = name.rfind(".loss.");
+  if (at != std::string::npos)
+    name.replace(at, 6, ".grad.");
+  else
+    name += ".grad";
+
+  // The parameters of the player's groups, in group order.
+  llvm::SetVector<StringAttr> params;
+  for (Attribute ref : loss->getAttrOfType<ArrayAttr>("gm.groups")) {
+    auto group = SymbolTable::lookupNearestSymbolFrom<GroupOp>(
+        loss, cast<FlatSymbolRefAttr>(ref));
+    for (Attribute p : group.getParams())
+      params.insert(cast<FlatSymbolRefAttr>(p).getAttr());
+  }
+
+  OpBuilder b(model.getContext());
+  b.setInsertionPointAfter(loss);
+  auto grad = cast<FuncOp>(b.clone(*loss));
+  grad.setSymName(name);
+  grad->removeAttr("gm.player");
+  if (failed(inlineCalls(grad, model)))
+    return failure();
+
+  Block &block = grad.getBody().front();
+  auto ret = cast<ReturnOp>(block.getTerminator());
+
+  // Activity: values that depend on a parameter being differentiated.
+  llvm::DenseSet<Value> active;
+  for (Operation &op : block) {
+    bool isActive = false;
+    if (auto ref = dyn_cast<ParamRefOp>(op))
+      isActive = params.contains(ref.getNameAttr().getAttr());
+    else
+      isActive = llvm::any_of(op.getOperands(),
+                              [&](Value v) { return active.contains(v); });
+    if (isActive)
+      for (Value r : op.getResults())
+        active.insert(r);
+  }
+
+  // Reverse sweep; the adjoint code goes before the return.
+  llvm::DenseMap<Value, Value> adjoint;
+  b.setInsertionPoint(ret);
+  Location loc = ret.getLoc();
+  auto scalar = RankedTensorType::get({}, b.getF32Type());
+  Value lossValue = ret.getOperand(0);
+  adjoint[lossValue] = b.create<ConstantOp>(
+      loc, scalar, DenseElementsAttr::get(scalar, 1.0f));
+
+  SmallVector<Operation *> forward;
+  for (Operation &op : block)
+    if (&op != ret.getOperation())
+      forward.push_back(&op);
+  for (Operation *op : llvm::reverse(forward)) {
+    SmallVector<Value> resultAdj;
+    bool any = false;
+    for (Value r : op->getResults()) {
+      resultAdj.push_back(adjoint.lookup(r));
+      any |= (bool)resultAdj.back();
+    }
+    if (!any || !llvm::any_of(op->getOperands(), [&](Value v) { return active.contains(v); }))
+      continue;
+    if (auto s = dyn_cast<SampleOp>(op)) {
+      if (s.getEstimator() == Estimator::none)
+        continue; // a constant draw: nothing flows back
+      return s.emitOpError()
+             << (s.getEstimator() == Estimator::score_function
+                     ? "needs a score-function (REINFORCE) gradient, which is "
+                       "not implemented: its distribution depends on trained "
+                       "parameters and cannot be reparameterised"
+                     : "is still reparameterised; run gm-expand-objectives "
+                       "first");
+    }
+    auto diff = dyn_cast<DifferentiableOpInterface>(op);
+    if (!diff)
+      return op->emitOpError()
+             << "has no gradient rule yet, and the loss @"
+             << loss.getSymName()
+             << " depends through it on the parameters being trained";
+    SmallVector<Value> operandAdj;
+    if (failed(diff.buildVJP(b, resultAdj, operandAdj)))
+      return failure();
+    for (auto [v, a] : llvm::zip(op->getOperands(), operandAdj)) {
+      if (!a || !active.contains(v))
+        continue;
+      if (a.getType() != v.getType())
+        return op->emitError() << "gradient rule produced " << a.getType()
+                               << " for an operand of type " << v.getType();
+      Value &slot = adjoint[v];
+      slot = slot ? b.create<AddOp>(loc, slot, a).getResult() : a;
+    }
+  }
+
+  // Per parameter: the sum over its reads, or zeros.
+  SmallVector<Value> results{lossValue};
+  SmallVector<Attribute> refs;
+  for (StringAttr p : params) {
+    Value sum;
+    for (Operation &op : block)
+      if (auto ref = dyn_cast<ParamRefOp>(op))
+        if (ref.getNameAttr().getAttr() == p)
+          if (Value a = adjoint.lookup(ref.getResult()))
+            sum = sum ? b.create<AddOp>(loc, sum, a).getResult() : a;
+    if (!sum) {
+      auto param = SymbolTable::lookupNearestSymbolFrom<ParamOp>(
+          grad, FlatSymbolRefAttr::get(p));
+      auto type = cast<RankedTensorType>(param.getType());
+      sum = b.create<ConstantOp>(loc, type, DenseElementsAttr::get(type, 0.0f));
+    }
+    results.push_back(sum);
+    refs.push_back(FlatSymbolRefAttr::get(p));
+  }
+  b.create<ReturnOp>(loc, results);
+  ret.erase();
+  grad.setFunctionType(b.getFunctionType(grad.getArgumentTypes(),
+                                         ValueRange(results).getTypes()));
+  grad->setAttr("params", b.getArrayAttr(refs));
+  return success();
+}
+
+} // namespace

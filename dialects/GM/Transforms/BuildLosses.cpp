@@ -1,0 +1,179 @@
+//===- BuildLosses.cpp - one loss per training step and player -------------===//
+//
+// Turns the training plan (gm.step, gm.minimax) into the functions the
+// optimizer minimises: gm.func @<step>.loss.<player>, each a signed sum of
+// cloned objectives. Expects verified gm IR straight from MLIRGen.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/GM/Transforms/Passes.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/SetVector.h"
+
+namespace mlir::gm {
+#define GEN_PASS_DEF_GMBUILDLOSSESPASS
+#include "dialects/GM/Transforms/Passes.h.inc"
+} // namespace mlir::gm
+
+using namespace mlir;
+using namespace mlir::gm;
+
+namespace {
+
+/// One term of a loss: `sign` times objective `fn`, with its adversarial
+/// terms in the generator's form when `generator` is set.
+struct Term {
+  ObjectiveOp fn;
+  double sign;
+  bool generator = false;
+  GenLoss genLoss = GenLoss::non_saturating;
+};
+
+Value scalarConstant(OpBuilder &b, Location loc, double v) {
+  auto type = RankedTensorType::get({}, b.getF32Type());
+  return b.create<ConstantOp>(loc, type, DenseElementsAttr::get(type, (float)v));
+}
+
+/// Mean over every axis: a batch of logits to one number.
+Value meanAll(OpBuilder &b, Location loc, Value v) {
+  auto type = cast<RankedTensorType>(v.getType());
+  SmallVector<int64_t> axes;
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    axes.push_back(i);
+  return b.create<MeanOp>(loc, RankedTensorType::get({}, b.getF32Type()), v,
+                          b.getDenseI64ArrayAttr(axes));
+}
+
+/// The generator's loss for one adversarial term (to be minimised):
+/// saturating: mean log(1 - D(fake)); non-saturating: -mean log D(fake).
+Value generatorTerm(OpBuilder &b, AdversarialOp adv, GenLoss kind) {
+  Location loc = adv.getLoc();
+  Value fake = adv.getFake();
+  if (kind == GenLoss::saturating)
+    return meanAll(b, loc, b.create<LogSigmoidOp>(loc, b.create<NegOp>(loc, fake)));
+  return b.create<NegOp>(loc, meanAll(b, loc, b.create<LogSigmoidOp>(loc, fake)));
+}
+
+struct BuildLosses
+    : public mlir::gm::impl::GMBuildLossesPassBase<BuildLosses> {
+  void runOnOperation() override {
+    for (ModelOp model : getOperation().getOps<ModelOp>())
+      if (failed(runOnModel(model)))
+        return signalPassFailure();
+  }
+
+  LogicalResult runOnModel(ModelOp model);
+  FuncOp buildLoss(ModelOp model, StringRef name, ArrayRef<Term> terms,
+                   Operation *from, StringRef player, ArrayAttr groups);
+};
+
+LogicalResult BuildLosses::runOnModel(ModelOp model) {
+  SymbolTable symbols(model);
+  auto objective = [&](FlatSymbolRefAttr ref) {
+    return ref ? symbols.lookup<ObjectiveOp>(ref.getValue()) : ObjectiveOp();
+  };
+  SmallVector<Operation *> plan;
+  for (Operation &op : model.getBlock())
+    if (isa<StepOp, MinimaxOp>(op))
+      plan.push_back(&op);
+  for (Operation *op : plan) {
+    if (auto step = dyn_cast<StepOp>(op)) {
+      double sign = step.getDirection() == Direction::maximize ? -1.0 : 1.0;
+      if (!buildLoss(model, (step.getSymName() + ".loss.all").str(),
+                     {Term{objective(step.getObjectiveAttr()), sign}}, step,
+                     "all", step.getGroups()))
+        return failure();
+      continue;
+    }
+    auto mm = cast<MinimaxOp>(op);
+    ObjectiveOp value = objective(mm.getValueAttr());
+    SmallVector<Term> disc{Term{value, -1.0}};
+    if (ObjectiveOp extra = objective(mm.getDiscExtraAttr()))
+      disc.push_back(Term{extra, 1.0});
+    SmallVector<Term> gen{Term{value, 1.0, true, mm.getGenLoss()}};
+    if (ObjectiveOp extra = objective(mm.getGenExtraAttr()))
+      gen.push_back(Term{extra, 1.0});
+    if (!buildLoss(model, (mm.getSymName() + ".loss.discriminator").str(), disc,
+                   mm, "discriminator", mm.getDiscGroups()) ||
+        !buildLoss(model, (mm.getSymName() + ".loss.generator").str(), gen, mm,
+                   "generator", mm.getGenGroups()))
+      return failure();
+  }
+  return success();
+}
+
+FuncOp BuildLosses::buildLoss(ModelOp model, StringRef name,
+                              ArrayRef<Term> terms, Operation *from,
+                              StringRef player, ArrayAttr groups) {
+  if (SymbolTable::lookupSymbolIn(model, name)) {
+    from->emitError() << "cannot write loss @" << name
+                      << ": the symbol is taken";
+    return nullptr;
+  }
+  // The union of the terms' data inputs, in the model's declaration order.
+  llvm::SetVector<StringAttr> used;
+  for (Term t : terms)
+    for (Attribute ref : t.fn->getAttrOfType<ArrayAttr>("inputs"))
+      used.insert(cast<FlatSymbolRefAttr>(ref).getAttr());
+  SmallVector<DataOp> inputs;
+  for (DataOp data : model.getBlock().getOps<DataOp>())
+    if (used.contains(data.getSymNameAttr()))
+      inputs.push_back(data);
+
+  OpBuilder b(model.getContext());
+  b.setInsertionPointToEnd(&model.getBlock());
+  Location loc = from->getLoc();
+  auto scalar = RankedTensorType::get({}, b.getF32Type());
+  SmallVector<Type> argTypes;
+  SmallVector<Attribute> refs;
+  for (DataOp data : inputs) {
+    argTypes.push_back(data.getType());
+    refs.push_back(FlatSymbolRefAttr::get(data.getSymNameAttr()));
+  }
+  argTypes.push_back(KeyType::get(b.getContext()));
+  auto fn = b.create<FuncOp>(loc, name, b.getFunctionType(argTypes, {scalar}));
+  fn->setAttr("inputs", b.getArrayAttr(refs));
+  fn->setAttr("gm.step", FlatSymbolRefAttr::get(
+                             cast<SymbolOpInterface>(from).getNameAttr()));
+  fn->setAttr("gm.player", b.getStringAttr(player));
+  fn->setAttr("gm.groups", groups);
+  Block *entry = fn.addEntryBlock();
+  b.setInsertionPointToEnd(entry);
+
+  Value total;
+  for (const Term &t : terms) {
+    IRMapping map;
+    ObjectiveOp srcFn = t.fn;
+    Block &src = srcFn.getBody().front();
+    auto srcInputs = srcFn->getAttrOfType<ArrayAttr>("inputs");
+    for (auto [i, ref] : llvm::enumerate(srcInputs)) {
+      auto sym = cast<FlatSymbolRefAttr>(ref).getAttr();
+      auto it = llvm::find_if(inputs, [&](DataOp d) { return d.getSymNameAttr() == sym; });
+      map.map(src.getArgument(i), entry->getArgument(it - inputs.begin()));
+    }
+    map.map(src.getArguments().back(), entry->getArguments().back());
+    Value result;
+    for (Operation &op : src) {
+      if (auto ret = dyn_cast<ReturnOp>(op)) {
+        result = map.lookup(ret.getOperand(0));
+        break;
+      }
+      Operation *copy = b.clone(op, map);
+      if (auto adv = dyn_cast<AdversarialOp>(copy); adv && t.generator) {
+        Value term = generatorTerm(b, adv, t.genLoss);
+        adv.replaceAllUsesWith(term);
+        map.map(op.getResult(0), term);
+        adv.erase();
+      }
+    }
+    if (t.sign != 1.0)
+      result = b.create<MulOp>(loc, scalarConstant(b, loc, t.sign), result);
+    total = total ? b.create<AddOp>(loc, total, result).getResult() : result;
+  }
+  b.create<ReturnOp>(loc, ValueRange{total});
+  return fn;
+}
+
+} // namespace

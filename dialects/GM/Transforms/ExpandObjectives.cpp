@@ -1,0 +1,236 @@
+//===- ExpandObjectives.cpp - densities and divergences as arithmetic -----===//
+//
+// Rewrites, inside every gm.func, the high-level probabilistic ops into gm
+// primitives whose gradients are known, with the same values the reference
+// evaluator computes for the ops themselves. Runs after gm-build-losses.
+// A mixture's log-density has no expansion yet: those ops stay, and autodiff
+// reports them if a gradient has to pass through.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/GM/Transforms/Passes.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+namespace mlir::gm {
+#define GEN_PASS_DEF_GMEXPANDOBJECTIVESPASS
+#include "dialects/GM/Transforms/Passes.h.inc"
+} // namespace mlir::gm
+
+using namespace mlir;
+using namespace mlir::gm;
+
+namespace {
+
+constexpr double kLog2Pi = 1.8378770664093453;
+
+/// Builds arithmetic at one point of a function.
+struct Expander {
+  OpBuilder &b;
+  Location loc;
+
+  RankedTensorType type(Value v) { return cast<RankedTensorType>(v.getType()); }
+  Value fill(double v, Value like) {
+    auto scalarType = RankedTensorType::get({}, b.getF32Type());
+    Value c = b.create<ConstantOp>(loc, scalarType,
+                                   DenseElementsAttr::get(scalarType, (float)v));
+    if (type(like).getRank() == 0)
+      return c;
+    SmallVector<Value> sizes;
+    if (type(like).isDynamicDim(0))
+      sizes.push_back(b.create<BatchSizeOp>(loc, like));
+    return b.create<BroadcastOp>(loc, type(like), c, sizes);
+  }
+  Value add(Value x, Value y) { return b.create<AddOp>(loc, x, y); }
+  Value sub(Value x, Value y) { return b.create<SubOp>(loc, x, y); }
+  Value mul(Value x, Value y) { return b.create<MulOp>(loc, x, y); }
+  Value div(Value x, Value y) { return b.create<DivOp>(loc, x, y); }
+  Value neg(Value x) { return b.create<NegOp>(loc, x); }
+  Value exp(Value x) { return b.create<ExpOp>(loc, x); }
+  Value log(Value x) { return b.create<LogOp>(loc, x); }
+  Value scale(Value x, double c) { return mul(fill(c, x), x); }
+  Value logSigmoid(Value x) { return b.create<LogSigmoidOp>(loc, x); }
+  Value logSoftmaxLast(Value x) {
+    return b.create<LogSoftmaxOp>(loc, x, b.getI64IntegerAttr(type(x).getRank() - 1));
+  }
+  /// Sum over all but the batch axis: (B, ...) -> (B).
+  Value perExample(Value x) {
+    SmallVector<int64_t> axes;
+    for (int64_t i = 1; i < type(x).getRank(); ++i)
+      axes.push_back(i);
+    if (axes.empty())
+      return x;
+    return b.create<SumOp>(loc,
+                           RankedTensorType::get({ShapedType::kDynamic}, b.getF32Type()),
+                           x, b.getDenseI64ArrayAttr(axes));
+  }
+  Value meanAll(Value x) {
+    SmallVector<int64_t> axes;
+    for (int64_t i = 0; i < type(x).getRank(); ++i)
+      axes.push_back(i);
+    return b.create<MeanOp>(loc, RankedTensorType::get({}, b.getF32Type()), x,
+                            b.getDenseI64ArrayAttr(axes));
+  }
+
+  /// log sigma and sigma^2 of a gm.normal, from its scale or log-variance.
+  std::pair<Value, Value> logSigmaAndVariance(NormalOp n) {
+    Value s = n.getSpread();
+    if (n.getParam() == NormalParam::logvar)
+      return {scale(s, 0.5), exp(s)};
+    return {log(s), mul(s, s)};
+  }
+
+  /// Per-example log-density of |x| under the distribution |dist|, or null
+  /// when there is no expansion (mixtures).
+  Value logProb(Value dist, Value x) {
+    Operation *def = dist.getDefiningOp();
+    if (auto n = dyn_cast_or_null<NormalOp>(def)) {
+      // -(x - mu)^2 / (2 sigma^2) - log sigma - log(2 pi) / 2
+      auto [logSigma, var] = logSigmaAndVariance(n);
+      Value d = sub(x, n.getLoc());
+      Value quad = div(mul(d, d), scale(var, 2.0));
+      return perExample(sub(neg(add(quad, logSigma)), fill(0.5 * kLog2Pi, x)));
+    }
+    if (auto bern = dyn_cast_or_null<BernoulliOp>(def)) {
+      // x l - softplus(l)
+      Value l = bern.getLogits();
+      return perExample(sub(mul(x, l), b.create<SoftplusOp>(loc, l)));
+    }
+    if (auto cat = dyn_cast_or_null<CategoricalOp>(def))
+      return perExample(mul(x, logSoftmaxLast(cat.getLogits())));
+    if (auto u = dyn_cast_or_null<UniformOp>(def))
+      // -log(high - low), on the support (samples never leave it).
+      return perExample(neg(log(sub(u.getHigh(), u.getLow()))));
+    return {};
+  }
+
+  /// Analytic per-example KL(q || p); null where there is no closed form.
+  Value analyticKL(Value q, Value p) {
+    Operation *dq = q.getDefiningOp(), *dp = p.getDefiningOp();
+    auto nq = dyn_cast_or_null<NormalOp>(dq), np = dyn_cast_or_null<NormalOp>(dp);
+    if (nq && np) {
+      // log(sp / sq) + (sq^2 + (mq - mp)^2) / (2 sp^2) - 1/2
+      auto [lq, vq] = logSigmaAndVariance(nq);
+      auto [lp, vp] = logSigmaAndVariance(np);
+      Value dm = sub(nq.getLoc(), np.getLoc());
+      Value ratio = div(add(vq, mul(dm, dm)), scale(vp, 2.0));
+      return perExample(sub(add(sub(lp, lq), ratio), fill(0.5, ratio)));
+    }
+    auto bq = dyn_cast_or_null<BernoulliOp>(dq), bp = dyn_cast_or_null<BernoulliOp>(dp);
+    if (bq && bp) {
+      // p_q (log s(lq) - log s(lp)) + (1 - p_q) (log s(-lq) - log s(-lp))
+      Value lq = bq.getLogits(), lp = bp.getLogits();
+      Value pq = b.create<SigmoidOp>(loc, lq);
+      Value t1 = mul(pq, sub(logSigmoid(lq), logSigmoid(lp)));
+      Value t2 = mul(sub(fill(1.0, pq), pq),
+                     sub(logSigmoid(neg(lq)), logSigmoid(neg(lp))));
+      return perExample(add(t1, t2));
+    }
+    auto cq = dyn_cast_or_null<CategoricalOp>(dq), cp = dyn_cast_or_null<CategoricalOp>(dp);
+    if (cq && cp) {
+      Value lq = logSoftmaxLast(cq.getLogits()), lp = logSoftmaxLast(cp.getLogits());
+      return perExample(mul(exp(lq), sub(lq, lp)));
+    }
+    return {};
+  }
+};
+
+struct ExpandObjectives
+    : public mlir::gm::impl::GMExpandObjectivesPassBase<ExpandObjectives> {
+  void runOnOperation() override {
+    getOperation().walk([&](FuncOp fn) { expand(fn); });
+  }
+
+  void expand(FuncOp fn) {
+    SmallVector<Operation *> ops;
+    fn.walk([&](Operation *op) {
+      if (isa<SampleOp, LogProbOp, KLOp, MutualInfoOp, AdversarialOp, ElboOp>(op))
+        ops.push_back(op);
+    });
+    // Samples first, so a Monte Carlo KL reads the rewritten sample.
+    std::stable_partition(ops.begin(), ops.end(),
+                          [](Operation *op) { return isa<SampleOp>(op); });
+    for (Operation *op : ops) {
+      OpBuilder b(op);
+      Expander e{b, op->getLoc()};
+      Value repl;
+      if (auto s = dyn_cast<SampleOp>(op)) {
+        if (s.getEstimator() != Estimator::reparam)
+          continue;
+        repl = reparameterise(e, s);
+      } else if (auto lp = dyn_cast<LogProbOp>(op)) {
+        repl = e.logProb(lp.getDist(), lp.getValue());
+      } else if (auto kl = dyn_cast<KLOp>(op)) {
+        if (kl.getMethod() == KLMethod::analytic) {
+          repl = e.analyticKL(kl.getQ(), kl.getP());
+        } else {
+          Value lq = e.logProb(kl.getQ(), kl.getSample());
+          Value lp = lq ? e.logProb(kl.getP(), kl.getSample()) : Value();
+          repl = lp ? e.sub(lq, lp) : Value();
+        }
+      } else if (auto mi = dyn_cast<MutualInfoOp>(op)) {
+        Value lq = e.logProb(mi.getPosterior(), mi.getCode());
+        Value lp = lq ? e.logProb(mi.getPrior(), mi.getCode()) : Value();
+        repl = lp ? e.sub(lq, lp) : Value();
+      } else if (auto adv = dyn_cast<AdversarialOp>(op)) {
+        // mean log D(real) + mean log(1 - D(fake)), D = sigmoid.
+        repl = e.add(e.meanAll(e.logSigmoid(adv.getReal())),
+                     e.meanAll(e.logSigmoid(e.neg(adv.getFake()))));
+      } else if (auto elbo = dyn_cast<ElboOp>(op)) {
+        Value kl = elbo.getKl();
+        repl = e.sub(elbo.getLoglik(),
+                     e.scale(kl, elbo.getBeta().convertToDouble()));
+      }
+      if (!repl)
+        continue; // no expansion (a mixture): left for autodiff to report
+      op->getResult(0).replaceAllUsesWith(repl);
+      op->erase();
+    }
+    // Distributions whose every use was rewritten are dead now.
+    for (bool changed = true; changed;) {
+      changed = false;
+      // Top-level ops only: erasing a gm.iwae erases its region with it.
+      SmallVector<Operation *> all;
+      for (Operation &op : fn.getBody().front())
+        all.push_back(&op);
+      for (Operation *op : llvm::reverse(all))
+        if (isOpTriviallyDead(op)) {
+          op->erase();
+          changed = true;
+        }
+    }
+  }
+
+  /// z = mu + sigma * eps, or low + (high - low) * u, with the noise drawn
+  /// at the same key and stream: the sample's value does not change.
+  Value reparameterise(Expander &e, SampleOp s) {
+    Operation *def = s.getDist().getDefiningOp();
+    auto noise = [&](DistKind kind, Value like) {
+      auto type = cast<RankedTensorType>(like.getType());
+      Value zero = e.fill(0.0, like), one = e.fill(1.0, like);
+      Value dist = kind == DistKind::normal
+                       ? e.b.create<NormalOp>(e.loc, DistType::get(e.b.getContext(), kind, type),
+                                              zero, one, NormalParam::scale)
+                             .getResult()
+                       : e.b.create<UniformOp>(e.loc, DistType::get(e.b.getContext(), kind, type),
+                                               zero, one)
+                             .getResult();
+      return e.b.create<SampleOp>(e.loc, type, dist, s.getKey(), s.getStreamAttr(),
+                                  EstimatorAttr::get(e.b.getContext(), Estimator::none))
+          .getResult();
+    };
+    if (auto n = dyn_cast_or_null<NormalOp>(def)) {
+      Value sigma = n.getParam() == NormalParam::logvar
+                        ? e.exp(e.scale(n.getSpread(), 0.5))
+                        : n.getSpread();
+      return e.add(n.getLoc(), e.mul(sigma, noise(DistKind::normal, n.getLoc())));
+    }
+    if (auto u = dyn_cast_or_null<UniformOp>(def))
+      return e.add(u.getLow(), e.mul(e.sub(u.getHigh(), u.getLow()),
+                                     noise(DistKind::uniform, u.getLow())));
+    return {};
+  }
+};
+
+} // namespace

@@ -1,0 +1,25 @@
+//===- Passes.h - gm dialect passes -----------------------------*- C++ -*-===//
+//
+// The gm -> gm passes; see Passes.td for what each does.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GM_DIALECTS_GM_TRANSFORMS_PASSES_H
+#define GM_DIALECTS_GM_TRANSFORMS_PASSES_H
+
+#include "dialects/GM/IR/GMOps.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::gm {
+
+#define GEN_PASS_DECL
+#include "dialects/GM/Transforms/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "dialects/GM/Transforms/Passes.h.inc"
+
+} // namespace mlir::gm
+
+#endif // GM_DIALECTS_GM_TRANSFORMS_PASSES_H

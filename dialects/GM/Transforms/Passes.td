@@ -1,0 +1,63 @@
+//===- Passes.td - gm dialect passes -----------------------*- tablegen -*-===//
+
+#ifndef GM_PASSES_TD
+#define GM_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+//===----------------------------------------------------------------------===//
+// Training
+//===----------------------------------------------------------------------===//
+
+def GMAutodiffPass : Pass<"gm-autodiff", "::mlir::ModuleOp"> {
+  let summary = "derive the gradient of every loss by reverse-mode autodiff";
+  let description = [{
+    For every `gm.func @<step>.loss.<player>` (written by gm-build-losses and
+    expanded by gm-expand-objectives) writes `gm.func @<step>.grad.<player>`
+    returning the loss and its gradient with respect to each parameter of
+    the player's groups, in the order of the `params` attribute. Net calls
+    are inlined first; the reverse sweep asks each op for its
+    vector-Jacobian product (DifferentiableOpInterface) and adds adjoints at
+    fan-out. Only values that depend on the player's parameters are
+    differentiated, so a discriminator step treats generated samples as
+    constants. A sample drawn with `none` is a constant; an op with no
+    gradient rule on the path to a parameter is an error at its location.
+
+    ```mlir
+    // before                                      // after: also
+    gm.func @train.loss.all(%x, %key) -> f32         gm.func @train.grad.all(%x, %key)
+                                                         -> (tensor<f32>, tensor<3x4xf32>, ...)
+    ```
+  }];
+}
+
+def GMBuildLossesPass : Pass<"gm-build-losses", "::mlir::ModuleOp"> {
+  let summary = "one loss to minimise per training step and player";
+  let description = [{
+    `gm.step ... maximize @o` gives `@<step>.loss.all` = -o (minimize: o).
+    `gm.minimax` gives `@<name>.loss.discriminator` = -value + disc_extra and
+    `@<name>.loss.generator` = the generator's form of the value + gen_extra,
+    where each `gm.adversarial(real, fake)` becomes mean log(1 - D(fake))
+    (saturating) or -mean log D(fake) (non-saturating). Each loss takes the
+    union of its objectives' data inputs and the key, and names its step,
+    player and groups in attributes.
+  }];
+}
+
+def GMExpandObjectivesPass : Pass<"gm-expand-objectives", "::mlir::ModuleOp"> {
+  let summary = "write densities, divergences and reparameterised samples as arithmetic";
+  let description = [{
+    In every gm.func loss: `gm.elbo` becomes ll - beta * kl; `gm.kl` the
+    closed form for normal/normal, bernoulli/bernoulli and
+    categorical/categorical, log q(z) - log p(z) at its sample otherwise;
+    `gm.log_prob` of normal, bernoulli, categorical and uniform the
+    per-example sum of its log-density; `gm.mutual_info` log q(c) - log p(c);
+    `gm.adversarial` mean log sigmoid(real) + mean log sigmoid(-fake); and a
+    reparameterised `gm.sample` z = mu + sigma * eps (normal) or
+    low + (high - low) * u (uniform), the noise drawn with the same key and
+    stream, so the samples are unchanged. After it, autodiff needs gradient
+    rules for primitives only.
+  }];
+}
+
+#endif // GM_PASSES_TD

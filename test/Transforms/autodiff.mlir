@@ -1,0 +1,85 @@
+// RUN: gm-opt %s --split-input-file --gm-autodiff --verify-diagnostics | FileCheck %s
+
+// Tests the gradient of a loss through a net call (inlined), a broadcast
+// parameter read twice (adjoints added at fan-out), and a stop_gradient
+// (no adjoint through it); parameters the loss does not read get zeros.
+
+gm.model @m {
+  gm.data @x : tensor<?x3xf32> real
+  gm.param @w : tensor<3xf32> init zeros
+  gm.param @unused : tensor<2xf32> init zeros
+  gm.group @g = [@w, @unused]
+  gm.net @f(%a: tensor<?x3xf32>) -> tensor<?x3xf32> {
+    %w = gm.param_ref @w : tensor<3xf32>
+    %n = gm.batch_size %a : tensor<?x3xf32>
+    %b = gm.broadcast %w [%n] : tensor<3xf32> -> tensor<?x3xf32>
+    %y = gm.mul %a, %b : tensor<?x3xf32>
+    gm.return %y : tensor<?x3xf32>
+  }
+  gm.func @s.loss.all(%x: tensor<?x3xf32>, %k: !gm.key) -> tensor<f32>
+      attributes {gm.groups = [@g], gm.player = "all", inputs = [@x]} {
+    %y = gm.call @f(%x) : (tensor<?x3xf32>) -> tensor<?x3xf32>
+    %z = gm.call @f(%y) : (tensor<?x3xf32>) -> tensor<?x3xf32>
+    %c = gm.stop_gradient %y : tensor<?x3xf32>
+    %t = gm.add %z, %c : tensor<?x3xf32>
+    %s = gm.sum %t {axes = array<i64: 0, 1>} : tensor<?x3xf32> -> tensor<f32>
+    gm.return %s : tensor<f32>
+  }
+}
+
+// CHECK-LABEL: gm.func @s.grad.all(%{{.*}}: tensor<?x3xf32>, %{{.*}}: !gm.key) -> (tensor<f32>, tensor<3xf32>, tensor<2xf32>)
+// CHECK-SAME: params = [@w, @unused]
+// CHECK-NOT: gm.call
+// CHECK: gm.stop_gradient
+// CHECK: %[[ONE:.*]] = gm.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-COUNT-2: gm.sum %{{.*}} {axes = array<i64: 0>} : tensor<?x3xf32> -> tensor<3xf32>
+// CHECK: %[[DW:.*]] = gm.add %{{.*}}, %{{.*}} : tensor<3xf32>
+// CHECK: %[[ZERO:.*]] = gm.constant dense<0.000000e+00> : tensor<2xf32>
+// CHECK: gm.return %{{.*}}, %[[DW]], %[[ZERO]] : tensor<f32>, tensor<3xf32>, tensor<2xf32>
+
+// -----
+
+// Tests that an op with no gradient rule on the way to a parameter is an
+// error at that op.
+
+gm.model @e {
+  gm.data @x : tensor<?x16xf32> real
+  gm.param @W : tensor<4x16xf32> init zeros
+  gm.param @c : tensor<4xf32> init zeros
+  gm.param @V : tensor<16x4xf32> init zeros
+  gm.param @b : tensor<16xf32> init zeros
+  gm.group @g = [@W, @c, @V, @b]
+  gm.func @s.loss.all(%x: tensor<?x16xf32>, %k: !gm.key) -> tensor<f32>
+      attributes {gm.groups = [@g], gm.player = "all", inputs = [@x]} {
+    %W = gm.param_ref @W : tensor<4x16xf32>
+    %c = gm.param_ref @c : tensor<4xf32>
+    %V = gm.param_ref @V : tensor<16x4xf32>
+    %b = gm.param_ref @b : tensor<16xf32>
+    // expected-error @+1 {{'gm.nade' op has no gradient rule yet, and the loss @s.loss.all depends through it on the parameters being trained}}
+    %l = gm.nade %x, %W, %c, %V, %b : (tensor<?x16xf32>, tensor<4x16xf32>, tensor<4xf32>, tensor<16x4xf32>, tensor<16xf32>) -> tensor<?x16xf32>
+    %s = gm.sum %l {axes = array<i64: 0, 1>} : tensor<?x16xf32> -> tensor<f32>
+    gm.return %s : tensor<f32>
+  }
+}
+
+// -----
+
+// Tests that a learned distribution sampled without reparameterisation asks
+// for a score-function estimator, which is reported as not implemented.
+
+gm.model @sf {
+  gm.data @x : tensor<?x3xf32> real
+  gm.param @l : tensor<3xf32> init zeros
+  gm.group @g = [@l]
+  gm.func @s.loss.all(%x: tensor<?x3xf32>, %k: !gm.key) -> tensor<f32>
+      attributes {gm.groups = [@g], gm.player = "all", inputs = [@x]} {
+    %l = gm.param_ref @l : tensor<3xf32>
+    %n = gm.batch_size %x : tensor<?x3xf32>
+    %b = gm.broadcast %l [%n] : tensor<3xf32> -> tensor<?x3xf32>
+    %d = gm.categorical %b : tensor<?x3xf32> -> !gm.dist<categorical, tensor<?x3xf32>>
+    // expected-error @+1 {{needs a score-function (REINFORCE) gradient, which is not implemented}}
+    %c = gm.sample %d, %k stream 0 score_function : !gm.dist<categorical, tensor<?x3xf32>> -> tensor<?x3xf32>
+    %s = gm.sum %c {axes = array<i64: 0, 1>} : tensor<?x3xf32> -> tensor<f32>
+    gm.return %s : tensor<f32>
+  }
+}

@@ -1,0 +1,69 @@
+// RUN: gm-opt %s --split-input-file --gm-expand-objectives | FileCheck %s
+
+// Tests that a reparameterised normal sample becomes mu + exp(lv / 2) * eps
+// with eps drawn at the same key and stream, that the Bernoulli log-density
+// becomes x l - softplus(l) summed per example, and that the ELBO's KL
+// becomes the closed form, weighted by beta.
+
+gm.model @m {
+  gm.data @x : tensor<?x2xf32> real
+  gm.func @loss(%x: tensor<?x2xf32>, %k: !gm.key) -> tensor<f32> attributes {inputs = [@x]} {
+    %q = gm.normal %x, %x logvar : tensor<?x2xf32> -> !gm.dist<normal, tensor<?x2xf32>>
+    %z = gm.sample %q, %k stream 3 reparam : !gm.dist<normal, tensor<?x2xf32>> -> tensor<?x2xf32>
+    %px = gm.bernoulli %z : tensor<?x2xf32> -> !gm.dist<bernoulli, tensor<?x2xf32>>
+    %ll = gm.log_prob %px, %x : (!gm.dist<bernoulli, tensor<?x2xf32>>, tensor<?x2xf32>) -> tensor<?xf32>
+    %p = gm.normal %z, %x scale : tensor<?x2xf32> -> !gm.dist<normal, tensor<?x2xf32>>
+    %kl = gm.kl %q, %p analytic : (!gm.dist<normal, tensor<?x2xf32>>, !gm.dist<normal, tensor<?x2xf32>>) -> tensor<?xf32>
+    %e = gm.elbo %ll, %kl {beta = 4.0 : f64} : tensor<?xf32>
+    %m = gm.mean %e {axes = array<i64: 0>} : tensor<?xf32> -> tensor<f32>
+    gm.return %m : tensor<f32>
+  }
+}
+
+// CHECK-LABEL: gm.func @loss(
+// CHECK-SAME: %[[X:.*]]: tensor<?x2xf32>, %[[K:.*]]: !gm.key)
+// CHECK: %[[HALF:.*]] = gm.mul %{{.*}}, %[[X]]
+// CHECK: %[[SIGMA:.*]] = gm.exp %[[HALF]]
+// CHECK: %[[STD:.*]] = gm.normal %{{.*}}, %{{.*}} scale
+// CHECK: %[[EPS:.*]] = gm.sample %[[STD]], %[[K]] stream 3 none
+// CHECK: %[[SE:.*]] = gm.mul %[[SIGMA]], %[[EPS]]
+// CHECK: %[[Z:.*]] = gm.add %[[X]], %[[SE]]
+// CHECK: %[[XL:.*]] = gm.mul %[[X]], %[[Z]]
+// CHECK: %[[SP:.*]] = gm.softplus %[[Z]]
+// CHECK: %[[LP:.*]] = gm.sub %[[XL]], %[[SP]]
+// CHECK: %[[LL:.*]] = gm.sum %[[LP]] {axes = array<i64: 1>}
+// CHECK: %[[KL:.*]] = gm.sum %{{.*}} {axes = array<i64: 1>}
+// CHECK: gm.constant dense<4.000000e+00>
+// CHECK: %[[BK:.*]] = gm.mul %{{.*}}, %[[KL]]
+// CHECK: gm.sub %[[LL]], %[[BK]]
+// CHECK-NOT: gm.log_prob
+// CHECK-NOT: gm.kl
+// CHECK-NOT: gm.elbo
+// CHECK-NOT: reparam
+
+// -----
+
+// Tests that a KL with no closed form becomes log q(z) - log p(z) at its
+// sample, and that a mixture log-density, which has no expansion, stays.
+
+gm.model @mc {
+  gm.data @x : tensor<?x2xf32> real
+  gm.func @loss(%x: tensor<?x2xf32>, %w: tensor<?x3xf32>, %mu: tensor<?x3x2xf32>, %k: !gm.key) -> tensor<f32> attributes {inputs = [@x]} {
+    %q = gm.uniform %x, %x : tensor<?x2xf32> -> !gm.dist<uniform, tensor<?x2xf32>>
+    %p = gm.uniform %x, %x : tensor<?x2xf32> -> !gm.dist<uniform, tensor<?x2xf32>>
+    %kl = gm.kl %q, %p, %x monte_carlo : (!gm.dist<uniform, tensor<?x2xf32>>, !gm.dist<uniform, tensor<?x2xf32>>, tensor<?x2xf32>) -> tensor<?xf32>
+    %m = gm.mixture_normal %w, %mu, %mu : (tensor<?x3xf32>, tensor<?x3x2xf32>, tensor<?x3x2xf32>) -> !gm.dist<mixture_normal, tensor<?x2xf32>>
+    %lm = gm.log_prob %m, %x : (!gm.dist<mixture_normal, tensor<?x2xf32>>, tensor<?x2xf32>) -> tensor<?xf32>
+    %s = gm.add %kl, %lm : tensor<?xf32>
+    %r = gm.mean %s {axes = array<i64: 0>} : tensor<?xf32> -> tensor<f32>
+    gm.return %r : tensor<f32>
+  }
+}
+
+// CHECK-LABEL: gm.func @loss
+// CHECK-NOT: gm.kl
+// CHECK: %[[LQ:.*]] = gm.sum
+// CHECK: %[[LP:.*]] = gm.sum
+// CHECK: %[[KL:.*]] = gm.sub %[[LQ]], %[[LP]] : tensor<?xf32>
+// CHECK: gm.mixture_normal
+// CHECK: gm.log_prob
