@@ -1,7 +1,7 @@
 //===- Evaluator.cpp - reference interpreter of the gm dialect ------------===//
 //
 // One function per op family, each a direct transcription of the op's
-// documented semantics in double precision. Shape legend: B batch, C
+// documented semantics in Real precision. Shape legend: B batch, C
 // channels, H/W height/width, K kernel or classes, D features.
 //
 //===----------------------------------------------------------------------===//
@@ -21,9 +21,10 @@ using namespace mlir;
 using namespace mlir::gm;
 using ::gm::Distribution;
 using ::gm::RtValue;
+using ::gm::Real;
 using ::gm::Tensor;
 
-::gm::Tensor::Tensor(ArrayRef<int64_t> s, double fill) : shape(s.begin(), s.end()) {
+::gm::Tensor::Tensor(ArrayRef<int64_t> s, Real fill) : shape(s.begin(), s.end()) {
   int64_t n = 1;
   for (int64_t d : s)
     n *= d;
@@ -50,25 +51,25 @@ RtValue RtValue::ofKey(uint64_t k) {
 
 namespace {
 
-constexpr double kLog2Pi = 1.8378770664093453;
+constexpr Real kLog2Pi = 1.83787706640934548356065947281123527L;
 
-double sigmoid(double x) {
+Real sigmoid(Real x) {
   return x >= 0 ? 1 / (1 + std::exp(-x)) : std::exp(x) / (1 + std::exp(x));
 }
-double softplus(double x) {
+Real softplus(Real x) {
   return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
 }
-double logSigmoid(double x) { return -softplus(-x); }
+Real logSigmoid(Real x) { return -softplus(-x); }
 
 /// log(sum(exp(v))) without overflow.
-double logSumExp(ArrayRef<double> v) {
-  double m = -std::numeric_limits<double>::infinity();
-  for (double x : v)
+Real logSumExp(ArrayRef<Real> v) {
+  Real m = -std::numeric_limits<Real>::infinity();
+  for (Real x : v)
     m = std::max(m, x);
   if (std::isinf(m))
     return m;
-  double s = 0;
-  for (double x : v)
+  Real s = 0;
+  for (Real x : v)
     s += std::exp(x - m);
   return m + std::log(s);
 }
@@ -122,7 +123,7 @@ Tensor logSoftmaxLast(const Tensor &t) {
   Tensor out = t;
   int64_t k = t.shape.back(), rows = t.numel() / k;
   for (int64_t r = 0; r < rows; ++r) {
-    double lse = logSumExp(ArrayRef<double>(&t.data[r * k], k));
+    Real lse = logSumExp(ArrayRef<Real>(&t.data[r * k], k));
     for (int64_t j = 0; j < k; ++j)
       out.data[r * k + j] -= lse;
   }
@@ -133,8 +134,8 @@ Tensor logSoftmaxLast(const Tensor &t) {
 // Distributions
 //===----------------------------------------------------------------------===//
 
-double normalSigma(const Distribution &d, int64_t i) {
-  double s = d.params[1].data[i];
+Real normalSigma(const Distribution &d, int64_t i) {
+  Real s = d.params[1].data[i];
   return d.normalParam == NormalParam::logvar ? std::exp(0.5 * s) : s;
 }
 
@@ -144,15 +145,15 @@ Tensor logProb(const Distribution &d, const Tensor &x) {
   switch (d.kind) {
   case DistKind::normal:
     for (int64_t i = 0; i < x.numel(); ++i) {
-      double sigma = normalSigma(d, i);
-      double z = (x.data[i] - d.params[0].data[i]) / sigma;
+      Real sigma = normalSigma(d, i);
+      Real z = (x.data[i] - d.params[0].data[i]) / sigma;
       lp.data[i] = -0.5 * z * z - std::log(sigma) - 0.5 * kLog2Pi;
     }
     return perExampleSum(lp);
   case DistKind::bernoulli:
     // x log sigmoid(l) + (1 - x) log sigmoid(-l) = x l - softplus(l).
     for (int64_t i = 0; i < x.numel(); ++i) {
-      double l = d.params[0].data[i];
+      Real l = d.params[0].data[i];
       lp.data[i] = x.data[i] * l - softplus(l);
     }
     return perExampleSum(lp);
@@ -164,10 +165,10 @@ Tensor logProb(const Distribution &d, const Tensor &x) {
   }
   case DistKind::uniform:
     for (int64_t i = 0; i < x.numel(); ++i) {
-      double lo = d.params[0].data[i], hi = d.params[1].data[i];
+      Real lo = d.params[0].data[i], hi = d.params[1].data[i];
       lp.data[i] = x.data[i] >= lo && x.data[i] < hi
                        ? -std::log(hi - lo)
-                       : -std::numeric_limits<double>::infinity();
+                       : -std::numeric_limits<Real>::infinity();
     }
     return perExampleSum(lp);
   case DistKind::mixture_normal: {
@@ -175,14 +176,14 @@ Tensor logProb(const Distribution &d, const Tensor &x) {
     int64_t b = x.shape[0], dim = x.shape[1], k = w.shape[1];
     Tensor lw = logSoftmaxLast(w);
     Tensor out({b});
-    std::vector<double> terms(k);
+    std::vector<Real> terms(k);
     for (int64_t n = 0; n < b; ++n) {
       for (int64_t c = 0; c < k; ++c) {
-        double s = lw.data[n * k + c];
+        Real s = lw.data[n * k + c];
         for (int64_t j = 0; j < dim; ++j) {
           int64_t at = (n * k + c) * dim + j;
-          double var = std::exp(lv.data[at]);
-          double diff = x.data[n * dim + j] - mu.data[at];
+          Real var = std::exp(lv.data[at]);
+          Real diff = x.data[n * dim + j] - mu.data[at];
           s += -0.5 * diff * diff / var - 0.5 * lv.data[at] - 0.5 * kLog2Pi;
         }
         terms[c] = s;
@@ -207,7 +208,7 @@ Tensor sample(const Distribution &d, uint64_t key, uint32_t stream,
     return z;
   case DistKind::uniform:
     for (int64_t i = 0; i < z.numel(); ++i) {
-      double lo = d.params[0].data[i], hi = d.params[1].data[i];
+      Real lo = d.params[0].data[i], hi = d.params[1].data[i];
       z.data[i] = lo + (hi - lo) * gmrt_uniform(key, stream, base + i, 2);
     }
     return z;
@@ -222,7 +223,7 @@ Tensor sample(const Distribution &d, uint64_t key, uint32_t stream,
     Tensor ls = logSoftmaxLast(d.params[0]);
     int64_t k = z.shape.back(), rows = z.numel() / k;
     for (int64_t r = 0; r < rows; ++r) {
-      double u = gmrt_uniform(key, stream, base + r, 2), acc = 0;
+      Real u = gmrt_uniform(key, stream, base + r, 2), acc = 0;
       int64_t pick = k - 1;
       for (int64_t j = 0; j < k; ++j) {
         acc += std::exp(ls.data[r * k + j]);
@@ -240,7 +241,7 @@ Tensor sample(const Distribution &d, uint64_t key, uint32_t stream,
     int64_t b = z.shape[0], dim = z.shape[1], k = w.shape[1];
     Tensor lw = logSoftmaxLast(w);
     for (int64_t n = 0; n < b; ++n) {
-      double u = gmrt_uniform(key, stream, base + n * dim, 3), acc = 0;
+      Real u = gmrt_uniform(key, stream, base + n * dim, 3), acc = 0;
       int64_t c = k - 1;
       for (int64_t j = 0; j < k; ++j) {
         acc += std::exp(lw.data[n * k + j]);
@@ -268,15 +269,15 @@ Tensor analyticKL(const Distribution &q, const Distribution &p) {
   switch (q.kind) {
   case DistKind::normal:
     for (int64_t i = 0; i < kl.numel(); ++i) {
-      double sq = normalSigma(q, i), sp = normalSigma(p, i);
-      double dm = q.params[0].data[i] - p.params[0].data[i];
+      Real sq = normalSigma(q, i), sp = normalSigma(p, i);
+      Real dm = q.params[0].data[i] - p.params[0].data[i];
       kl.data[i] = std::log(sp / sq) + (sq * sq + dm * dm) / (2 * sp * sp) - 0.5;
     }
     break;
   case DistKind::bernoulli:
     for (int64_t i = 0; i < kl.numel(); ++i) {
-      double lq = q.params[0].data[i], lp = p.params[0].data[i];
-      double pq = sigmoid(lq);
+      Real lq = q.params[0].data[i], lp = p.params[0].data[i];
+      Real pq = sigmoid(lq);
       kl.data[i] = pq * (logSigmoid(lq) - logSigmoid(lp)) +
                    (1 - pq) * (logSigmoid(-lq) - logSigmoid(-lp));
     }
@@ -309,11 +310,11 @@ void Evaluator::initParams(uint64_t seed) {
   uint32_t stream = 0;
   for (auto p : model.getBlock().getOps<ParamOp>()) {
     Tensor &t = paramValues[p.getSymName()];
-    double scale = p.getScale() ? p.getScale()->convertToDouble() : 1.0;
+    Real scale = p.getScale() ? p.getScale()->convertToDouble() : 1.0;
     int64_t fanIn = t.rank() > 1 ? t.numel() / t.shape[0] : t.numel();
     int64_t fanOut = t.rank() > 1 ? t.shape[0] : t.numel();
     for (int64_t i = 0; i < t.numel(); ++i) {
-      double u = gmrt_uniform(seed, stream, i, 2) * 2 - 1; // (-1, 1)
+      Real u = gmrt_uniform(seed, stream, i, 2) * 2 - 1; // (-1, 1)
       switch (p.getInit()) {
       case InitKind::zeros: t.data[i] = 0; break;
       case InitKind::ones: t.data[i] = 1; break;
@@ -418,7 +419,7 @@ bool Evaluator::eval(Operation *op) {
   };
   auto unary = [&](Value in, Value out, auto f) {
     Tensor t = T(in);
-    for (double &x : t.data)
+    for (Real &x : t.data)
       x = f(x);
     setT(out, std::move(t));
     return true;
@@ -439,11 +440,12 @@ bool Evaluator::eval(Operation *op) {
         return true;
       })
       .Case([&](CallOp o) {
-        auto net = SymbolTable::lookupNearestSymbolFrom<NetOp>(o, o.getCalleeAttr());
+        auto fn = cast<FunctionOpInterface>(
+            SymbolTable::lookupNearestSymbolFrom(o, o.getCalleeAttr()));
         std::vector<RtValue> args, results;
         for (Value v : o.getOperands())
           args.push_back(get(v));
-        if (!run(net.getBody(), args, results))
+        if (!run(fn.getFunctionBody(), args, results))
           return false;
         for (auto [r, v] : llvm::zip(o.getResults(), results))
           frame[r] = v;
@@ -458,7 +460,7 @@ bool Evaluator::eval(Operation *op) {
             t.data[i++] = v.convertToDouble();
         else
           for (APInt v : attr.getValues<APInt>())
-            t.data[i++] = (double)v.getSExtValue();
+            t.data[i++] = (Real)v.getSExtValue();
         setT(o, std::move(t));
         return true;
       })
@@ -478,44 +480,80 @@ bool Evaluator::eval(Operation *op) {
         setT(o, broadcast(T(o.getInput()), shape));
         return true;
       })
+      .Case([&](AssignOp o) {
+        paramValues[o.getName()] = T(o.getValue());
+        return true;
+      })
+      .Case([&](AdamUpdateOp o) {
+        // m' = b1 m + (1 - b1) g; v' = b2 v + (1 - b2) g^2;
+        // p' = p - lr mhat / (sqrt(vhat) + eps), with bias correction.
+        Real t = T(o.getT()).data[0], lr = T(o.getLr()).data[0];
+        Real b1 = T(o.getBeta1()).data[0], b2 = T(o.getBeta2()).data[0];
+        Real eps = T(o.getEps()).data[0];
+        Tensor p = T(o.getParam()), m = T(o.getM()), v = T(o.getV());
+        const Tensor &g = T(o.getGrad());
+        Real c1 = 1 - std::pow(b1, t), c2 = 1 - std::pow(b2, t);
+        for (int64_t i = 0; i < p.numel(); ++i) {
+          m.data[i] = b1 * m.data[i] + (1 - b1) * g.data[i];
+          v.data[i] = b2 * v.data[i] + (1 - b2) * g.data[i] * g.data[i];
+          p.data[i] -= lr * (m.data[i] / c1) / (std::sqrt(v.data[i] / c2) + eps);
+        }
+        setT(o.getNewParam(), std::move(p));
+        setT(o.getNewM(), std::move(m));
+        setT(o.getNewV(), std::move(v));
+        return true;
+      })
+      .Case([&](SgdUpdateOp o) {
+        // buf' = momentum buf + g; p' = p - lr buf'.
+        Real lr = T(o.getLr()).data[0], mom = T(o.getMomentum()).data[0];
+        Tensor p = T(o.getParam()), buf = T(o.getBuf());
+        const Tensor &g = T(o.getGrad());
+        for (int64_t i = 0; i < p.numel(); ++i) {
+          buf.data[i] = mom * buf.data[i] + g.data[i];
+          p.data[i] -= lr * buf.data[i];
+        }
+        setT(o.getNewParam(), std::move(p));
+        setT(o.getNewBuf(), std::move(buf));
+        return true;
+      })
       .Case([&](ScheduleAlphaOp o) {
         setT(o, Tensor({}, scheduleAlpha));
         return true;
       })
       //===-- elementwise ---------------------------------------------===//
-      .Case([&](AddOp o) { return binary(o, [](double a, double b) { return a + b; }); })
-      .Case([&](SubOp o) { return binary(o, [](double a, double b) { return a - b; }); })
-      .Case([&](MulOp o) { return binary(o, [](double a, double b) { return a * b; }); })
-      .Case([&](DivOp o) { return binary(o, [](double a, double b) { return a / b; }); })
-      .Case([&](NegOp o) { return unary(o.getInput(), o, [](double x) { return -x; }); })
-      .Case([&](ExpOp o) { return unary(o.getInput(), o, [](double x) { return std::exp(x); }); })
-      .Case([&](LogOp o) { return unary(o.getInput(), o, [](double x) { return std::log(x); }); })
-      .Case([&](SqrtOp o) { return unary(o.getInput(), o, [](double x) { return std::sqrt(x); }); })
-      .Case([&](SquareOp o) { return unary(o.getInput(), o, [](double x) { return x * x; }); })
-      .Case([&](AbsOp o) { return unary(o.getInput(), o, [](double x) { return std::fabs(x); }); })
-      .Case([&](TanhOp o) { return unary(o.getInput(), o, [](double x) { return std::tanh(x); }); })
+      .Case([&](AddOp o) { return binary(o, [](Real a, Real b) { return a + b; }); })
+      .Case([&](SubOp o) { return binary(o, [](Real a, Real b) { return a - b; }); })
+      .Case([&](MulOp o) { return binary(o, [](Real a, Real b) { return a * b; }); })
+      .Case([&](DivOp o) { return binary(o, [](Real a, Real b) { return a / b; }); })
+      .Case([&](NegOp o) { return unary(o.getInput(), o, [](Real x) { return -x; }); })
+      .Case([&](ExpOp o) { return unary(o.getInput(), o, [](Real x) { return std::exp(x); }); })
+      .Case([&](LogOp o) { return unary(o.getInput(), o, [](Real x) { return std::log(x); }); })
+      .Case([&](SqrtOp o) { return unary(o.getInput(), o, [](Real x) { return std::sqrt(x); }); })
+      .Case([&](SquareOp o) { return unary(o.getInput(), o, [](Real x) { return x * x; }); })
+      .Case([&](AbsOp o) { return unary(o.getInput(), o, [](Real x) { return std::fabs(x); }); })
+      .Case([&](TanhOp o) { return unary(o.getInput(), o, [](Real x) { return std::tanh(x); }); })
       .Case([&](SigmoidOp o) { return unary(o.getInput(), o, sigmoid); })
       .Case([&](SoftplusOp o) { return unary(o.getInput(), o, softplus); })
       .Case([&](LogSigmoidOp o) { return unary(o.getInput(), o, logSigmoid); })
-      .Case([&](ReluOp o) { return unary(o.getInput(), o, [](double x) { return x > 0 ? x : 0.0; }); })
+      .Case([&](ReluOp o) { return unary(o.getInput(), o, [](Real x) { return x > 0 ? x : 0.0; }); })
       .Case([&](SignOp o) {
-        return unary(o.getInput(), o, [](double x) { return (double)((x > 0) - (x < 0)); });
+        return unary(o.getInput(), o, [](Real x) { return (Real)((x > 0) - (x < 0)); });
       })
       .Case([&](SizeOp o) {
         const Tensor &x = T(o.getInput());
-        double n = 1;
+        Real n = 1;
         for (int64_t a : o.getAxes())
           n *= x.shape[a];
         setT(o, Tensor({}, n));
         return true;
       })
-      .Case([&](StopGradientOp o) { return unary(o.getInput(), o, [](double x) { return x; }); })
+      .Case([&](StopGradientOp o) { return unary(o.getInput(), o, [](Real x) { return x; }); })
       .Case([&](LeakyReluOp o) {
-        double a = o.getAlpha().convertToDouble();
-        return unary(o.getInput(), o, [a](double x) { return x > 0 ? x : a * x; });
+        Real a = o.getAlpha().convertToDouble();
+        return unary(o.getInput(), o, [a](Real x) { return x > 0 ? x : a * x; });
       })
       .Case([&](FadeOp o) {
-        double a = T(o.getAlpha()).data[0];
+        Real a = T(o.getAlpha()).data[0];
         Tensor t = T(o.getLow());
         const Tensor &hi = T(o.getHigh());
         for (int64_t i = 0; i < t.numel(); ++i)
@@ -532,12 +570,12 @@ bool Evaluator::eval(Operation *op) {
         for (int64_t i = 0; i < x.numel(); ++i) {
           if ((i / step) % n != 0)
             continue; // visit each line once, from its first element
-          std::vector<double> line(n);
+          std::vector<Real> line(n);
           for (int64_t j = 0; j < n; ++j)
             line[j] = x.data[i + j * step];
-          double lse = logSumExp(line);
+          Real lse = logSumExp(line);
           for (int64_t j = 0; j < n; ++j) {
-            double ls = line[j] - lse;
+            Real ls = line[j] - lse;
             out.data[i + j * step] =
                 isa<SoftmaxOp>(o.getOperation()) ? std::exp(ls) : ls;
           }
@@ -642,7 +680,7 @@ bool Evaluator::eval(Operation *op) {
           out.data[dst] += x.data[i];
         }
         if (isa<MeanOp>(o.getOperation()))
-          for (double &v : out.data)
+          for (Real &v : out.data)
             v /= std::max<int64_t>(count, 1);
         setT(o, std::move(out));
         return true;
@@ -657,7 +695,7 @@ bool Evaluator::eval(Operation *op) {
         for (int64_t n = 0; n < b * c; ++n)
           for (int64_t i = 0; i < oh; ++i)
             for (int64_t j = 0; j < ow; ++j) {
-              double v = 0;
+              Real v = 0;
               if (up) {
                 v = x.data[(n * h + i / f) * w + j / f];
               } else {
@@ -693,7 +731,7 @@ bool Evaluator::eval(Operation *op) {
         Tensor y({b, out});
         for (int64_t n = 0; n < b; ++n)
           for (int64_t r = 0; r < out; ++r) {
-            double s = o.getBias() ? T(o.getBias()).data[r] : 0.0;
+            Real s = o.getBias() ? T(o.getBias()).data[r] : 0.0;
             for (int64_t i = 0; i < in; ++i) {
               if (mask) {
                 int64_t degree = i * out / in;
@@ -728,7 +766,7 @@ bool Evaluator::eval(Operation *op) {
           for (int64_t f = 0; f < oc; ++f)
             for (int64_t i = 0; i < oh; ++i)
               for (int64_t j = 0; j < ow; ++j) {
-                double s = o.getBias() ? T(o.getBias()).data[f] : 0.0;
+                Real s = o.getBias() ? T(o.getBias()).data[f] : 0.0;
                 for (int64_t ch = 0; ch < c; ++ch)
                   for (int64_t di = 0; di < kh; ++di)
                     for (int64_t dj = 0; dj < kw; ++dj) {
@@ -768,7 +806,7 @@ bool Evaluator::eval(Operation *op) {
           for (int64_t ch = 0; ch < c; ++ch)
             for (int64_t i = 0; i < h; ++i)
               for (int64_t j = 0; j < wd; ++j) {
-                double v = x.data[((n * c + ch) * h + i) * wd + j];
+                Real v = x.data[((n * c + ch) * h + i) * wd + j];
                 for (int64_t f = 0; f < oc; ++f)
                   for (int64_t di = 0; di < kh; ++di)
                     for (int64_t dj = 0; dj < kw; ++dj) {
@@ -783,25 +821,109 @@ bool Evaluator::eval(Operation *op) {
         setT(o, std::move(y));
         return true;
       })
+      .Case([&](Conv2DWeightGradOp o) {
+        // dw[o, c, i, j] = sum_{b, h, w} g[b, o, h, w] x[b, c, h s - p + i, w s - p + j]
+        const Tensor &x = T(o.getInput()), &g = T(o.getGrad());
+        auto shape = concreteShape(o.getType(), 0);
+        int64_t oc = shape[0], c = shape[1], kh = shape[2], kw = shape[3];
+        int64_t b = x.shape[0], h = x.shape[2], wd = x.shape[3];
+        int64_t gh = g.shape[2], gw = g.shape[3];
+        int64_t sh = o.getStride()[0], sw = o.getStride()[1];
+        int64_t ph = o.getPadding()[0], pw = o.getPadding()[1];
+        Tensor dw(shape);
+        for (int64_t f = 0; f < oc; ++f)
+          for (int64_t ch = 0; ch < c; ++ch)
+            for (int64_t di = 0; di < kh; ++di)
+              for (int64_t dj = 0; dj < kw; ++dj) {
+                Real s = 0;
+                for (int64_t n = 0; n < b; ++n)
+                  for (int64_t i = 0; i < gh; ++i)
+                    for (int64_t j = 0; j < gw; ++j) {
+                      int64_t yi = i * sh - ph + di, xj = j * sw - pw + dj;
+                      if (yi < 0 || yi >= h || xj < 0 || xj >= wd)
+                        continue;
+                      s += g.data[((n * oc + f) * gh + i) * gw + j] *
+                           x.data[((n * c + ch) * h + yi) * wd + xj];
+                    }
+                dw.data[((f * c + ch) * kh + di) * kw + dj] = s;
+              }
+        setT(o, std::move(dw));
+        return true;
+      })
+      .Case([&](EmbeddingGradOp o) {
+        const Tensor &ids = T(o.getIds()), &g = T(o.getGrad());
+        auto shape = concreteShape(o.getType(), 0);
+        int64_t vocab = shape[0], e = shape[1];
+        Tensor dt(shape);
+        for (int64_t i = 0; i < ids.numel(); ++i) {
+          int64_t id = (int64_t)ids.data[i];
+          if (id < 0 || id >= vocab)
+            return fail(o, "token id " + Twine(id) + " is out of range");
+          for (int64_t k = 0; k < e; ++k)
+            dt.data[id * e + k] += g.data[i * e + k];
+        }
+        setT(o, std::move(dt));
+        return true;
+      })
+      .Case([&](NadeGradOp o) {
+        // Forward again, then backwards over d with s = sum of the hidden
+        // adjoints of the conditionals after d.
+        const Tensor &x = T(o.getInput()), &w = T(o.getW()), &c = T(o.getC());
+        const Tensor &v = T(o.getV()), &g = T(o.getGrad());
+        int64_t b = x.shape[0], d = x.shape[1], hid = w.shape[0];
+        Tensor dx(x.shape), dw(w.shape), dc(c.shape), dv(v.shape), db({d});
+        std::vector<Real> a((d + 1) * hid), s(hid);
+        for (int64_t n = 0; n < b; ++n) {
+          std::copy(c.data.begin(), c.data.end(), a.begin());
+          for (int64_t i = 0; i < d; ++i)
+            for (int64_t j = 0; j < hid; ++j)
+              a[(i + 1) * hid + j] = a[i * hid + j] + w.data[j * d + i] * x.data[n * d + i];
+          std::fill(s.begin(), s.end(), 0.0);
+          for (int64_t i = d - 1; i >= 0; --i) {
+            // x_i feeds a_{i+1} and later: its weight column meets s.
+            Real dxi = 0;
+            for (int64_t j = 0; j < hid; ++j) {
+              dw.data[j * d + i] += s[j] * x.data[n * d + i];
+              dxi += w.data[j * d + i] * s[j];
+            }
+            dx.data[n * d + i] = dxi;
+            Real gi = g.data[n * d + i];
+            db.data[i] += gi;
+            for (int64_t j = 0; j < hid; ++j) {
+              Real hj = sigmoid(a[i * hid + j]);
+              dv.data[i * hid + j] += gi * hj;
+              s[j] += gi * v.data[i * hid + j] * hj * (1 - hj);
+            }
+          }
+          for (int64_t j = 0; j < hid; ++j)
+            dc.data[j] += s[j];
+        }
+        setT(o.getDInput(), std::move(dx));
+        setT(o.getDW(), std::move(dw));
+        setT(o.getDC(), std::move(dc));
+        setT(o.getDV(), std::move(dv));
+        setT(o.getDB(), std::move(db));
+        return true;
+      })
       .Case([&](BatchNormOp o) {
         // Per channel c: batch mean and (biased) variance over B and space.
         const Tensor &x = T(o.getInput()), &g = T(o.getGamma()), &bt = T(o.getBeta());
         int64_t b = x.shape[0], c = x.shape[1], inner = x.numel() / b / c;
-        double eps = o.getEps().convertToDouble();
+        Real eps = o.getEps().convertToDouble();
         Tensor y(x.shape);
         for (int64_t ch = 0; ch < c; ++ch) {
-          double mean = 0, var = 0;
+          Real mean = 0, var = 0;
           for (int64_t n = 0; n < b; ++n)
             for (int64_t i = 0; i < inner; ++i)
               mean += x.data[(n * c + ch) * inner + i];
           mean /= b * inner;
           for (int64_t n = 0; n < b; ++n)
             for (int64_t i = 0; i < inner; ++i) {
-              double d = x.data[(n * c + ch) * inner + i] - mean;
+              Real d = x.data[(n * c + ch) * inner + i] - mean;
               var += d * d;
             }
           var /= b * inner;
-          double inv = 1 / std::sqrt(var + eps);
+          Real inv = 1 / std::sqrt(var + eps);
           for (int64_t n = 0; n < b; ++n)
             for (int64_t i = 0; i < inner; ++i) {
               int64_t at = (n * c + ch) * inner + i;
@@ -832,10 +954,10 @@ bool Evaluator::eval(Operation *op) {
         const Tensor &wih = T(o.getWIh()), &whh = T(o.getWHh()), &bias = T(o.getBias());
         int64_t b = x.shape[0], in = x.shape[1], hid = h.shape[1];
         Tensor hn({b, hid}), cn({b, hid});
-        std::vector<double> gates(4 * hid);
+        std::vector<Real> gates(4 * hid);
         for (int64_t n = 0; n < b; ++n) {
           for (int64_t g = 0; g < 4 * hid; ++g) {
-            double s = bias.data[g];
+            Real s = bias.data[g];
             for (int64_t i = 0; i < in; ++i)
               s += x.data[n * in + i] * wih.data[g * in + i];
             for (int64_t i = 0; i < hid; ++i)
@@ -843,9 +965,9 @@ bool Evaluator::eval(Operation *op) {
             gates[g] = s;
           }
           for (int64_t j = 0; j < hid; ++j) {
-            double ig = sigmoid(gates[j]), fg = sigmoid(gates[hid + j]);
-            double gg = std::tanh(gates[2 * hid + j]), og = sigmoid(gates[3 * hid + j]);
-            double cv = fg * c.data[n * hid + j] + ig * gg;
+            Real ig = sigmoid(gates[j]), fg = sigmoid(gates[hid + j]);
+            Real gg = std::tanh(gates[2 * hid + j]), og = sigmoid(gates[3 * hid + j]);
+            Real cv = fg * c.data[n * hid + j] + ig * gg;
             cn.data[n * hid + j] = cv;
             hn.data[n * hid + j] = og * std::tanh(cv);
           }
@@ -861,14 +983,14 @@ bool Evaluator::eval(Operation *op) {
         int64_t b = x.shape[0], c = x.shape[1], rows = x.shape[2], cols = x.shape[3];
         int64_t g4 = wis.shape[0], hid = g4 / 4, k = wis.shape[3], half = k / 2;
         Tensor y({b, hid, rows, cols});
-        std::vector<double> hPrev(hid * cols), cPrev(hid * cols), gates(g4 * cols);
+        std::vector<Real> hPrev(hid * cols), cPrev(hid * cols), gates(g4 * cols);
         for (int64_t n = 0; n < b; ++n) {
           std::fill(hPrev.begin(), hPrev.end(), 0.0);
           std::fill(cPrev.begin(), cPrev.end(), 0.0);
           for (int64_t r = 0; r < rows; ++r) {
             for (int64_t g = 0; g < g4; ++g)
               for (int64_t j = 0; j < cols; ++j) {
-                double s = bias.data[g];
+                Real s = bias.data[g];
                 for (int64_t dj = 0; dj < k; ++dj) {
                   int64_t src = j - half + dj;
                   if (src < 0 || src >= cols)
@@ -884,13 +1006,13 @@ bool Evaluator::eval(Operation *op) {
               }
             for (int64_t hh = 0; hh < hid; ++hh)
               for (int64_t j = 0; j < cols; ++j) {
-                double ig = sigmoid(gates[hh * cols + j]);
-                double fg = sigmoid(gates[(hid + hh) * cols + j]);
-                double gg = std::tanh(gates[(2 * hid + hh) * cols + j]);
-                double og = sigmoid(gates[(3 * hid + hh) * cols + j]);
-                double cv = fg * cPrev[hh * cols + j] + ig * gg;
+                Real ig = sigmoid(gates[hh * cols + j]);
+                Real fg = sigmoid(gates[(hid + hh) * cols + j]);
+                Real gg = std::tanh(gates[(2 * hid + hh) * cols + j]);
+                Real og = sigmoid(gates[(3 * hid + hh) * cols + j]);
+                Real cv = fg * cPrev[hh * cols + j] + ig * gg;
                 cPrev[hh * cols + j] = cv;
-                double hv = og * std::tanh(cv);
+                Real hv = og * std::tanh(cv);
                 y.data[((n * hid + hh) * rows + r) * cols + j] = hv;
               }
             for (int64_t hh = 0; hh < hid; ++hh)
@@ -907,15 +1029,15 @@ bool Evaluator::eval(Operation *op) {
         const Tensor &v = T(o.getV()), &bb = T(o.getB());
         int64_t b = x.shape[0], d = x.shape[1], hid = w.shape[0];
         Tensor y({b, d});
-        std::vector<double> a(hid);
+        std::vector<Real> a(hid);
         for (int64_t n = 0; n < b; ++n) {
           std::copy(c.data.begin(), c.data.end(), a.begin());
           for (int64_t i = 0; i < d; ++i) {
-            double s = bb.data[i];
+            Real s = bb.data[i];
             for (int64_t j = 0; j < hid; ++j)
               s += v.data[i * hid + j] * sigmoid(a[j]);
             y.data[n * d + i] = s;
-            double xi = x.data[n * d + i];
+            Real xi = x.data[n * d + i];
             for (int64_t j = 0; j < hid; ++j)
               a[j] += w.data[j * d + i] * xi;
           }
@@ -995,7 +1117,7 @@ bool Evaluator::eval(Operation *op) {
       .Case([&](ElboOp o) {
         Tensor e = T(o.getLoglik());
         const Tensor &kl = T(o.getKl());
-        double beta = o.getBeta().convertToDouble();
+        Real beta = o.getBeta().convertToDouble();
         for (int64_t i = 0; i < e.numel(); ++i)
           e.data[i] -= beta * kl.data[i];
         setT(o, std::move(e));
@@ -1009,7 +1131,7 @@ bool Evaluator::eval(Operation *op) {
         for (int64_t dim : q.sampleShape)
           elems *= dim;
         int64_t b = q.sampleShape[0];
-        std::vector<std::vector<double>> w(b, std::vector<double>(k));
+        std::vector<std::vector<Real>> w(b, std::vector<Real>(k));
         for (int64_t j = 0; j < k; ++j) {
           Tensor z = sample(q, key, (uint32_t)o.getStream(), (uint64_t)(j * elems));
           std::vector<RtValue> ll;
@@ -1021,17 +1143,17 @@ bool Evaluator::eval(Operation *op) {
         }
         Tensor out({b});
         for (int64_t n = 0; n < b; ++n)
-          out.data[n] = logSumExp(w[n]) - std::log((double)k);
+          out.data[n] = logSumExp(w[n]) - std::log((Real)k);
         setT(o, std::move(out));
         return true;
       })
       .Case([&](AdversarialOp o) {
         // mean log sigmoid(real) + mean log sigmoid(-fake).
         const Tensor &r = T(o.getReal()), &f = T(o.getFake());
-        double v = 0, u = 0;
-        for (double x : r.data)
+        Real v = 0, u = 0;
+        for (Real x : r.data)
           v += logSigmoid(x);
-        for (double x : f.data)
+        for (Real x : f.data)
           u += logSigmoid(-x);
         setT(o, Tensor({}, v / r.numel() + u / f.numel()));
         return true;
@@ -1077,13 +1199,24 @@ bool makeArguments(FunctionOpInterface fn, ModelOp model, int64_t batch,
           kind = d.getKind();
           classes = std::max<int64_t>(d.getClasses().value_or(1), 1);
         }
+    // A training step's hyper-parameters follow its data: their defaults.
+    auto names = fn->getAttrOfType<ArrayAttr>("gm.hparam_names");
+    auto defaults = fn->getAttrOfType<DictionaryAttr>("gm.hparams");
+    unsigned numData = inputs ? inputs.size() : 0;
+    if (names && defaults && i >= numData && i - numData < names.size()) {
+      StringRef name = cast<StringAttr>(names[i - numData]).getValue();
+      auto value = defaults.getAs<FloatAttr>(name);
+      t.data[0] = value ? value.getValueAsDouble() : 1.0; // t starts at 1
+      args.push_back(RtValue::ofTensor(std::move(t)));
+      continue;
+    }
     uint32_t stream = 1000 + (uint32_t)i;
     if (kind == DataKind::real) {
       for (int64_t j = 0; j < t.numel(); ++j)
         t.data[j] = fill ? *fill : gmrt_uniform(seed, stream, j, 0);
     } else if (kind == DataKind::tokens) {
       for (int64_t j = 0; j < t.numel(); ++j)
-        t.data[j] = (double)(gmrt_rng_block_word(seed, stream, j) % classes);
+        t.data[j] = (Real)(gmrt_rng_block_word(seed, stream, j) % classes);
     } else {
       int64_t k = shape.back();
       for (int64_t r = 0; r < t.numel() / k; ++r)

@@ -511,7 +511,8 @@ LogicalResult MLIRGenImpl::genModelParams() {
     auto type = RankedTensorType::get(p.dims, f32());
     params[p.name.text] = builder.create<ParamOp>(
         loc(p.name.loc), p.name.text, type, init,
-        scale ? builder.getF64FloatAttr(*scale) : FloatAttr());
+        scale ? builder.getF64FloatAttr(*scale) : FloatAttr(),
+        /*slot_of=*/FlatSymbolRefAttr());
   }
   return success();
 }
@@ -1408,7 +1409,8 @@ ParamOp MLIRGenImpl::createParam(FnCtx &fn, const std::string &layer,
   builder.setInsertionPointToEnd(&model.getBlock());
   auto op = builder.create<ParamOp>(
       loc(l), name, RankedTensorType::get(shape, f32()), init,
-      scale ? builder.getF64FloatAttr(*scale) : FloatAttr());
+      scale ? builder.getF64FloatAttr(*scale) : FloatAttr(),
+      /*slot_of=*/FlatSymbolRefAttr());
   params[name] = op;
   symbols.insert(name);
   return op;

@@ -16,8 +16,12 @@ void gm::buildTrainingPipeline(mlir::OpPassManager &pm, TrainingPhase phase) {
   pm.addPass(mlir::gm::createGMExpandObjectivesPass());
   if (phase == TrainingPhase::Losses)
     return;
-  // Reverse mode last, on fully expanded losses.
+  // Reverse mode, on fully expanded losses.
   pm.addPass(mlir::gm::createGMAutodiffPass());
+  if (phase == TrainingPhase::Gradients)
+    return;
+  // The optimizer last: it consumes the gradients.
+  pm.addPass(mlir::gm::createGMBuildTrainStepsPass());
 }
 
 void gm::registerTrainingPipeline() {
@@ -25,6 +29,6 @@ void gm::registerTrainingPipeline() {
       "gm-training-pipeline",
       "losses per training step and player, expanded, and their gradients",
       [](mlir::OpPassManager &pm) {
-        buildTrainingPipeline(pm, TrainingPhase::Gradients);
+        buildTrainingPipeline(pm, TrainingPhase::TrainSteps);
       });
 }

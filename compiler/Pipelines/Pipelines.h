@@ -16,6 +16,7 @@ namespace gm {
 enum class TrainingPhase {
   Losses,    // one gm.func loss per step and player, densities expanded
   Gradients, // plus a gm.func gradient per loss
+  TrainSteps, // plus an optimizer step per gradient
 };
 
 /// Appends the passes from verified MLIRGen output up to |phase|.

@@ -43,21 +43,19 @@ gm.model @m {
 // error at that op.
 
 gm.model @e {
-  gm.data @x : tensor<?x16xf32> real
-  gm.param @W : tensor<4x16xf32> init zeros
-  gm.param @c : tensor<4xf32> init zeros
-  gm.param @V : tensor<16x4xf32> init zeros
-  gm.param @b : tensor<16xf32> init zeros
-  gm.group @g = [@W, @c, @V, @b]
-  gm.func @s.loss.all(%x: tensor<?x16xf32>, %k: !gm.key) -> tensor<f32>
+  gm.data @x : tensor<?x1x2x2xf32> real
+  gm.param @wis : tensor<4x1x1x1xf32> init zeros
+  gm.param @wss : tensor<4x1x1x1xf32> init zeros
+  gm.param @b : tensor<4xf32> init zeros
+  gm.group @g = [@wis, @wss, @b]
+  gm.func @s.loss.all(%x: tensor<?x1x2x2xf32>, %k: !gm.key) -> tensor<f32>
       attributes {gm.groups = [@g], gm.player = "all", inputs = [@x]} {
-    %W = gm.param_ref @W : tensor<4x16xf32>
-    %c = gm.param_ref @c : tensor<4xf32>
-    %V = gm.param_ref @V : tensor<16x4xf32>
-    %b = gm.param_ref @b : tensor<16xf32>
-    // expected-error @+1 {{'gm.nade' op has no gradient rule yet, and the loss @s.loss.all depends through it on the parameters being trained}}
-    %l = gm.nade %x, %W, %c, %V, %b : (tensor<?x16xf32>, tensor<4x16xf32>, tensor<4xf32>, tensor<16x4xf32>, tensor<16xf32>) -> tensor<?x16xf32>
-    %s = gm.sum %l {axes = array<i64: 0, 1>} : tensor<?x16xf32> -> tensor<f32>
+    %wis = gm.param_ref @wis : tensor<4x1x1x1xf32>
+    %wss = gm.param_ref @wss : tensor<4x1x1x1xf32>
+    %b = gm.param_ref @b : tensor<4xf32>
+    // expected-error @+1 {{'gm.row_lstm' op has no gradient rule yet, and the loss @s.loss.all depends through it on the parameters being trained}}
+    %h = gm.row_lstm %x, %wis, %wss, %b : (tensor<?x1x2x2xf32>, tensor<4x1x1x1xf32>, tensor<4x1x1x1xf32>, tensor<4xf32>) -> tensor<?x1x2x2xf32>
+    %s = gm.sum %h {axes = array<i64: 0, 1, 2, 3>} : tensor<?x1x2x2xf32> -> tensor<f32>
     gm.return %s : tensor<f32>
   }
 }

@@ -1,7 +1,11 @@
 //===- gm-eval.cpp - run gm functions with the reference evaluator --------===//
 //
 // gm-eval FILE.gm|FILE.mlir --function=NAME [--batch=N] [--seed=S]
-//         [--data=random|VALUE] [--alpha=A]
+//         [--data=random|VALUE] [--alpha=A] [--steps=N] [--report-params]
+//         [--print-param=NAME]...
+//
+// NAME may be a net, an objective, or a function of the training pipeline
+// (@<step>.loss.<player>, .grad., .train.), which is then run first.
 //
 // Initialises the parameters from their initialisers (seeded), fills every
 // data argument (random in [0, 1), random one-hot labels and token ids, or
@@ -14,12 +18,14 @@
 #include "compiler/Eval/Evaluator.h"
 #include "compiler/Frontend/Parser.h"
 #include "compiler/MLIRGen/MLIRGen.h"
+#include "compiler/Pipelines/Pipelines.h"
 #include "dialects/GM/IR/GMOps.h"
 #include "runtime/include/gmrt/rng.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
@@ -28,6 +34,7 @@
 
 namespace cl = llvm::cl;
 using namespace mlir;
+
 
 static cl::opt<std::string> inputFilename(cl::Positional, cl::Required,
                                           cl::desc("<.gm or .mlir file>"));
@@ -41,6 +48,13 @@ static cl::opt<std::string> dataMode(
     cl::desc("'random', or a number to fill every data argument with"));
 static cl::opt<double> alpha("alpha", cl::init(1.0),
                              cl::desc("value of gm.schedule_alpha"));
+static cl::opt<int> steps("steps", cl::init(1),
+                          cl::desc("run the function this many times (a "
+                                   "training step's t counts up from 1)"));
+static cl::opt<bool> reportParams(
+    "report-params", cl::desc("after running, say which parameters changed"));
+static cl::list<std::string> printParams(
+    "print-param", cl::desc("after running, print this parameter's values"));
 
 static int fail(const llvm::Twine &msg) {
   llvm::errs() << "gm-eval: error: " << msg << "\n";
@@ -84,6 +98,15 @@ int main(int argc, char **argv) {
     return fail("'" + inputFilename + "' holds no gm.model");
   mlir::gm::ModelOp model = *models.begin();
 
+  // Derived functions (losses, gradients, training steps) exist after the
+  // training pipeline: run it when the function asked for is not there yet.
+  if (!SymbolTable::lookupSymbolIn(model, function)) {
+    PassManager pm(&context);
+    ::gm::buildTrainingPipeline(pm, ::gm::TrainingPhase::TrainSteps);
+    if (failed(pm.run(*module)))
+      return 1;
+  }
+
   ::gm::Evaluator eval(model);
   eval.initParams(seed);
   eval.setScheduleAlpha(alpha);
@@ -105,10 +128,23 @@ int main(int argc, char **argv) {
   if (!::gm::makeArguments(fn, model, batch, seed, fill, args, argError))
     return fail(argError);
 
+  llvm::StringMap<::gm::Tensor> before;
+  for (auto &kv : eval.params())
+    before[kv.getKey()] = kv.getValue();
+  auto names = fn->getAttrOfType<ArrayAttr>("gm.hparam_names");
+  auto inputs = fn->getAttrOfType<ArrayAttr>("inputs");
   std::vector<::gm::RtValue> results;
-  std::string error;
-  if (!eval.call(function, args, results, error))
-    return fail(error);
+  for (int step = 1; step <= steps; ++step) {
+    // The step count t, when the function takes one, is this step's number.
+    if (names)
+      for (auto [j, n] : llvm::enumerate(names))
+        if (llvm::cast<StringAttr>(n).getValue() == "t")
+          args[(inputs ? inputs.size() : 0) + j].tensor.data[0] = step;
+    results.clear();
+    std::string error;
+    if (!eval.call(function, args, results, error))
+      return fail(error);
+  }
   for (auto [i, r] : llvm::enumerate(results)) {
     if (r.kind != ::gm::RtValue::Kind::Tensor) {
       llvm::outs() << "result " << i << ": (not a tensor)\n";
@@ -118,8 +154,21 @@ int main(int argc, char **argv) {
     for (auto [j, d] : llvm::enumerate(r.tensor.shape))
       llvm::outs() << (j ? ", " : "") << d;
     llvm::outs() << "]\n";
-    for (double v : r.tensor.data)
-      llvm::outs() << llvm::format("%.10g", v) << "\n";
+    for (::gm::Real v : r.tensor.data)
+      llvm::outs() << llvm::format("%.10g", (double)v) << "\n";
+  }
+  if (reportParams)
+    for (mlir::gm::ParamOp p : model.getBlock().getOps<mlir::gm::ParamOp>()) {
+      bool same = before[p.getSymName()].data == eval.params().lookup(p.getSymName()).data;
+      llvm::outs() << "param " << p.getSymName() << (same ? " unchanged" : " changed") << "\n";
+    }
+  for (const std::string &name : printParams) {
+    ::gm::Tensor *t = eval.param(name);
+    if (!t)
+      return fail("no parameter named '" + name + "'");
+    llvm::outs() << "param " << name << ":\n";
+    for (::gm::Real v : t->data)
+      llvm::outs() << llvm::format("%.10g", (double)v) << "\n";
   }
   return 0;
 }

@@ -43,7 +43,7 @@ static cl::opt<std::string> outputFilename("o", cl::desc("Output file"),
 
 namespace {
 /// How far to compile; ordered, so `emitAction >= DumpGM` means "at least gm".
-enum Action { DumpAST, DumpGM, DumpLoss, DumpGrad };
+enum Action { DumpAST, DumpGM, DumpLoss, DumpGrad, DumpTrain };
 } // namespace
 
 static cl::opt<Action> emitAction(
@@ -52,7 +52,9 @@ static cl::opt<Action> emitAction(
                clEnumValN(DumpGM, "gm", "the gm dialect IR, verified"),
                clEnumValN(DumpLoss, "loss",
                           "plus one expanded loss per training step and player"),
-               clEnumValN(DumpGrad, "grad", "plus the gradient of every loss")));
+               clEnumValN(DumpGrad, "grad", "plus the gradient of every loss"),
+               clEnumValN(DumpTrain, "train",
+                          "plus an optimizer step per parameter group")));
 
 static cl::OptionCategory checkGradCategory("check-grad options");
 static cl::opt<int64_t> batch("batch", cl::init(2), cl::cat(checkGradCategory),
@@ -73,8 +75,8 @@ static int checkGradients(mlir::gm::ModelOp model) {
   double worst = 0;
   for (auto grad : model.getBlock().getOps<mlir::gm::FuncOp>()) {
     auto params = grad->getAttrOfType<mlir::ArrayAttr>("params");
-    if (!params)
-      continue;
+    if (!params || !grad->hasAttr("gm.player"))
+      continue; // not a gradient
     any = true;
     std::string lossName = grad.getSymName().str();
     lossName.replace(lossName.rfind(".grad."), 6, ".loss.");
@@ -86,9 +88,10 @@ static int checkGradients(mlir::gm::ModelOp model) {
       return 1;
     }
     llvm::outs() << "@" << grad.getSymName() << ": loss "
-                 << llvm::format("%.10g", results[0].tensor.data[0]) << "\n";
-    auto lossAt = [&](double &slot, double value, double &out) {
-      double saved = slot;
+                 << llvm::format("%.10g", (double)results[0].tensor.data[0]) << "\n";
+    using Real = ::gm::Real;
+    auto lossAt = [&](Real &slot, Real value, Real &out) {
+      Real saved = slot;
       slot = value;
       std::vector<::gm::RtValue> r;
       bool good = eval.call(lossName, args, r, error);
@@ -107,17 +110,17 @@ static int checkGradients(mlir::gm::ModelOp model) {
         int64_t i = n == p.numel()
                         ? c
                         : (int64_t)(gmrt_uniform(seed, 7000 + (uint32_t)j, c, 1) * p.numel());
-        double h = 1e-5 * std::max(1.0, std::fabs(p.data[i]));
-        double plus, minus;
+        Real h = 1e-6L * std::max<Real>(1.0L, std::fabs(p.data[i]));
+        Real plus, minus;
         if (!lossAt(p.data[i], p.data[i] + h, plus) ||
             !lossAt(p.data[i], p.data[i] - h, minus)) {
           llvm::errs() << "gmc: error: " << lossName << ": " << error << "\n";
           return 1;
         }
-        double fd = (plus - minus) / (2 * h), a = g.data[i];
+        Real fd = (plus - minus) / (2 * h), a = g.data[i];
         // Relative, with a floor so that two near-zero numbers agree.
-        double err = std::fabs(a - fd) / std::max({std::fabs(a), std::fabs(fd), 1e-3});
-        maxErr = std::max(maxErr, err);
+        Real err = std::fabs(a - fd) / std::max({std::fabs(a), std::fabs(fd), (Real)1e-3});
+        maxErr = std::max(maxErr, (double)err);
       }
       worst = std::max(worst, maxErr);
       bool good = maxErr <= tolerance;
@@ -197,7 +200,9 @@ int main(int argc, char **argv) {
     return 1;
   if (checkGrad || emitAction >= DumpLoss) {
     mlir::PassManager pm(&context);
-    gm::buildTrainingPipeline(pm, checkGrad || emitAction >= DumpGrad
+    gm::buildTrainingPipeline(pm, emitAction >= DumpTrain
+                                      ? gm::TrainingPhase::TrainSteps
+                                  : checkGrad || emitAction >= DumpGrad
                                       ? gm::TrainingPhase::Gradients
                                       : gm::TrainingPhase::Losses);
     if (mlir::failed(pm.run(*module)))

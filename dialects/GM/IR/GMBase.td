@@ -181,7 +181,8 @@ def GM_KeyType : GM_Type<"Key", "key"> {
 def GM_F32Tensor : RankedTensorOf<[F32]>;
 def GM_TokenTensor : RankedTensorOf<[I32]>;
 def GM_AnyTensor : RankedTensorOf<[F32, I32]>;
-def GM_Scalar : 0DTensorOf<[F32]>;
+def GM_Scalar : 0DTensorOf<[F32]>,
+    BuildableType<"::mlir::RankedTensorType::get({}, $_builder.getF32Type())">;
 def GM_PerExample : 1DTensorOf<[F32]>;
 def GM_Dist : Type<CPred<"::llvm::isa<::mlir::gm::DistType>($_self)">,
                    "gm distribution", "::mlir::gm::DistType">;

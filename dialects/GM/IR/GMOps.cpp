@@ -272,14 +272,24 @@ LogicalResult ReturnOp::verify() {
 }
 
 LogicalResult CallOp::verifySymbolUses(SymbolTableCollection &tables) {
-  auto net = lookup<NetOp>(*this, tables, getCalleeAttr());
-  if (!net)
+  auto fn = dyn_cast_or_null<FunctionOpInterface>(
+      tables.lookupNearestSymbolFrom(*this, getCalleeAttr()));
+  if (!fn || !isa<NetOp, FuncOp>(fn.getOperation()))
     return emitOpError() << "'" << getCallee() << "' is not a gm.net";
-  FunctionType type = net.getFunctionType();
-  if (!llvm::equal(type.getInputs(), getOperandTypes()) ||
-      !llvm::equal(type.getResults(), getResultTypes()))
+  if (!llvm::equal(fn.getArgumentTypes(), getOperandTypes()) ||
+      !llvm::equal(fn.getResultTypes(), getResultTypes()))
     return emitOpError() << "types do not match the signature of @"
-                         << getCallee() << ": " << type;
+                         << getCallee() << ": " << fn.getFunctionType();
+  return success();
+}
+
+LogicalResult AssignOp::verifySymbolUses(SymbolTableCollection &tables) {
+  auto param = lookup<ParamOp>(*this, tables, getNameAttr());
+  if (!param)
+    return emitOpError() << "'" << getName() << "' is not a gm.param";
+  if (param.getType() != getValue().getType())
+    return emitOpError() << "writes " << getValue().getType() << " into @"
+                         << getName() << " of type " << param.getType();
   return success();
 }
 
@@ -757,6 +767,45 @@ LogicalResult NadeOp::verify() {
       failed(expectShape(*this, getB(), "b", {d})))
     return failure();
   return expectResultShape(*this, getType(), {d});
+}
+
+LogicalResult Conv2DWeightGradOp::verify() {
+  auto x = rt(getInput()), g = rt(getGrad()), w = rt(getType());
+  if (x.getRank() != 4 || g.getRank() != 4 || w.getRank() != 4 ||
+      !w.hasStaticShape())
+    return emitOpError() << "expects (B, C, H, W) input and grad and a static "
+                            "(O, C, KH, KW) result";
+  if (w.getDimSize(0) != g.getDimSize(1) || w.getDimSize(1) != x.getDimSize(1))
+    return emitOpError() << "result " << w << " does not match input " << x
+                         << " and grad " << g;
+  if (failed(verifyPair(*this, getStride(), "stride", 1)) ||
+      failed(verifyPair(*this, getPadding(), "padding", 0)))
+    return failure();
+  return success();
+}
+
+LogicalResult EmbeddingGradOp::verify() {
+  auto ids = rt(getIds()), g = rt(getGrad()), t = rt(getType());
+  if (ids.getRank() != 2 || g.getRank() != 3 || t.getRank() != 2 ||
+      !t.hasStaticShape() || g.getDimSize(2) != t.getDimSize(1) ||
+      g.getDimSize(1) != ids.getDimSize(1))
+    return emitOpError() << "expects ids (B, T), grad (B, T, E) and a (V, E) "
+                            "result, got "
+                         << ids << ", " << g << " and " << t;
+  return success();
+}
+
+LogicalResult NadeGradOp::verify() {
+  if (getGrad().getType() != getInput().getType())
+    return emitOpError() << "expects the adjoint of the logits to have the "
+                            "type of x";
+  Value ins[] = {getInput(), getW(), getC(), getV(), getB()};
+  for (auto [in, out] : llvm::zip(ins, getResults()))
+    if (in.getType() != out.getType())
+      return emitOpError() << "expects each adjoint to have the type of its "
+                              "operand, got "
+                           << out.getType() << " for " << in.getType();
+  return success();
 }
 
 //===----------------------------------------------------------------------===//
@@ -1244,6 +1293,199 @@ LogicalResult ReconLossOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
     break;
   }
   }
+  return success();
+}
+
+/// 1 where masked_linear's weight[o, i] is used (see its description).
+static DenseElementsAttr linearMask(OpBuilder &b, RankedTensorType w,
+                                    MaskKind kind) {
+  int64_t out = w.getDimSize(0), in = w.getDimSize(1);
+  SmallVector<float> m(out * in);
+  for (int64_t o = 0; o < out; ++o)
+    for (int64_t i = 0; i < in; ++i) {
+      int64_t degree = i * out / in;
+      m[o * in + i] = (kind == MaskKind::A ? degree < o : degree <= o) ? 1 : 0;
+    }
+  return DenseElementsAttr::get(w, ArrayRef<float>(m));
+}
+
+/// 1 where a PixelCNN mask keeps a kernel tap (see masked_conv2d).
+static DenseElementsAttr convMask(RankedTensorType w, MaskKind kind) {
+  int64_t o = w.getDimSize(0), c = w.getDimSize(1), kh = w.getDimSize(2),
+          kw = w.getDimSize(3);
+  SmallVector<float> m(o * c * kh * kw);
+  for (int64_t i = 0; i < (int64_t)m.size(); ++i) {
+    int64_t di = (i / kw) % kh, dj = i % kw;
+    bool keep = di < kh / 2 ||
+                (di == kh / 2 && (kind == MaskKind::A ? dj < kw / 2 : dj <= kw / 2));
+    m[i] = keep ? 1 : 0;
+  }
+  return DenseElementsAttr::get(w, ArrayRef<float>(m));
+}
+
+LogicalResult MaskedLinearOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
+                                       SmallVectorImpl<Value> &out) {
+  // As linear, with the masked weight W * M: dx = g (W * M), dW = (g^T x) * M.
+  Grad G{b, getLoc()};
+  Value g = adj[0];
+  auto wt = rt(getWeight());
+  Value mask = b.create<ConstantOp>(getLoc(), wt, linearMask(b, wt, getMask()));
+  Value wm = G.mul(getWeight(), mask);
+  out.push_back(b.create<MatmulOp>(getLoc(), getInput().getType(), g, wm));
+  out.push_back(G.mul(b.create<MatmulOp>(getLoc(), wt, G.transpose(g, {1, 0}),
+                                         getInput()),
+                      mask));
+  if (getBias())
+    out.push_back(G.sum(g, {0}));
+  return success();
+}
+
+/// output_padding that makes a transposed convolution come back to |size|.
+static int64_t backPadding(int64_t size, int64_t outSize, int64_t k, int64_t s,
+                           int64_t p) {
+  return size - ((outSize - 1) * s - 2 * p + k);
+}
+
+LogicalResult Conv2DOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
+                                 SmallVectorImpl<Value> &out) {
+  // dx = conv2d_transpose(g, W); dW = conv2d_weight_grad(x, g); db = sum g.
+  Grad G{b, getLoc()};
+  Value g = adj[0];
+  auto x = rt(getInput()), w = rt(getWeight()), y = rt(getType());
+  ArrayRef<int64_t> st = getStride(), pd = getPadding();
+  SmallVector<int64_t> op{
+      backPadding(x.getDimSize(2), y.getDimSize(2), w.getDimSize(2), st[0], pd[0]),
+      backPadding(x.getDimSize(3), y.getDimSize(3), w.getDimSize(3), st[1], pd[1])};
+  out.push_back(b.create<Conv2DTransposeOp>(
+      getLoc(), x, g, getWeight(), Value(), getStrideAttr(), getPaddingAttr(),
+      b.getDenseI64ArrayAttr(op)));
+  out.push_back(b.create<Conv2DWeightGradOp>(getLoc(), w, getInput(), g,
+                                             getStrideAttr(), getPaddingAttr()));
+  if (getBias())
+    out.push_back(G.sum(g, {0, 2, 3}));
+  return success();
+}
+
+LogicalResult Conv2DTransposeOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
+                                          SmallVectorImpl<Value> &out) {
+  // The adjoint of a transposed convolution is a convolution with the same
+  // weight; its weight gradient is conv2d_weight_grad with x and g swapped.
+  Grad G{b, getLoc()};
+  Value g = adj[0];
+  out.push_back(b.create<Conv2DOp>(getLoc(), getInput().getType(), g,
+                                   getWeight(), Value(), getStrideAttr(),
+                                   getPaddingAttr()));
+  out.push_back(b.create<Conv2DWeightGradOp>(getLoc(), getWeight().getType(), g,
+                                             getInput(), getStrideAttr(),
+                                             getPaddingAttr()));
+  if (getBias())
+    out.push_back(G.sum(g, {0, 2, 3}));
+  return success();
+}
+
+LogicalResult MaskedConv2DOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
+                                       SmallVectorImpl<Value> &out) {
+  // A stride-1 "same" convolution with the masked weight W * M.
+  Grad G{b, getLoc()};
+  Value g = adj[0];
+  auto w = rt(getWeight());
+  Value mask = b.create<ConstantOp>(getLoc(), w, convMask(w, getMask()));
+  auto one = b.getDenseI64ArrayAttr({1, 1});
+  auto pad = b.getDenseI64ArrayAttr({(w.getDimSize(2) - 1) / 2, (w.getDimSize(3) - 1) / 2});
+  out.push_back(b.create<Conv2DTransposeOp>(
+      getLoc(), getInput().getType(), g, G.mul(getWeight(), mask), Value(), one,
+      pad, b.getDenseI64ArrayAttr({0, 0})));
+  out.push_back(G.mul(b.create<Conv2DWeightGradOp>(getLoc(), w, getInput(), g, one, pad),
+                      mask));
+  if (getBias())
+    out.push_back(G.sum(g, {0, 2, 3}));
+  return success();
+}
+
+LogicalResult BatchNormOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
+                                    SmallVectorImpl<Value> &out) {
+  // Over the axes R of each channel (all but 1), with xhat = (x - mu) / s:
+  // dgamma = sum_R g xhat, dbeta = sum_R g, and
+  // dx = (gamma / s) (g - mean_R g - xhat mean_R(g xhat)).
+  Grad G{b, getLoc()};
+  Value x = getInput(), g = adj[0];
+  auto xt = rt(x);
+  SmallVector<int64_t> axes{0};
+  for (int64_t i = 2; i < xt.getRank(); ++i)
+    axes.push_back(i);
+  Value n = b.create<SizeOp>(getLoc(), x, axes);
+  auto meanR = [&](Value v) { // mean over R, broadcast back to x's type
+    Value s = G.sum(v, axes);
+    return G.expand(G.div(s, G.broadcastTo(n, rt(s), s)), axes, x);
+  };
+  Value centred = G.sub(x, meanR(x));
+  Value var = meanR(G.mul(centred, centred));
+  Value eps = G.fill(getEps().convertToDouble(), var);
+  Value inv = G.div(G.fill(1.0, var), b.create<SqrtOp>(getLoc(), G.add(var, eps)));
+  Value xhat = G.mul(centred, inv);
+  Value gamma = G.expand(getGamma(), axes, x);
+  Value dxhat = G.mul(g, gamma);
+  Value dx = G.mul(inv, G.sub(G.sub(dxhat, meanR(dxhat)),
+                              G.mul(xhat, meanR(G.mul(dxhat, xhat)))));
+  out.push_back(dx);
+  out.push_back(G.sum(G.mul(g, xhat), axes));
+  out.push_back(G.sum(g, axes));
+  return success();
+}
+
+LogicalResult EmbeddingOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
+                                    SmallVectorImpl<Value> &out) {
+  out.push_back(Value()); // token ids
+  out.push_back(b.create<EmbeddingGradOp>(getLoc(), getTable().getType(),
+                                          getIds(), adj[0]));
+  return success();
+}
+
+LogicalResult LSTMCellOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
+                                   SmallVectorImpl<Value> &out) {
+  // Recompute the gates, then back through c' = f c + i g, h' = o tanh(c').
+  Grad G{b, getLoc()};
+  Location loc = getLoc();
+  auto ht = rt(getH());
+  int64_t hid = ht.getDimSize(1);
+  auto gatesType = RankedTensorType::get({ShapedType::kDynamic, 4 * hid}, b.getF32Type());
+  Value gates = G.add(b.create<LinearOp>(loc, gatesType, getInput(), getWIh(), getBias()),
+                      b.create<LinearOp>(loc, gatesType, getH(), getWHh(), Value()));
+  auto chunk = [&](int64_t k) {
+    return b.create<SliceOp>(loc, ht, gates, b.getI64IntegerAttr(1),
+                             b.getI64IntegerAttr(k * hid), b.getI64IntegerAttr(hid))
+        .getResult();
+  };
+  Value ig = b.create<SigmoidOp>(loc, chunk(0)), fg = b.create<SigmoidOp>(loc, chunk(1));
+  Value gg = b.create<TanhOp>(loc, chunk(2)), og = b.create<SigmoidOp>(loc, chunk(3));
+  Value tc = b.create<TanhOp>(loc, getCNext());
+  Value one = G.fill(1.0, tc);
+  Value dh = adj[0] ? adj[0] : G.fill(0.0, tc);
+  Value dcNext = adj[1] ? adj[1] : G.fill(0.0, tc);
+  Value dc = G.add(dcNext, G.mul(G.mul(dh, og), G.sub(one, G.mul(tc, tc))));
+  Value di = G.mul(G.mul(dc, gg), G.mul(ig, G.sub(one, ig)));
+  Value df = G.mul(G.mul(dc, getC()), G.mul(fg, G.sub(one, fg)));
+  Value dg = G.mul(G.mul(dc, ig), G.sub(one, G.mul(gg, gg)));
+  Value dout = G.mul(G.mul(dh, tc), G.mul(og, G.sub(one, og)));
+  Value dgates = b.create<ConcatOp>(loc, gatesType, ValueRange{di, df, dg, dout},
+                                    b.getI64IntegerAttr(1));
+  Value dgT = G.transpose(dgates, {1, 0});
+  out.push_back(b.create<MatmulOp>(loc, getInput().getType(), dgates, getWIh()));
+  out.push_back(b.create<MatmulOp>(loc, getH().getType(), dgates, getWHh()));
+  out.push_back(G.mul(dc, fg));
+  out.push_back(b.create<MatmulOp>(loc, getWIh().getType(), dgT, getInput()));
+  out.push_back(b.create<MatmulOp>(loc, getWHh().getType(), dgT, getH()));
+  out.push_back(G.sum(dgates, {0}));
+  return success();
+}
+
+LogicalResult NadeOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
+                               SmallVectorImpl<Value> &out) {
+  auto grad = b.create<NadeGradOp>(
+      getLoc(), TypeRange{getInput().getType(), getW().getType(), getC().getType(),
+                          getV().getType(), getB().getType()},
+      getInput(), getW(), getC(), getV(), getB(), adj[0]);
+  out.append(grad.getResults().begin(), grad.getResults().end());
   return success();
 }
 

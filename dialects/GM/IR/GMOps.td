@@ -89,11 +89,16 @@ def GM_ParamOp : GM_Op<"param", [Symbol, HasParent<"ModelOp">]> {
     gm.param @encoder.linear0.weight : tensor<400x784xf32> init glorot_uniform
     gm.param @G.conv0.weight : tensor<64x1x4x4xf32> init normal {scale = 2.0e-02 : f64}
     ```
+
+    Optimizer state (Adam's moments, SGD's momentum buffer) is held in
+    zero-initialised params that name the parameter they serve in `slot_of`;
+    no group contains them.
   }];
   let arguments = (ins SymbolNameAttr:$sym_name,
                        TypeAttrOf<GM_F32Tensor>:$type,
                        GM_InitKindAttr:$init,
-                       OptionalAttr<F64Attr>:$scale);
+                       OptionalAttr<F64Attr>:$scale,
+                       OptionalAttr<FlatSymbolRefAttr>:$slot_of);
   let assemblyFormat = "$sym_name `:` $type `init` $init attr-dict";
   let hasVerifier = 1;
 }
@@ -205,7 +210,7 @@ def GM_ReturnOp : GM_Op<"return", [Pure, Terminator,
 }
 
 def GM_CallOp : GM_Op<"call", [DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
-  let summary = "calls a net";
+  let summary = "calls a net (or, in derived code, a gm.func)";
   let description = [{
     ```mlir
     %mu, %lv = gm.call @encoder(%x) : (tensor<?x784xf32>) -> (tensor<?x20xf32>, tensor<?x20xf32>)
@@ -233,6 +238,63 @@ def GM_ParamRefOp : GM_Op<"param_ref", [Pure,
 //===----------------------------------------------------------------------===//
 // Training
 //===----------------------------------------------------------------------===//
+
+def GM_AssignOp : GM_Op<"assign", [DeclareOpInterfaceMethods<SymbolUserOpInterface>,
+    MemoryEffects<[MemWrite]>]> {
+  let summary = "writes a new value into a parameter or optimizer slot";
+  let description = [{
+    The one op with a side effect: a training step ends with one gm.assign
+    per parameter and slot it updates, after every read.
+
+    ```mlir
+    gm.assign @w, %new : tensor<3x4xf32>
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$name, GM_F32Tensor:$value);
+  let assemblyFormat = "$name `,` $value attr-dict `:` type($value)";
+}
+
+def GM_AdamUpdateOp : GM_Op<"adam_update", [Pure,
+    AllTypesMatch<["param", "grad", "m", "v", "new_param", "new_m", "new_v"]>]> {
+  let summary = "one Adam step with bias correction, elementwise";
+  let description = [{
+    m' = b1 m + (1 - b1) g; v' = b2 v + (1 - b2) g^2;
+    p' = p - lr (m' / (1 - b1^t)) / (sqrt(v' / (1 - b2^t)) + eps),
+    with the step count t (from 1) and the hyper-parameters as runtime
+    scalars, so changing them never recompiles.
+
+    ```mlir
+    %p1, %m1, %v1 = gm.adam_update %p, %g, %m, %v, %t, %lr, %b1, %b2, %eps : tensor<400x784xf32>
+    ```
+  }];
+  let arguments = (ins GM_F32Tensor:$param, GM_F32Tensor:$grad, GM_F32Tensor:$m,
+                       GM_F32Tensor:$v, GM_Scalar:$t, GM_Scalar:$lr,
+                       GM_Scalar:$beta1, GM_Scalar:$beta2, GM_Scalar:$eps);
+  let results = (outs GM_F32Tensor:$new_param, GM_F32Tensor:$new_m,
+                      GM_F32Tensor:$new_v);
+  let assemblyFormat = [{
+    $param `,` $grad `,` $m `,` $v `,` $t `,` $lr `,` $beta1 `,` $beta2 `,` $eps
+    attr-dict `:` type($param)
+  }];
+}
+
+def GM_SgdUpdateOp : GM_Op<"sgd_update", [Pure,
+    AllTypesMatch<["param", "grad", "buf", "new_param", "new_buf"]>]> {
+  let summary = "one SGD step with momentum, elementwise";
+  let description = [{
+    buf' = momentum buf + g; p' = p - lr buf' (PyTorch's form).
+
+    ```mlir
+    %p1, %b1 = gm.sgd_update %p, %g, %buf, %lr, %mom : tensor<3xf32>
+    ```
+  }];
+  let arguments = (ins GM_F32Tensor:$param, GM_F32Tensor:$grad, GM_F32Tensor:$buf,
+                       GM_Scalar:$lr, GM_Scalar:$momentum);
+  let results = (outs GM_F32Tensor:$new_param, GM_F32Tensor:$new_buf);
+  let assemblyFormat = [{
+    $param `,` $grad `,` $buf `,` $lr `,` $momentum attr-dict `:` type($param)
+  }];
+}
 
 def GM_StepOp : GM_Op<"step", [Symbol, HasParent<"ModelOp">,
     DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
@@ -647,7 +709,7 @@ def GM_LinearOp : GM_Op<"linear", [Pure, DeclareOpInterfaceMethods<GM_Differenti
   let hasVerifier = 1;
 }
 
-def GM_MaskedLinearOp : GM_Op<"masked_linear", [Pure]> {
+def GM_MaskedLinearOp : GM_Op<"masked_linear", [Pure, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
   let assemblyFormat = [{
     $input `,` $weight (`,` $bias^)? `mask` $mask attr-dict `:` functional-type(operands, $result)
   }];
@@ -668,7 +730,7 @@ def GM_MaskedLinearOp : GM_Op<"masked_linear", [Pure]> {
   let hasVerifier = 1;
 }
 
-class GM_ConvLikeOp<string mnemonic> : GM_Op<mnemonic, [Pure]> {
+class GM_ConvLikeOp<string mnemonic> : GM_Op<mnemonic, [Pure, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
   let results = (outs GM_F32Tensor:$result);
   let assemblyFormat = [{
     $input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, $result)
@@ -729,7 +791,7 @@ def GM_MaskedConv2DOp : GM_ConvLikeOp<"masked_conv2d"> {
                        Optional<GM_F32Tensor>:$bias, GM_MaskKindAttr:$mask);
 }
 
-def GM_BatchNormOp : GM_Op<"batch_norm", [Pure]> {
+def GM_BatchNormOp : GM_Op<"batch_norm", [Pure, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
   let summary = "batch normalisation over all axes but the channel axis 1";
   let description = [{
     Normalises with the batch statistics (training mode) and applies the
@@ -748,7 +810,7 @@ def GM_BatchNormOp : GM_Op<"batch_norm", [Pure]> {
   let hasVerifier = 1;
 }
 
-def GM_EmbeddingOp : GM_Op<"embedding", [Pure]> {
+def GM_EmbeddingOp : GM_Op<"embedding", [Pure, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
   let summary = "look up rows of a table by token id";
   let description = [{
     ids (B, T) i32, table (V, E) -> (B, T, E).
@@ -763,7 +825,7 @@ def GM_EmbeddingOp : GM_Op<"embedding", [Pure]> {
   let hasVerifier = 1;
 }
 
-def GM_LSTMCellOp : GM_Op<"lstm_cell", [Pure]> {
+def GM_LSTMCellOp : GM_Op<"lstm_cell", [Pure, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
   let summary = "one step of an LSTM";
   let description = [{
     x (B, I), h (B, H), c (B, H), w_ih (4H, I), w_hh (4H, H), bias (4H);
@@ -808,7 +870,7 @@ def GM_RowLSTMOp : GM_Op<"row_lstm", [Pure]> {
   let hasVerifier = 1;
 }
 
-def GM_NadeOp : GM_Op<"nade", [Pure]> {
+def GM_NadeOp : GM_Op<"nade", [Pure, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
   let summary = "NADE conditionals: logits of p(x_d = 1 | x_<d)";
   let description = [{
     h_d = sigmoid(c + W[:, <d] x_<d), logit_d = b_d + V[d, :] h_d, for every d,
@@ -825,6 +887,65 @@ def GM_NadeOp : GM_Op<"nade", [Pure]> {
   let results = (outs GM_F32Tensor:$result);
   let assemblyFormat = [{
     $input `,` $w `,` $c `,` $v `,` $b attr-dict `:` functional-type(operands, $result)
+  }];
+  let hasVerifier = 1;
+}
+
+def GM_Conv2DWeightGradOp : GM_Op<"conv2d_weight_grad", [Pure]> {
+  let summary = "the gradient of a convolution with respect to its weight";
+  let description = [{
+    For y = conv2d(x, w) with `stride` and `padding` and the adjoint g of y:
+    dw[o, c, i, j] = sum over (b, h, w) of g[b, o, h, w] *
+    x[b, c, h * stride - padding + i, w * stride - padding + j]. With x and g
+    swapped it is also the weight gradient of a transposed convolution.
+    input (B, C, H, W), grad (B, O, H', W') -> (O, C, KH, KW).
+
+    ```mlir
+    %dw = gm.conv2d_weight_grad %x, %g {padding = array<i64: 1, 1>, stride = array<i64: 2, 2>}
+        : (tensor<?x1x28x28xf32>, tensor<?x64x14x14xf32>) -> tensor<64x1x4x4xf32>
+    ```
+  }];
+  let arguments = (ins GM_F32Tensor:$input, GM_F32Tensor:$grad,
+                       DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$padding);
+  let results = (outs GM_F32Tensor:$result);
+  let assemblyFormat = "$input `,` $grad attr-dict `:` functional-type(operands, $result)";
+  let hasVerifier = 1;
+}
+
+def GM_EmbeddingGradOp : GM_Op<"embedding_grad", [Pure]> {
+  let summary = "the gradient of an embedding table: adjoints added by id";
+  let description = [{
+    d_table[v] = sum of grad[b, t] over the (b, t) whose id is v.
+    ids (B, T), grad (B, T, E) -> (V, E).
+
+    ```mlir
+    %dt = gm.embedding_grad %ids, %g : (tensor<?x6xi32>, tensor<?x6x32xf32>) -> tensor<32x32xf32>
+    ```
+  }];
+  let arguments = (ins GM_TokenTensor:$ids, GM_F32Tensor:$grad);
+  let results = (outs GM_F32Tensor:$result);
+  let assemblyFormat = "$ids `,` $grad attr-dict `:` functional-type(operands, $result)";
+  let hasVerifier = 1;
+}
+
+def GM_NadeGradOp : GM_Op<"nade_grad", [Pure]> {
+  let summary = "the gradient of gm.nade with respect to all its operands";
+  let description = [{
+    Given the operands of a gm.nade and the adjoint of its logits, returns
+    the adjoints of x, W, c, V and b (in that order), by the reverse of NADE's
+    running sum: with s_d the sum of the hidden adjoints of the conditionals
+    after d, dW[:, d] = s_d x_d and dx_d = W[:, d] . s_d.
+
+    ```mlir
+    %dx, %dW, %dc, %dV, %db = gm.nade_grad %x, %W, %c, %V, %b, %g : ...
+    ```
+  }];
+  let arguments = (ins GM_F32Tensor:$input, GM_F32Tensor:$w, GM_F32Tensor:$c,
+                       GM_F32Tensor:$v, GM_F32Tensor:$b, GM_F32Tensor:$grad);
+  let results = (outs GM_F32Tensor:$d_input, GM_F32Tensor:$d_w, GM_F32Tensor:$d_c,
+                      GM_F32Tensor:$d_v, GM_F32Tensor:$d_b);
+  let assemblyFormat = [{
+    $input `,` $w `,` $c `,` $v `,` $b `,` $grad attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }

@@ -63,8 +63,8 @@ struct Autodiff : public mlir::gm::impl::GMAutodiffPassBase<Autodiff> {
     for (ModelOp model : getOperation().getOps<ModelOp>()) {
       SmallVector<FuncOp> losses;
       for (FuncOp fn : model.getBlock().getOps<FuncOp>())
-        if (fn->hasAttr("gm.player"))
-          losses.push_back(fn);
+        if (fn->hasAttr("gm.player") && !fn->hasAttr("params"))
+          losses.push_back(fn); // a loss, not a gradient already made
       for (FuncOp loss : losses)
         if (failed(differentiate(model, loss)))
           return signalPassFailure();
@@ -95,7 +95,6 @@ LogicalResult Autodiff::differentiate(ModelOp model, FuncOp loss) {
   b.setInsertionPointAfter(loss);
   auto grad = cast<FuncOp>(b.clone(*loss));
   grad.setSymName(name);
-  grad->removeAttr("gm.player");
   if (failed(inlineCalls(grad, model)))
     return failure();
 

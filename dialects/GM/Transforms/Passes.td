@@ -31,6 +31,19 @@ def GMAutodiffPass : Pass<"gm-autodiff", "::mlir::ModuleOp"> {
   }];
 }
 
+def GMBuildTrainStepsPass : Pass<"gm-build-train-steps", "::mlir::ModuleOp"> {
+  let summary = "one optimizer step per gradient: Adam or SGD over a group";
+  let description = [{
+    For every `gm.func @<step>.grad.<player>` writes
+    `gm.func @<step>.train.<player>(data..., hparams..., key) -> loss` that
+    calls the gradient and applies `gm.adam_update` or `gm.sgd_update` to
+    each parameter, keeping the optimizer's state in zero-initialised slots
+    (`gm.param ... {slot_of = @p}`), one set per player, and writing back with
+    `gm.assign`. Hyper-parameters are runtime arguments; their defaults from
+    the .gm file are in `gm.hparams`.
+  }];
+}
+
 def GMBuildLossesPass : Pass<"gm-build-losses", "::mlir::ModuleOp"> {
   let summary = "one loss to minimise per training step and player";
   let description = [{

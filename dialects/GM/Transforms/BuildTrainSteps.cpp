@@ -1,0 +1,145 @@
+//===- BuildTrainSteps.cpp - optimizer steps as functions -----------------===//
+//
+// After gm-autodiff: for every gradient function @<step>.grad.<player>
+// writes @<step>.train.<player>, one optimizer step for that player's
+// parameters, and the optimizer's state as zero-initialised slots
+// (gm.param with slot_of): Adam's @<step>.<player>.m.<param> and .v., SGD's
+// .momentum.. The function takes the gradient's data, then the optimizer's
+// hyper-parameters as runtime scalars (Adam: t, lr, beta1, beta2, eps; SGD:
+// lr, momentum; defaults in `gm.hparams`), then the key; it calls the
+// gradient, updates every parameter and slot with gm.assign (after every
+// read), and returns the loss.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/GM/Transforms/Passes.h"
+
+#include "mlir/IR/Builders.h"
+
+namespace mlir::gm {
+#define GEN_PASS_DEF_GMBUILDTRAINSTEPSPASS
+#include "dialects/GM/Transforms/Passes.h.inc"
+} // namespace mlir::gm
+
+using namespace mlir;
+using namespace mlir::gm;
+
+namespace {
+
+struct BuildTrainSteps
+    : public mlir::gm::impl::GMBuildTrainStepsPassBase<BuildTrainSteps> {
+  void runOnOperation() override {
+    for (ModelOp model : getOperation().getOps<ModelOp>()) {
+      SmallVector<FuncOp> grads;
+      for (FuncOp fn : model.getBlock().getOps<FuncOp>())
+        if (fn->hasAttr("params") && fn->hasAttr("gm.player"))
+          grads.push_back(fn); // a gradient (train steps have no player)
+      for (FuncOp grad : grads)
+        if (failed(build(model, grad)))
+          return signalPassFailure();
+    }
+  }
+
+  LogicalResult build(ModelOp model, FuncOp grad);
+};
+
+LogicalResult BuildTrainSteps::build(ModelOp model, FuncOp grad) {
+  // The optimizer of this player, from the training block.
+  auto stepRef = grad->getAttrOfType<FlatSymbolRefAttr>("gm.step");
+  auto player = grad->getAttrOfType<StringAttr>("gm.player");
+  if (!stepRef || !player)
+    return grad.emitError() << "gradient function without gm.step/gm.player";
+  Operation *plan = SymbolTable::lookupSymbolIn(model, stepRef.getAttr());
+  OptimizerAttr opt;
+  if (auto step = dyn_cast_or_null<StepOp>(plan))
+    opt = step.getOptimizer();
+  else if (auto mm = dyn_cast_or_null<MinimaxOp>(plan))
+    opt = player.getValue() == "generator" ? mm.getGenOptimizer()
+                                           : mm.getDiscOptimizer();
+  else
+    return grad.emitError() << "no training block @" << stepRef.getValue();
+  bool adam = opt.getKind() == OptimizerKind::adam;
+  SmallVector<StringRef> hparams =
+      adam ? SmallVector<StringRef>{"t", "lr", "beta1", "beta2", "eps"}
+           : SmallVector<StringRef>{"lr", "momentum"};
+  SmallVector<StringRef> slots = adam ? SmallVector<StringRef>{"m", "v"}
+                                      : SmallVector<StringRef>{"momentum"};
+
+  OpBuilder b(model.getContext());
+  Location loc = grad.getLoc();
+  auto scalar = RankedTensorType::get({}, b.getF32Type());
+  std::string base = (stepRef.getValue() + "." + player.getValue()).str();
+
+  // Slots, next to the parameters they serve.
+  auto params = grad->getAttrOfType<ArrayAttr>("params");
+  SmallVector<SmallVector<ParamOp>> slotOps;
+  for (Attribute ref : params) {
+    auto p = SymbolTable::lookupNearestSymbolFrom<ParamOp>(grad, cast<FlatSymbolRefAttr>(ref));
+    b.setInsertionPointAfter(p);
+    slotOps.emplace_back();
+    for (StringRef slot : slots) {
+      std::string name = base + "." + slot.str() + "." + p.getSymName().str();
+      if (SymbolTable::lookupSymbolIn(model, name))
+        return grad.emitError() << "cannot create slot @" << name
+                                << ": the symbol is taken";
+      slotOps.back().push_back(b.create<ParamOp>(
+          p.getLoc(), name, p.getType(), InitKind::zeros, FloatAttr(),
+          FlatSymbolRefAttr::get(p.getSymNameAttr())));
+    }
+  }
+
+  // The function: data..., hyper-parameters..., key.
+  ArrayRef<Type> gradArgs = grad.getArgumentTypes();
+  SmallVector<Type> argTypes(gradArgs.drop_back().begin(), gradArgs.drop_back().end());
+  argTypes.append(hparams.size(), scalar);
+  argTypes.push_back(gradArgs.back());
+  std::string name = grad.getSymName().str();
+  name.replace(name.rfind(".grad."), 6, ".train.");
+  b.setInsertionPointAfter(grad);
+  auto fn = b.create<FuncOp>(loc, name, b.getFunctionType(argTypes, {scalar}));
+  fn->setAttr("inputs", grad->getAttr("inputs"));
+  fn->setAttr("params", params);
+  fn->setAttr("gm.step", stepRef);
+  fn->setAttr("gm.hparam_names", b.getStrArrayAttr(hparams));
+  fn->setAttr("gm.hparams", opt.getHparams());
+  Block *entry = fn.addEntryBlock();
+  b.setInsertionPointToEnd(entry);
+  unsigned numData = gradArgs.size() - 1;
+  SmallVector<Value> callArgs(entry->getArguments().take_front(numData));
+  callArgs.push_back(entry->getArguments().back());
+  auto call = b.create<CallOp>(loc, grad.getResultTypes(), grad.getSymName(), callArgs);
+  auto h = [&](StringRef n) {
+    return entry->getArgument(numData + (llvm::find(hparams, n) - hparams.begin()));
+  };
+
+  // Read everything, then write: reads never see a step's own writes.
+  SmallVector<std::pair<StringAttr, Value>> writes;
+  for (auto [i, ref] : llvm::enumerate(params)) {
+    auto sym = cast<FlatSymbolRefAttr>(ref);
+    Type type = grad.getResultTypes()[i + 1];
+    Value p = b.create<ParamRefOp>(loc, type, sym);
+    Value g = call.getResult(i + 1);
+    SmallVector<Value> state;
+    for (ParamOp slot : slotOps[i])
+      state.push_back(b.create<ParamRefOp>(loc, type, slot.getSymName()));
+    if (adam) {
+      auto up = b.create<AdamUpdateOp>(loc, TypeRange{type, type, type}, p, g,
+                                       state[0], state[1], h("t"), h("lr"),
+                                       h("beta1"), h("beta2"), h("eps"));
+      writes.push_back({sym.getAttr(), up.getNewParam()});
+      writes.push_back({slotOps[i][0].getSymNameAttr(), up.getNewM()});
+      writes.push_back({slotOps[i][1].getSymNameAttr(), up.getNewV()});
+    } else {
+      auto up = b.create<SgdUpdateOp>(loc, TypeRange{type, type}, p, g, state[0],
+                                      h("lr"), h("momentum"));
+      writes.push_back({sym.getAttr(), up.getNewParam()});
+      writes.push_back({slotOps[i][0].getSymNameAttr(), up.getNewBuf()});
+    }
+  }
+  for (auto [sym, value] : writes)
+    b.create<AssignOp>(loc, FlatSymbolRefAttr::get(sym), value);
+  b.create<ReturnOp>(loc, ValueRange{call.getResult(0)});
+  return success();
+}
+
+} // namespace
