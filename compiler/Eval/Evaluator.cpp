@@ -865,6 +865,97 @@ bool Evaluator::eval(Operation *op) {
         setT(o, std::move(dt));
         return true;
       })
+      .Case([&](RowLSTMGradOp o) {
+        // Forward again, keeping every row's gates and states, then back
+        // through the rows: row r's gates read x[r] (mask B) and h[r-1].
+        const Tensor &x = T(o.getInput()), &wis = T(o.getWIs()), &wss = T(o.getWSs());
+        const Tensor &bias = T(o.getBias()), &gy = T(o.getGrad());
+        int64_t b = x.shape[0], c = x.shape[1], rows = x.shape[2], cols = x.shape[3];
+        int64_t g4 = wis.shape[0], hid = g4 / 4, k = wis.shape[3], half = k / 2;
+        Tensor dx(x.shape), dwis(wis.shape), dwss(wss.shape), db(bias.shape);
+        // Per row: activated gates i, f, g, o (4H x cols), cell c and hidden h.
+        std::vector<Real> act(rows * g4 * cols), cell((rows + 1) * hid * cols),
+            hidden((rows + 1) * hid * cols);
+        auto X = [&](int64_t n, int64_t ch, int64_t r, int64_t j) -> Real {
+          return x.data[((n * c + ch) * rows + r) * cols + j];
+        };
+        for (int64_t n = 0; n < b; ++n) {
+          std::fill(cell.begin(), cell.end(), 0.0L);
+          std::fill(hidden.begin(), hidden.end(), 0.0L);
+          // cell/hidden row r + 1 holds row r; row 0 is the zero state.
+          for (int64_t r = 0; r < rows; ++r) {
+            Real *prevH = &hidden[r * hid * cols];
+            for (int64_t g = 0; g < g4; ++g)
+              for (int64_t j = 0; j < cols; ++j) {
+                Real s = bias.data[g];
+                for (int64_t dj = 0; dj < k; ++dj) {
+                  int64_t src = j - half + dj;
+                  if (src < 0 || src >= cols)
+                    continue;
+                  if (dj <= half)
+                    for (int64_t ch = 0; ch < c; ++ch)
+                      s += X(n, ch, r, src) * wis.data[(g * c + ch) * k + dj];
+                  for (int64_t hh = 0; hh < hid; ++hh)
+                    s += prevH[hh * cols + src] * wss.data[(g * hid + hh) * k + dj];
+                }
+                act[(r * g4 + g) * cols + j] = g / hid == 2 ? std::tanh(s) : sigmoid(s);
+              }
+            for (int64_t hh = 0; hh < hid; ++hh)
+              for (int64_t j = 0; j < cols; ++j) {
+                auto A = [&](int64_t q) { return act[(r * g4 + q * hid + hh) * cols + j]; };
+                Real cv = A(1) * cell[(r * hid + hh) * cols + j] + A(0) * A(2);
+                cell[((r + 1) * hid + hh) * cols + j] = cv;
+                hidden[((r + 1) * hid + hh) * cols + j] = A(3) * std::tanh(cv);
+              }
+          }
+          // Backwards: dh and dc of row r, carried to row r - 1.
+          std::vector<Real> dh(hid * cols, 0.0L), dc(hid * cols, 0.0L), dg(g4 * cols);
+          for (int64_t r = rows - 1; r >= 0; --r) {
+            for (int64_t hh = 0; hh < hid; ++hh)
+              for (int64_t j = 0; j < cols; ++j) {
+                int64_t at = hh * cols + j;
+                auto A = [&](int64_t q) { return act[(r * g4 + q * hid + hh) * cols + j]; };
+                Real dhv = dh[at] + gy.data[((n * hid + hh) * rows + r) * cols + j];
+                Real cv = cell[((r + 1) * hid + hh) * cols + j];
+                Real tc = std::tanh(cv);
+                Real dcv = dc[at] + dhv * A(3) * (1 - tc * tc);
+                Real cprev = cell[(r * hid + hh) * cols + j];
+                dg[(0 * hid + hh) * cols + j] = dcv * A(2) * A(0) * (1 - A(0));
+                dg[(1 * hid + hh) * cols + j] = dcv * cprev * A(1) * (1 - A(1));
+                dg[(2 * hid + hh) * cols + j] = dcv * A(0) * (1 - A(2) * A(2));
+                dg[(3 * hid + hh) * cols + j] = dhv * tc * A(3) * (1 - A(3));
+                dc[at] = dcv * A(1);
+              }
+            std::fill(dh.begin(), dh.end(), 0.0L);
+            Real *prevH = &hidden[r * hid * cols];
+            for (int64_t g = 0; g < g4; ++g)
+              for (int64_t j = 0; j < cols; ++j) {
+                Real d = dg[g * cols + j];
+                db.data[g] += d;
+                for (int64_t dj = 0; dj < k; ++dj) {
+                  int64_t src = j - half + dj;
+                  if (src < 0 || src >= cols)
+                    continue;
+                  if (dj <= half)
+                    for (int64_t ch = 0; ch < c; ++ch) {
+                      dwis.data[(g * c + ch) * k + dj] += d * X(n, ch, r, src);
+                      dx.data[((n * c + ch) * rows + r) * cols + src] +=
+                          d * wis.data[(g * c + ch) * k + dj];
+                    }
+                  for (int64_t hh = 0; hh < hid; ++hh) {
+                    dwss.data[(g * hid + hh) * k + dj] += d * prevH[hh * cols + src];
+                    dh[hh * cols + src] += d * wss.data[(g * hid + hh) * k + dj];
+                  }
+                }
+              }
+          }
+        }
+        setT(o.getDInput(), std::move(dx));
+        setT(o.getDWIs(), std::move(dwis));
+        setT(o.getDWSs(), std::move(dwss));
+        setT(o.getDBias(), std::move(db));
+        return true;
+      })
       .Case([&](NadeGradOp o) {
         // Forward again, then backwards over d with s = sum of the hidden
         // adjoints of the conditionals after d.

@@ -40,22 +40,21 @@ gm.model @m {
 // -----
 
 // Tests that an op with no gradient rule on the way to a parameter is an
-// error at that op.
+// error at that op (a mixture's log-density is not expanded yet).
 
 gm.model @e {
-  gm.data @x : tensor<?x1x2x2xf32> real
-  gm.param @wis : tensor<4x1x1x1xf32> init zeros
-  gm.param @wss : tensor<4x1x1x1xf32> init zeros
-  gm.param @b : tensor<4xf32> init zeros
-  gm.group @g = [@wis, @wss, @b]
-  gm.func @s.loss.all(%x: tensor<?x1x2x2xf32>, %k: !gm.key) -> tensor<f32>
+  gm.data @x : tensor<?x2xf32> real
+  gm.param @w : tensor<3xf32> init zeros
+  gm.group @g = [@w]
+  gm.func @s.loss.all(%x: tensor<?x2xf32>, %mu: tensor<?x3x2xf32>, %k: !gm.key) -> tensor<f32>
       attributes {gm.groups = [@g], gm.player = "all", inputs = [@x]} {
-    %wis = gm.param_ref @wis : tensor<4x1x1x1xf32>
-    %wss = gm.param_ref @wss : tensor<4x1x1x1xf32>
-    %b = gm.param_ref @b : tensor<4xf32>
-    // expected-error @+1 {{'gm.row_lstm' op has no gradient rule yet, and the loss @s.loss.all depends through it on the parameters being trained}}
-    %h = gm.row_lstm %x, %wis, %wss, %b : (tensor<?x1x2x2xf32>, tensor<4x1x1x1xf32>, tensor<4x1x1x1xf32>, tensor<4xf32>) -> tensor<?x1x2x2xf32>
-    %s = gm.sum %h {axes = array<i64: 0, 1, 2, 3>} : tensor<?x1x2x2xf32> -> tensor<f32>
+    %w = gm.param_ref @w : tensor<3xf32>
+    %n = gm.batch_size %x : tensor<?x2xf32>
+    %l = gm.broadcast %w [%n] : tensor<3xf32> -> tensor<?x3xf32>
+    %m = gm.mixture_normal %l, %mu, %mu : (tensor<?x3xf32>, tensor<?x3x2xf32>, tensor<?x3x2xf32>) -> !gm.dist<mixture_normal, tensor<?x2xf32>>
+    // expected-error @+1 {{'gm.log_prob' op has no gradient rule yet, and the loss @s.loss.all depends through it on the parameters being trained}}
+    %lp = gm.log_prob %m, %x : (!gm.dist<mixture_normal, tensor<?x2xf32>>, tensor<?x2xf32>) -> tensor<?xf32>
+    %s = gm.mean %lp {axes = array<i64: 0>} : tensor<?xf32> -> tensor<f32>
     gm.return %s : tensor<f32>
   }
 }

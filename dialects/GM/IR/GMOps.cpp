@@ -795,6 +795,16 @@ LogicalResult EmbeddingGradOp::verify() {
   return success();
 }
 
+LogicalResult RowLSTMGradOp::verify() {
+  Value ins[] = {getInput(), getWIs(), getWSs(), getBias()};
+  for (auto [in, out] : llvm::zip(ins, getResults()))
+    if (in.getType() != out.getType())
+      return emitOpError() << "expects each adjoint to have the type of its "
+                              "operand, got "
+                           << out.getType() << " for " << in.getType();
+  return success();
+}
+
 LogicalResult NadeGradOp::verify() {
   if (getGrad().getType() != getInput().getType())
     return emitOpError() << "expects the adjoint of the logits to have the "
@@ -1476,6 +1486,16 @@ LogicalResult LSTMCellOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
   out.push_back(b.create<MatmulOp>(loc, getWIh().getType(), dgT, getInput()));
   out.push_back(b.create<MatmulOp>(loc, getWHh().getType(), dgT, getH()));
   out.push_back(G.sum(dgates, {0}));
+  return success();
+}
+
+LogicalResult RowLSTMOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
+                                  SmallVectorImpl<Value> &out) {
+  auto grad = b.create<RowLSTMGradOp>(
+      getLoc(), TypeRange{getInput().getType(), getWIs().getType(),
+                          getWSs().getType(), getBias().getType()},
+      getInput(), getWIs(), getWSs(), getBias(), adj[0]);
+  out.append(grad.getResults().begin(), grad.getResults().end());
   return success();
 }
 

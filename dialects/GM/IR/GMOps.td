@@ -846,7 +846,7 @@ def GM_LSTMCellOp : GM_Op<"lstm_cell", [Pure, DeclareOpInterfaceMethods<GM_Diffe
   let hasVerifier = 1;
 }
 
-def GM_RowLSTMOp : GM_Op<"row_lstm", [Pure]> {
+def GM_RowLSTMOp : GM_Op<"row_lstm", [Pure, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
   let summary = "PixelRNN Row LSTM over NCHW images";
   let description = [{
     Processes the image row by row. For row r, the gates are the masked
@@ -946,6 +946,28 @@ def GM_NadeGradOp : GM_Op<"nade_grad", [Pure]> {
                       GM_F32Tensor:$d_v, GM_F32Tensor:$d_b);
   let assemblyFormat = [{
     $input `,` $w `,` $c `,` $v `,` $b `,` $grad attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def GM_RowLSTMGradOp : GM_Op<"row_lstm_grad", [Pure]> {
+  let summary = "the gradient of gm.row_lstm with respect to all its operands";
+  let description = [{
+    Given the operands of a gm.row_lstm and the adjoint of its hidden states,
+    returns the adjoints of the input, w_is, w_ss and bias: back-propagation
+    through the rows, from the last row to the first, through the cell state
+    and through the state-to-state convolution of the previous row.
+
+    ```mlir
+    %dx, %dwis, %dwss, %db = gm.row_lstm_grad %x, %wis, %wss, %b, %g : ...
+    ```
+  }];
+  let arguments = (ins GM_F32Tensor:$input, GM_F32Tensor:$w_is,
+                       GM_F32Tensor:$w_ss, GM_F32Tensor:$bias, GM_F32Tensor:$grad);
+  let results = (outs GM_F32Tensor:$d_input, GM_F32Tensor:$d_w_is,
+                      GM_F32Tensor:$d_w_ss, GM_F32Tensor:$d_bias);
+  let assemblyFormat = [{
+    $input `,` $w_is `,` $w_ss `,` $bias `,` $grad attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }

@@ -758,3 +758,34 @@ gm.model @m {
     gm.return %y : tensor<784x1xf32>
   }
 }
+
+// -----
+
+gm.model @m {
+  gm.param @w : tensor<3xf32> init zeros
+  gm.func @f(%v: tensor<4xf32>) {
+    // expected-error @+1 {{writes 'tensor<4xf32>' into @w of type 'tensor<3xf32>'}}
+    gm.assign @w, %v : tensor<4xf32>
+    gm.return
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.func @f(%x: tensor<?x1x8x8xf32>, %g: tensor<?x4x8x8xf32>) -> tensor<3x1x3x3xf32> {
+    // expected-error @+1 {{does not match input}}
+    %w = gm.conv2d_weight_grad %x, %g {stride = array<i64: 1, 1>, padding = array<i64: 1, 1>} : (tensor<?x1x8x8xf32>, tensor<?x4x8x8xf32>) -> tensor<3x1x3x3xf32>
+    gm.return %w : tensor<3x1x3x3xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.func @f(%ids: tensor<?x5xi32>, %g: tensor<?x5x6xf32>) -> tensor<7x5xf32> {
+    // expected-error @+1 {{expects ids (B, T), grad (B, T, E) and a (V, E) result}}
+    %t = gm.embedding_grad %ids, %g : (tensor<?x5xi32>, tensor<?x5x6xf32>) -> tensor<7x5xf32>
+    gm.return %t : tensor<7x5xf32>
+  }
+}

@@ -258,3 +258,43 @@ gm.model @densities {
     gm.return %r : tensor<f32>
   }
 }
+
+// -----
+
+// Tests the ops the training passes write: gm.func, gm.sign, gm.size, the
+// backward helpers, the optimizer updates and gm.assign.
+
+// CHECK-LABEL: gm.model @derived
+gm.model @derived {
+  gm.param @w : tensor<4x1x3x3xf32> init zeros
+  gm.param @m : tensor<4x1x3x3xf32> init zeros {slot_of = @w}
+  // CHECK: gm.func @f(
+  gm.func @f(%x: tensor<?x1x8x8xf32>, %g: tensor<?x4x8x8xf32>, %ids: tensor<?x5xi32>,
+             %ge: tensor<?x5x6xf32>, %v: tensor<?x16xf32>, %W: tensor<5x16xf32>,
+             %c: tensor<5xf32>, %V: tensor<16x5xf32>, %b: tensor<16xf32>,
+             %r: tensor<?x4x2x3xf32>, %wis: tensor<8x4x1x3xf32>, %wss: tensor<8x2x1x3xf32>,
+             %bl: tensor<8xf32>, %gr: tensor<?x2x2x3xf32>, %s: tensor<f32>) -> tensor<f32> {
+    // CHECK: gm.sign
+    %0 = gm.sign %v : tensor<?x16xf32>
+    // CHECK: gm.size %{{.*}} {axes = array<i64: 0, 1>} : tensor<?x16xf32> -> tensor<f32>
+    %1 = gm.size %v {axes = array<i64: 0, 1>} : tensor<?x16xf32> -> tensor<f32>
+    // CHECK: gm.conv2d_weight_grad
+    %2 = gm.conv2d_weight_grad %x, %g {stride = array<i64: 1, 1>, padding = array<i64: 1, 1>} : (tensor<?x1x8x8xf32>, tensor<?x4x8x8xf32>) -> tensor<4x1x3x3xf32>
+    // CHECK: gm.embedding_grad
+    %3 = gm.embedding_grad %ids, %ge : (tensor<?x5xi32>, tensor<?x5x6xf32>) -> tensor<7x6xf32>
+    // CHECK: gm.nade_grad
+    %4:5 = gm.nade_grad %v, %W, %c, %V, %b, %v : (tensor<?x16xf32>, tensor<5x16xf32>, tensor<5xf32>, tensor<16x5xf32>, tensor<16xf32>, tensor<?x16xf32>) -> (tensor<?x16xf32>, tensor<5x16xf32>, tensor<5xf32>, tensor<16x5xf32>, tensor<16xf32>)
+    // CHECK: gm.row_lstm_grad
+    %5:4 = gm.row_lstm_grad %r, %wis, %wss, %bl, %gr : (tensor<?x4x2x3xf32>, tensor<8x4x1x3xf32>, tensor<8x2x1x3xf32>, tensor<8xf32>, tensor<?x2x2x3xf32>) -> (tensor<?x4x2x3xf32>, tensor<8x4x1x3xf32>, tensor<8x2x1x3xf32>, tensor<8xf32>)
+    %p = gm.param_ref @w : tensor<4x1x3x3xf32>
+    %mm = gm.param_ref @m : tensor<4x1x3x3xf32>
+    // CHECK: gm.adam_update %{{.*}} : tensor<4x1x3x3xf32>
+    %6:3 = gm.adam_update %p, %2, %mm, %mm, %s, %s, %s, %s, %s : tensor<4x1x3x3xf32>
+    // CHECK: gm.sgd_update %{{.*}} : tensor<4x1x3x3xf32>
+    %7:2 = gm.sgd_update %p, %2, %mm, %s, %s : tensor<4x1x3x3xf32>
+    // CHECK: gm.assign @w, %{{.*}} : tensor<4x1x3x3xf32>
+    gm.assign @w, %6#0 : tensor<4x1x3x3xf32>
+    gm.assign @m, %7#1 : tensor<4x1x3x3xf32>
+    gm.return %1 : tensor<f32>
+  }
+}
