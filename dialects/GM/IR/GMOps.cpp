@@ -179,33 +179,23 @@ static void printFunctionLike(OpAsmPrinter &p, OpT op) {
       op.getArgAttrsAttrName(), op.getResAttrsAttrName());
 }
 
-void NetOp::build(OpBuilder &builder, OperationState &state, StringRef name,
-                  FunctionType type) {
-  buildFunctionLike<NetOp>(builder, state, name, type);
-}
-ParseResult NetOp::parse(OpAsmParser &parser, OperationState &result) {
-  return parseFunctionLike<NetOp>(parser, result);
-}
-void NetOp::print(OpAsmPrinter &p) { printFunctionLike(p, *this); }
 
-LogicalResult NetOp::verify() {
-  if (getBody().empty())
-    return emitOpError() << "expects a body";
+/// Every function-like gm op has a body: nets and objectives come from .gm
+/// source, gm.func from the passes, and none is a declaration.
+static LogicalResult verifyHasBody(FunctionOpInterface fn) {
+  if (fn.getFunctionBody().empty())
+    return fn->emitOpError() << "expects a body";
   return success();
 }
 
-void ObjectiveOp::build(OpBuilder &builder, OperationState &state,
-                        StringRef name, FunctionType type) {
-  buildFunctionLike<ObjectiveOp>(builder, state, name, type);
-}
-ParseResult ObjectiveOp::parse(OpAsmParser &parser, OperationState &result) {
-  return parseFunctionLike<ObjectiveOp>(parser, result);
-}
-void ObjectiveOp::print(OpAsmPrinter &p) { printFunctionLike(p, *this); }
+LogicalResult NetOp::verify() { return verifyHasBody(*this); }
+
+
+
 
 LogicalResult ObjectiveOp::verify() {
-  if (getBody().empty())
-    return emitOpError() << "expects a body";
+  if (failed(verifyHasBody(*this)))
+    return failure();
   FunctionType type = getFunctionType();
   if (type.getNumResults() != 1 || type.getResult(0) != RankedTensorType::get(
                                        {}, Float32Type::get(getContext())))
@@ -233,20 +223,8 @@ LogicalResult ObjectiveOp::verify() {
   return success();
 }
 
-void FuncOp::build(OpBuilder &builder, OperationState &state, StringRef name,
-                   FunctionType type) {
-  buildFunctionLike<FuncOp>(builder, state, name, type);
-}
-ParseResult FuncOp::parse(OpAsmParser &parser, OperationState &result) {
-  return parseFunctionLike<FuncOp>(parser, result);
-}
-void FuncOp::print(OpAsmPrinter &p) { printFunctionLike(p, *this); }
 
-LogicalResult FuncOp::verify() {
-  if (getBody().empty())
-    return emitOpError() << "expects a body";
-  return success();
-}
+LogicalResult FuncOp::verify() { return verifyHasBody(*this); }
 
 LogicalResult SizeOp::verify() {
   for (int64_t a : getAxes())

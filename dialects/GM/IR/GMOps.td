@@ -140,6 +140,21 @@ class GM_FunctionLikeOp<string mnemonic, list<Trait> traits = []>
   let builders = [OpBuilder<(ins "::llvm::StringRef":$name,
                                  "::mlir::FunctionType":$type)>];
   let hasVerifier = 1;
+  // One implementation for every function-like op (GMOps.cpp).
+  let extraClassDefinition = [{
+    void $cppClass::build(::mlir::OpBuilder &builder,
+                          ::mlir::OperationState &state, ::llvm::StringRef name,
+                          ::mlir::FunctionType type) {
+      buildFunctionLike<$cppClass>(builder, state, name, type);
+    }
+    ::mlir::ParseResult $cppClass::parse(::mlir::OpAsmParser &parser,
+                                         ::mlir::OperationState &result) {
+      return parseFunctionLike<$cppClass>(parser, result);
+    }
+    void $cppClass::print(::mlir::OpAsmPrinter &p) {
+      printFunctionLike(p, *this);
+    }
+  }];
 }
 
 def GM_NetOp : GM_FunctionLikeOp<"net"> {
