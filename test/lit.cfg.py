@@ -5,6 +5,7 @@ import sys
 
 import lit.formats
 from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
 
 config.name = "gm"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
@@ -18,8 +19,10 @@ config.substitutions.append(("%python", sys.executable))
 
 llvm_config.with_system_environment(["HOME", "TMPDIR"])
 llvm_config.use_default_substitutions()
+# A missing tool is a setup error, not a test failure: stop at once, saying so.
 llvm_config.add_tool_substitutions(
-    ["gmc", "gm-opt", "gm-eval"], [config.gm_tools_dir])
+    [ToolSubst(tool, unresolved="fatal") for tool in ("gmc", "gm-opt", "gm-eval")],
+    [config.gm_tools_dir])
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 # A gmc built with sanitizers (scripts/test.sh passes --param asan_gmc=...):
