@@ -16,12 +16,13 @@ config.test_exec_root = os.path.join(config.gm_obj_root, "test")
 
 config.substitutions.append(("%models", os.path.join(config.gm_src_root, "models")))
 config.substitutions.append(("%python", sys.executable))
+config.substitutions.append(("%fashion", "/usr/share/datasets/fashion-mnist"))
 
 llvm_config.with_system_environment(["HOME", "TMPDIR"])
 llvm_config.use_default_substitutions()
 # A missing tool is a setup error, not a test failure: stop at once, saying so.
 llvm_config.add_tool_substitutions(
-    [ToolSubst(tool, unresolved="fatal") for tool in ("gmc", "gm-opt", "gm-eval")],
+    [ToolSubst(tool, unresolved="fatal") for tool in ("gmc", "gm-opt", "gm-eval", "gmrt-test")],
     [config.gm_tools_dir])
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 

@@ -1,0 +1,164 @@
+//===- gmrt-test.cpp - drives the runtime library from lit tests ----------===//
+//
+// gmrt-test idx FILE                 shape and mean byte (/255) of an IDX file
+// gmrt-test fashion DIR SPLIT        a Fashion-MNIST split: count, size, stats
+// gmrt-test ckpt-roundtrip FILE      write, read back and compare a checkpoint
+// gmrt-test ckpt-read FILE           the tensors and metadata of a checkpoint
+// gmrt-test npy-roundtrip FILE       write, read back and compare a .npy
+// gmrt-test npy-read FILE            shape and sum of a .npy
+// gmrt-test png FILE N COLS          a grid of N synthetic 28x28 images
+// gmrt-test fashion-png DIR FILE N   a grid of the first N training images
+//
+// Errors print "gmrt-test: error: ..." and exit 1.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/include/gmrt/data.h"
+#include "runtime/include/gmrt/png.h"
+#include "runtime/include/gmrt/safetensors.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <sys/stat.h>
+
+using namespace gmrt;
+
+static int fail(const Status &s) {
+  std::fprintf(stderr, "gmrt-test: error: %s\n", s.message().c_str());
+  return 1;
+}
+
+static int usage() {
+  std::fprintf(stderr, "usage: gmrt-test idx|fashion|ckpt-roundtrip|ckpt-read|"
+                       "npy-roundtrip|npy-read|png ARGS...\n");
+  return 2;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 3)
+    return usage();
+  std::string cmd = argv[1], path = argv[2];
+  if (cmd == "idx") {
+    ByteArray a;
+    if (Status s = readIdx(path, a); !s)
+      return fail(s);
+    double sum = 0;
+    for (uint8_t b : a.data)
+      sum += b / 255.0;
+    std::printf("shape");
+    for (size_t i = 0; i < a.shape.size(); ++i)
+      std::printf("%s%lld", i ? "x" : " ", (long long)a.shape[i]);
+    std::printf("\nmean %.6f\n", sum / a.data.size());
+    return 0;
+  }
+  if (cmd == "fashion" && argc == 4) {
+    Dataset d;
+    if (Status s = loadFashionMnist(path, argv[3], d); !s)
+      return fail(s);
+    double sum = 0;
+    for (float v : d.images)
+      sum += v;
+    long counts[10] = {};
+    for (uint8_t l : d.labels)
+      ++counts[l];
+    std::printf("%lld images of %lldx%lld\nmean pixel %.4f\nper class", (long long)d.count,
+                (long long)d.height, (long long)d.width, sum / d.images.size());
+    for (long c : counts)
+      std::printf(" %ld", c);
+    std::printf("\n");
+    return 0;
+  }
+  if (cmd == "ckpt-roundtrip") {
+    Checkpoint c;
+    c.metadata = {{"model", "vae"}, {"step", "1200"}, {"rng", "17 \"quoted\""}};
+    c.tensors.push_back({"encoder.linear0.weight", {3, 2}, {1, -2, 3.5f, 4, 5, 6}});
+    c.tensors.push_back({"encoder.linear0.bias", {3}, {0.25f, 0, -1}});
+    c.tensors.push_back({"scalar", {}, {42}});
+    if (Status s = writeSafetensors(path, c); !s)
+      return fail(s);
+    struct stat st;
+    if (::stat((path + ".tmp").c_str(), &st) == 0)
+      return fail(Status::error("the temporary file was left behind"));
+    Checkpoint back;
+    if (Status s = readSafetensors(path, back); !s)
+      return fail(s);
+    bool same = back.metadata == c.metadata && back.tensors.size() == c.tensors.size();
+    for (size_t i = 0; same && i < c.tensors.size(); ++i)
+      same = back.tensors[i].name == c.tensors[i].name &&
+             back.tensors[i].shape == c.tensors[i].shape &&
+             back.tensors[i].data == c.tensors[i].data;
+    if (!same)
+      return fail(Status::error("the checkpoint read back differs"));
+    std::printf("roundtrip ok: %zu tensors, %zu metadata\n", back.tensors.size(),
+                back.metadata.size());
+    return 0;
+  }
+  if (cmd == "ckpt-read") {
+    Checkpoint c;
+    if (Status s = readSafetensors(path, c); !s)
+      return fail(s);
+    for (auto &t : c.tensors) {
+      std::printf("%s [", t.name.c_str());
+      for (size_t i = 0; i < t.shape.size(); ++i)
+        std::printf("%s%lld", i ? ", " : "", (long long)t.shape[i]);
+      double sum = 0;
+      for (float v : t.data)
+        sum += v;
+      std::printf("] sum %g\n", sum);
+    }
+    for (auto &[k, v] : c.metadata)
+      std::printf("%s = %s\n", k.c_str(), v.c_str());
+    return 0;
+  }
+  if (cmd == "npy-roundtrip") {
+    FloatArray a{{2, 3}, {1, 2, 3, 4, 5, 6.5f}};
+    if (Status s = writeNpy(path, a); !s)
+      return fail(s);
+    FloatArray b;
+    if (Status s = readNpy(path, b); !s)
+      return fail(s);
+    if (b.shape != a.shape || b.data != a.data)
+      return fail(Status::error("the .npy read back differs"));
+    std::printf("roundtrip ok\n");
+    return 0;
+  }
+  if (cmd == "npy-read") {
+    FloatArray a;
+    if (Status s = readNpy(path, a); !s)
+      return fail(s);
+    double sum = 0;
+    for (float v : a.data)
+      sum += v;
+    std::printf("shape");
+    for (size_t i = 0; i < a.shape.size(); ++i)
+      std::printf("%s%lld", i ? "x" : " ", (long long)a.shape[i]);
+    std::printf("\nsum %g\n", sum);
+    return 0;
+  }
+  if (cmd == "fashion-png" && argc == 5) {
+    Dataset d;
+    if (Status s = loadFashionMnist(path, "train", d); !s)
+      return fail(s);
+    int n = std::atoi(argv[4]);
+    if (n < 1 || n > d.count)
+      return fail(Status::error("N must be between 1 and the number of images"));
+    if (Status s = writeImageGrid(argv[3], d.images.data(), n, d.height, d.width, 10); !s)
+      return fail(s);
+    std::printf("wrote %s\n", argv[3]);
+    return 0;
+  }
+  if (cmd == "png" && argc == 5) {
+    int n = std::atoi(argv[3]), cols = std::atoi(argv[4]);
+    std::vector<float> images(std::max(n, 0) * 28 * 28);
+    for (int k = 0; k < n; ++k)
+      for (int i = 0; i < 28; ++i)
+        for (int j = 0; j < 28; ++j)
+          images[(k * 28 + i) * 28 + j] = (float)((i + j + k) % 28) / 27.0f;
+    if (Status s = writeImageGrid(path, images.data(), n, 28, 28, cols); !s)
+      return fail(s);
+    std::printf("wrote %s\n", path.c_str());
+    return 0;
+  }
+  return usage();
+}
