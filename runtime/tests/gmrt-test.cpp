@@ -29,6 +29,14 @@ static int fail(const Status &s) {
   return 1;
 }
 
+/// "shape 60000x28x28" (a scalar prints "shape").
+static void printShape(const std::vector<int64_t> &shape) {
+  std::printf("shape");
+  for (size_t i = 0; i < shape.size(); ++i)
+    std::printf("%s%lld", i ? "x" : " ", (long long)shape[i]);
+  std::printf("\n");
+}
+
 static int usage() {
   std::fprintf(stderr, "usage: gmrt-test idx|fashion|ckpt-roundtrip|ckpt-read|"
                        "npy-roundtrip|npy-read|png ARGS...\n");
@@ -46,10 +54,8 @@ int main(int argc, char **argv) {
     double sum = 0;
     for (uint8_t b : a.data)
       sum += b / 255.0;
-    std::printf("shape");
-    for (size_t i = 0; i < a.shape.size(); ++i)
-      std::printf("%s%lld", i ? "x" : " ", (long long)a.shape[i]);
-    std::printf("\nmean %.6f\n", sum / a.data.size());
+    printShape(a.shape);
+    std::printf("mean %.6f\n", sum / a.data.size());
     return 0;
   }
   if (cmd == "fashion" && argc == 4) {
@@ -130,10 +136,8 @@ int main(int argc, char **argv) {
     double sum = 0;
     for (float v : a.data)
       sum += v;
-    std::printf("shape");
-    for (size_t i = 0; i < a.shape.size(); ++i)
-      std::printf("%s%lld", i ? "x" : " ", (long long)a.shape[i]);
-    std::printf("\nsum %g\n", sum);
+    printShape(a.shape);
+    std::printf("sum %g\n", sum);
     return 0;
   }
   if (cmd == "fashion-png" && argc == 5) {

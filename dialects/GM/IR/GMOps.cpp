@@ -11,6 +11,8 @@
 
 #include "dialects/GM/IR/GMOps.h"
 
+#include "dialects/GM/IR/GMBuilder.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/Interfaces/FunctionImplementation.h"
@@ -948,97 +950,13 @@ LogicalResult MutualInfoOp::verify() {
 // op contributes nothing (the autodiff pass does not call the rule).
 //===----------------------------------------------------------------------===//
 
-namespace {
-
-/// Small builders shared by the rules.
-struct Grad {
-  OpBuilder &b;
-  Location loc;
-
-  RankedTensorType type(Value v) { return rt(v); }
-  /// A tensor of |like|'s type filled with |v|.
-  Value fill(double v, Value like) {
-    auto scalarType = RankedTensorType::get({}, b.getF32Type());
-    Value c = b.create<ConstantOp>(
-        loc, scalarType, DenseElementsAttr::get(scalarType, (float)v));
-    return broadcastTo(c, type(like), like);
-  }
-  /// Broadcasts |v| to |target|, taking dynamic (batch) sizes from |ref|.
-  Value broadcastTo(Value v, RankedTensorType target, Value ref) {
-    if (v.getType() == target)
-      return v;
-    SmallVector<Value> sizes;
-    for (int64_t i = 0; i < target.getRank(); ++i)
-      if (target.isDynamicDim(i))
-        sizes.push_back(b.create<BatchSizeOp>(loc, ref));
-    return b.create<BroadcastOp>(loc, target, v, sizes);
-  }
-  Value add(Value x, Value y) { return b.create<AddOp>(loc, x, y); }
-  Value sub(Value x, Value y) { return b.create<SubOp>(loc, x, y); }
-  Value mul(Value x, Value y) { return b.create<MulOp>(loc, x, y); }
-  Value div(Value x, Value y) { return b.create<DivOp>(loc, x, y); }
-  Value neg(Value x) { return b.create<NegOp>(loc, x); }
-  Value scale(Value x, double c) { return mul(x, fill(c, x)); }
-  Value reshape(Value x, RankedTensorType to) {
-    return x.getType() == to ? x : b.create<ReshapeOp>(loc, to, x).getResult();
-  }
-  Value transpose(Value x, ArrayRef<int64_t> perm) {
-    SmallVector<int64_t> shape;
-    for (int64_t p : perm)
-      shape.push_back(type(x).getDimSize(p));
-    return b.create<TransposeOp>(
-        loc, RankedTensorType::get(shape, b.getF32Type()), x,
-        b.getDenseI64ArrayAttr(perm));
-  }
-  /// Sums |x| over |axes| (dropped).
-  Value sum(Value x, ArrayRef<int64_t> axes) {
-    if (axes.empty())
-      return x;
-    SmallVector<int64_t> shape;
-    for (int64_t i = 0; i < type(x).getRank(); ++i)
-      if (!llvm::is_contained(axes, i))
-        shape.push_back(type(x).getDimSize(i));
-    return b.create<SumOp>(loc, RankedTensorType::get(shape, b.getF32Type()),
-                           x, b.getDenseI64ArrayAttr(axes));
-  }
-  /// The inverse of a reduction: |x|, reduced over |axes| of |like|'s type,
-  /// broadcast back to that type.
-  Value expand(Value x, ArrayRef<int64_t> axes, Value like) {
-    RankedTensorType to = type(like);
-    SmallVector<int64_t> keep(to.getShape());
-    for (int64_t a : axes)
-      keep[a] = 1;
-    auto keepType = RankedTensorType::get(keep, b.getF32Type());
-    return broadcastTo(reshape(x, keepType), to, like);
-  }
-  /// The inverse of a broadcast: sums |g| down to |target| (right-aligned).
-  Value sumTo(Value g, RankedTensorType target) {
-    RankedTensorType from = type(g);
-    if (from == target)
-      return g;
-    int64_t offset = from.getRank() - target.getRank();
-    SmallVector<int64_t> axes;
-    for (int64_t i = 0; i < from.getRank(); ++i)
-      if (i < offset || (target.getDimSize(i - offset) == 1 &&
-                         from.getDimSize(i) != 1))
-        axes.push_back(i);
-    return reshape(sum(g, axes), target);
-  }
-  /// A per-example adjoint (B) broadcast over an example's elements.
-  Value perExample(Value g, Value like) {
-    SmallVector<int64_t> axes;
-    for (int64_t i = 1; i < type(like).getRank(); ++i)
-      axes.push_back(i);
-    return expand(g, axes, like);
-  }
-};
-
-} // namespace
+/// The rules build with the shared helpers (GMBuilder.h).
+using Grad = GMBuilder;
 
 #define GM_SIMPLE_VJP(OpT, BODY)                                               \
   LogicalResult OpT::buildVJP(OpBuilder &b, ArrayRef<Value> adj,               \
                               SmallVectorImpl<Value> &out) {                   \
-    Grad G{b, getLoc()};                                                       \
+    Grad G(b, getLoc());                                                       \
     Value g = adj[0];                                                          \
     (void)G;                                                                   \
     BODY;                                                                      \
@@ -1078,7 +996,7 @@ GM_SIMPLE_VJP(StopGradientOp, out.push_back(Value()))
 LogicalResult LeakyReluOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
                                     SmallVectorImpl<Value> &out) {
   // alpha + (1 - alpha) [x > 0], with [x > 0] = sign(relu(x)).
-  Grad G{b, getLoc()};
+  Grad G(b, getLoc());
   double a = getAlpha().convertToDouble();
   Value positive = b.create<SignOp>(getLoc(), b.create<ReluOp>(getLoc(), getInput()));
   Value slope = G.add(G.fill(a, positive), G.scale(positive, 1 - a));
@@ -1089,7 +1007,7 @@ LogicalResult LeakyReluOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
 LogicalResult SoftmaxOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
                                   SmallVectorImpl<Value> &out) {
   // dx = y (g - sum_axis(g y)).
-  Grad G{b, getLoc()};
+  Grad G(b, getLoc());
   Value y = getResult(), g = adj[0];
   int64_t axis = getAxis();
   Value s = G.expand(G.sum(G.mul(g, y), {axis}), {axis}, y);
@@ -1100,7 +1018,7 @@ LogicalResult SoftmaxOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
 LogicalResult LogSoftmaxOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
                                      SmallVectorImpl<Value> &out) {
   // dx = g - exp(y) sum_axis(g).
-  Grad G{b, getLoc()};
+  Grad G(b, getLoc());
   Value y = getResult(), g = adj[0];
   int64_t axis = getAxis();
   Value s = G.expand(G.sum(g, {axis}), {axis}, y);
@@ -1111,7 +1029,7 @@ LogicalResult LogSoftmaxOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
 LogicalResult FadeOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
                                SmallVectorImpl<Value> &out) {
   // (1 - alpha) g, alpha g; alpha is a schedule, not learned.
-  Grad G{b, getLoc()};
+  Grad G(b, getLoc());
   Value a = G.broadcastTo(getAlpha(), rt(getLow()), getLow());
   out.push_back(G.mul(adj[0], G.sub(G.fill(1, a), a)));
   out.push_back(G.mul(adj[0], a));
@@ -1121,7 +1039,7 @@ LogicalResult FadeOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
 
 LogicalResult BroadcastOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
                                     SmallVectorImpl<Value> &out) {
-  Grad G{b, getLoc()};
+  Grad G(b, getLoc());
   out.push_back(G.sumTo(adj[0], rt(getInput())));
   for (size_t i = 0; i < getDynamicSizes().size(); ++i)
     out.push_back(Value());
@@ -1132,7 +1050,7 @@ GM_SIMPLE_VJP(ReshapeOp, out.push_back(G.reshape(g, rt(getInput()))))
 
 LogicalResult TransposeOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
                                     SmallVectorImpl<Value> &out) {
-  Grad G{b, getLoc()};
+  Grad G(b, getLoc());
   ArrayRef<int64_t> perm = getPermutation();
   SmallVector<int64_t> inverse(perm.size());
   for (auto [i, p] : llvm::enumerate(perm))
@@ -1159,7 +1077,7 @@ LogicalResult ConcatOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
 LogicalResult SliceOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
                                 SmallVectorImpl<Value> &out) {
   // g placed at [start, start + size) along the axis, zeros around it.
-  Grad G{b, getLoc()};
+  Grad G(b, getLoc());
   auto in = rt(getInput());
   int64_t axis = getAxis(), start = getStart(), size = getSize();
   int64_t after = in.getDimSize(axis) - start - size;
@@ -1195,7 +1113,7 @@ GM_SIMPLE_VJP(SumOp, out.push_back(G.expand(g, getAxes(), getInput())))
 LogicalResult MeanOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
                                SmallVectorImpl<Value> &out) {
   // The sum's rule divided by the (possibly dynamic) count.
-  Grad G{b, getLoc()};
+  Grad G(b, getLoc());
   Value n = b.create<SizeOp>(getLoc(), getInput(), getAxes());
   Value scaled = G.div(adj[0], G.broadcastTo(n, rt(adj[0]), adj[0]));
   out.push_back(G.expand(scaled, getAxes(), getInput()));
@@ -1205,7 +1123,7 @@ LogicalResult MeanOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
 LogicalResult UpsampleOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
                                    SmallVectorImpl<Value> &out) {
   // Each input pixel fed factor^2 outputs: sum-pool the adjoint.
-  Grad G{b, getLoc()};
+  Grad G(b, getLoc());
   int64_t f = getFactor();
   Value pooled = b.create<AvgPoolOp>(getLoc(), getInput().getType(), adj[0],
                                      b.getI64IntegerAttr(f));
@@ -1215,7 +1133,7 @@ LogicalResult UpsampleOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
 
 LogicalResult AvgPoolOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
                                   SmallVectorImpl<Value> &out) {
-  Grad G{b, getLoc()};
+  Grad G(b, getLoc());
   int64_t f = getFactor();
   Value up = b.create<UpsampleOp>(getLoc(), getInput().getType(), adj[0],
                                   b.getI64IntegerAttr(f));
@@ -1226,7 +1144,7 @@ LogicalResult AvgPoolOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
 LogicalResult MatmulOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
                                  SmallVectorImpl<Value> &out) {
   // C = A B: dA = g B^T, dB = A^T g.
-  Grad G{b, getLoc()};
+  Grad G(b, getLoc());
   Value g = adj[0];
   out.push_back(b.create<MatmulOp>(getLoc(), getLhs().getType(), g,
                                    G.transpose(getRhs(), {1, 0})));
@@ -1238,7 +1156,7 @@ LogicalResult MatmulOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
 LogicalResult LinearOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
                                  SmallVectorImpl<Value> &out) {
   // y = x W^T + b: dx = g W (B, IN), dW = g^T x (OUT, IN), db = sum_B g.
-  Grad G{b, getLoc()};
+  Grad G(b, getLoc());
   Value g = adj[0];
   out.push_back(b.create<MatmulOp>(getLoc(), getInput().getType(), g, getWeight()));
   out.push_back(b.create<MatmulOp>(getLoc(), getWeight().getType(),
@@ -1252,10 +1170,10 @@ LogicalResult ReconLossOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
                                     SmallVectorImpl<Value> &out) {
   // The per-example adjoint g (B) spread over each example, times the
   // derivative of the summed loss.
-  Grad G{b, getLoc()};
+  Grad G(b, getLoc());
   Location loc = getLoc();
   Value p = getPrediction(), t = getTarget();
-  Value ge = G.perExample(adj[0], p);
+  Value ge = G.expandExample(adj[0], p);
   switch (getKind()) {
   case LossKind::mse: { // (p - t)^2: 2 (p - t)
     Value d = G.mul(ge, G.scale(G.sub(p, t), 2.0));
@@ -1314,7 +1232,7 @@ static DenseElementsAttr convMask(RankedTensorType w, MaskKind kind) {
 LogicalResult MaskedLinearOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
                                        SmallVectorImpl<Value> &out) {
   // As linear, with the masked weight W * M: dx = g (W * M), dW = (g^T x) * M.
-  Grad G{b, getLoc()};
+  Grad G(b, getLoc());
   Value g = adj[0];
   auto wt = rt(getWeight());
   Value mask = b.create<ConstantOp>(getLoc(), wt, linearMask(b, wt, getMask()));
@@ -1337,7 +1255,7 @@ static int64_t backPadding(int64_t size, int64_t outSize, int64_t k, int64_t s,
 LogicalResult Conv2DOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
                                  SmallVectorImpl<Value> &out) {
   // dx = conv2d_transpose(g, W); dW = conv2d_weight_grad(x, g); db = sum g.
-  Grad G{b, getLoc()};
+  Grad G(b, getLoc());
   Value g = adj[0];
   auto x = rt(getInput()), w = rt(getWeight()), y = rt(getType());
   ArrayRef<int64_t> st = getStride(), pd = getPadding();
@@ -1358,7 +1276,7 @@ LogicalResult Conv2DTransposeOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
                                           SmallVectorImpl<Value> &out) {
   // The adjoint of a transposed convolution is a convolution with the same
   // weight; its weight gradient is conv2d_weight_grad with x and g swapped.
-  Grad G{b, getLoc()};
+  Grad G(b, getLoc());
   Value g = adj[0];
   out.push_back(b.create<Conv2DOp>(getLoc(), getInput().getType(), g,
                                    getWeight(), Value(), getStrideAttr(),
@@ -1374,7 +1292,7 @@ LogicalResult Conv2DTransposeOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
 LogicalResult MaskedConv2DOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
                                        SmallVectorImpl<Value> &out) {
   // A stride-1 "same" convolution with the masked weight W * M.
-  Grad G{b, getLoc()};
+  Grad G(b, getLoc());
   Value g = adj[0];
   auto w = rt(getWeight());
   Value mask = b.create<ConstantOp>(getLoc(), w, convMask(w, getMask()));
@@ -1395,7 +1313,7 @@ LogicalResult BatchNormOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
   // Over the axes R of each channel (all but 1), with xhat = (x - mu) / s:
   // dgamma = sum_R g xhat, dbeta = sum_R g, and
   // dx = (gamma / s) (g - mean_R g - xhat mean_R(g xhat)).
-  Grad G{b, getLoc()};
+  Grad G(b, getLoc());
   Value x = getInput(), g = adj[0];
   auto xt = rt(x);
   SmallVector<int64_t> axes{0};
@@ -1432,7 +1350,7 @@ LogicalResult EmbeddingOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
 LogicalResult LSTMCellOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
                                    SmallVectorImpl<Value> &out) {
   // Recompute the gates, then back through c' = f c + i g, h' = o tanh(c').
-  Grad G{b, getLoc()};
+  Grad G(b, getLoc());
   Location loc = getLoc();
   auto ht = rt(getH());
   int64_t hid = ht.getDimSize(1);

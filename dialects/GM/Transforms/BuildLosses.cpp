@@ -8,6 +8,8 @@
 
 #include "dialects/GM/Transforms/Passes.h"
 
+#include "dialects/GM/IR/GMBuilder.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/SetVector.h"
@@ -31,29 +33,14 @@ struct Term {
   GenLoss genLoss = GenLoss::non_saturating;
 };
 
-Value scalarConstant(OpBuilder &b, Location loc, double v) {
-  auto type = RankedTensorType::get({}, b.getF32Type());
-  return b.create<ConstantOp>(loc, type, DenseElementsAttr::get(type, (float)v));
-}
-
-/// Mean over every axis: a batch of logits to one number.
-Value meanAll(OpBuilder &b, Location loc, Value v) {
-  auto type = cast<RankedTensorType>(v.getType());
-  SmallVector<int64_t> axes;
-  for (int64_t i = 0; i < type.getRank(); ++i)
-    axes.push_back(i);
-  return b.create<MeanOp>(loc, RankedTensorType::get({}, b.getF32Type()), v,
-                          b.getDenseI64ArrayAttr(axes));
-}
-
 /// The generator's loss for one adversarial term (to be minimised):
 /// saturating: mean log(1 - D(fake)); non-saturating: -mean log D(fake).
 Value generatorTerm(OpBuilder &b, AdversarialOp adv, GenLoss kind) {
-  Location loc = adv.getLoc();
+  GMBuilder g(b, adv.getLoc());
   Value fake = adv.getFake();
   if (kind == GenLoss::saturating)
-    return meanAll(b, loc, b.create<LogSigmoidOp>(loc, b.create<NegOp>(loc, fake)));
-  return b.create<NegOp>(loc, meanAll(b, loc, b.create<LogSigmoidOp>(loc, fake)));
+    return g.meanAll(g.logSigmoid(g.neg(fake)));
+  return g.neg(g.meanAll(g.logSigmoid(fake)));
 }
 
 struct BuildLosses
@@ -169,7 +156,7 @@ FuncOp BuildLosses::buildLoss(ModelOp model, StringRef name,
       }
     }
     if (t.sign != 1.0)
-      result = b.create<MulOp>(loc, scalarConstant(b, loc, t.sign), result);
+      result = GMBuilder(b, loc).mul(GMBuilder(b, loc).scalar(t.sign), result);
     total = total ? b.create<AddOp>(loc, total, result).getResult() : result;
   }
   b.create<ReturnOp>(loc, ValueRange{total});

@@ -10,6 +10,8 @@
 
 #include "dialects/GM/Transforms/Passes.h"
 
+#include "dialects/GM/IR/GMBuilder.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
@@ -25,53 +27,9 @@ namespace {
 
 constexpr double kLog2Pi = 1.8378770664093453;
 
-/// Builds arithmetic at one point of a function.
-struct Expander {
-  OpBuilder &b;
-  Location loc;
-
-  RankedTensorType type(Value v) { return cast<RankedTensorType>(v.getType()); }
-  Value fill(double v, Value like) {
-    auto scalarType = RankedTensorType::get({}, b.getF32Type());
-    Value c = b.create<ConstantOp>(loc, scalarType,
-                                   DenseElementsAttr::get(scalarType, (float)v));
-    if (type(like).getRank() == 0)
-      return c;
-    SmallVector<Value> sizes;
-    if (type(like).isDynamicDim(0))
-      sizes.push_back(b.create<BatchSizeOp>(loc, like));
-    return b.create<BroadcastOp>(loc, type(like), c, sizes);
-  }
-  Value add(Value x, Value y) { return b.create<AddOp>(loc, x, y); }
-  Value sub(Value x, Value y) { return b.create<SubOp>(loc, x, y); }
-  Value mul(Value x, Value y) { return b.create<MulOp>(loc, x, y); }
-  Value div(Value x, Value y) { return b.create<DivOp>(loc, x, y); }
-  Value neg(Value x) { return b.create<NegOp>(loc, x); }
-  Value exp(Value x) { return b.create<ExpOp>(loc, x); }
-  Value log(Value x) { return b.create<LogOp>(loc, x); }
-  Value scale(Value x, double c) { return mul(fill(c, x), x); }
-  Value logSigmoid(Value x) { return b.create<LogSigmoidOp>(loc, x); }
-  Value logSoftmaxLast(Value x) {
-    return b.create<LogSoftmaxOp>(loc, x, b.getI64IntegerAttr(type(x).getRank() - 1));
-  }
-  /// Sum over all but the batch axis: (B, ...) -> (B).
-  Value perExample(Value x) {
-    SmallVector<int64_t> axes;
-    for (int64_t i = 1; i < type(x).getRank(); ++i)
-      axes.push_back(i);
-    if (axes.empty())
-      return x;
-    return b.create<SumOp>(loc,
-                           RankedTensorType::get({ShapedType::kDynamic}, b.getF32Type()),
-                           x, b.getDenseI64ArrayAttr(axes));
-  }
-  Value meanAll(Value x) {
-    SmallVector<int64_t> axes;
-    for (int64_t i = 0; i < type(x).getRank(); ++i)
-      axes.push_back(i);
-    return b.create<MeanOp>(loc, RankedTensorType::get({}, b.getF32Type()), x,
-                            b.getDenseI64ArrayAttr(axes));
-  }
+/// The shared builders (GMBuilder.h) plus densities and divergences.
+struct Expander : GMBuilder {
+  using GMBuilder::GMBuilder;
 
   /// log sigma and sigma^2 of a gm.normal, from its scale or log-variance.
   std::pair<Value, Value> logSigmaAndVariance(NormalOp n) {
@@ -90,18 +48,18 @@ struct Expander {
       auto [logSigma, var] = logSigmaAndVariance(n);
       Value d = sub(x, n.getLoc());
       Value quad = div(mul(d, d), scale(var, 2.0));
-      return perExample(sub(neg(add(quad, logSigma)), fill(0.5 * kLog2Pi, x)));
+      return sumExample(sub(neg(add(quad, logSigma)), fill(0.5 * kLog2Pi, x)));
     }
     if (auto bern = dyn_cast_or_null<BernoulliOp>(def)) {
       // x l - softplus(l)
       Value l = bern.getLogits();
-      return perExample(sub(mul(x, l), b.create<SoftplusOp>(loc, l)));
+      return sumExample(sub(mul(x, l), b.create<SoftplusOp>(loc, l)));
     }
     if (auto cat = dyn_cast_or_null<CategoricalOp>(def))
-      return perExample(mul(x, logSoftmaxLast(cat.getLogits())));
+      return sumExample(mul(x, logSoftmaxLast(cat.getLogits())));
     if (auto u = dyn_cast_or_null<UniformOp>(def))
       // -log(high - low), on the support (samples never leave it).
-      return perExample(neg(log(sub(u.getHigh(), u.getLow()))));
+      return sumExample(neg(log(sub(u.getHigh(), u.getLow()))));
     return {};
   }
 
@@ -115,7 +73,7 @@ struct Expander {
       auto [lp, vp] = logSigmaAndVariance(np);
       Value dm = sub(nq.getLoc(), np.getLoc());
       Value ratio = div(add(vq, mul(dm, dm)), scale(vp, 2.0));
-      return perExample(sub(add(sub(lp, lq), ratio), fill(0.5, ratio)));
+      return sumExample(sub(add(sub(lp, lq), ratio), fill(0.5, ratio)));
     }
     auto bq = dyn_cast_or_null<BernoulliOp>(dq), bp = dyn_cast_or_null<BernoulliOp>(dp);
     if (bq && bp) {
@@ -125,12 +83,12 @@ struct Expander {
       Value t1 = mul(pq, sub(logSigmoid(lq), logSigmoid(lp)));
       Value t2 = mul(sub(fill(1.0, pq), pq),
                      sub(logSigmoid(neg(lq)), logSigmoid(neg(lp))));
-      return perExample(add(t1, t2));
+      return sumExample(add(t1, t2));
     }
     auto cq = dyn_cast_or_null<CategoricalOp>(dq), cp = dyn_cast_or_null<CategoricalOp>(dp);
     if (cq && cp) {
       Value lq = logSoftmaxLast(cq.getLogits()), lp = logSoftmaxLast(cp.getLogits());
-      return perExample(mul(exp(lq), sub(lq, lp)));
+      return sumExample(mul(exp(lq), sub(lq, lp)));
     }
     return {};
   }
@@ -153,7 +111,7 @@ struct ExpandObjectives
                           [](Operation *op) { return isa<SampleOp>(op); });
     for (Operation *op : ops) {
       OpBuilder b(op);
-      Expander e{b, op->getLoc()};
+      Expander e(b, op->getLoc());
       Value repl;
       if (auto s = dyn_cast<SampleOp>(op)) {
         if (s.getEstimator() != Estimator::reparam)
