@@ -1228,9 +1228,12 @@ bool Evaluator::eval(Operation *op) {
           std::vector<RtValue> ll;
           if (!run(o.getBody(), {RtValue::ofTensor(z)}, ll))
             return false;
-          Tensor lp = logProb(p, z), lq = logProb(q, z);
+          // With `log_weight` (gm-expand-objectives) the region yields the
+          // whole log-weight already.
+          bool whole = o->hasAttr("log_weight");
+          Tensor lp = whole ? Tensor() : logProb(p, z), lq = whole ? Tensor() : logProb(q, z);
           for (int64_t n = 0; n < b; ++n)
-            w[n][j] = ll[0].tensor.data[n] + lp.data[n] - lq.data[n];
+            w[n][j] = ll[0].tensor.data[n] + (whole ? 0 : lp.data[n] - lq.data[n]);
         }
         Tensor out({b});
         for (int64_t n = 0; n < b; ++n)

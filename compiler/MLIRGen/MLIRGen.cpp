@@ -231,6 +231,9 @@ private:
   const ::gm::DistDecl *findDist(StringRef name, StringRef var) const;
   const ::gm::DistDecl *findRole(::gm::DistDecl::Role role, StringRef var) const;
   Val genDistRef(const Expr &e, FnCtx &fn);
+  LogicalResult genInference();
+  FuncOp genInferenceFn(StringRef name, StringRef kind, ::gm::Loc at,
+                        function_ref<Value(FnCtx &)> body);
   Val genDistDecl(const ::gm::DistDecl &decl, FnCtx &fn,
                   llvm::StringMap<Val> bindings, bool defaultConds);
   Val genDistCtor(const Expr &call, RankedTensorType target, FnCtx &fn);
@@ -293,7 +296,7 @@ OwningOpRef<ModuleOp> MLIRGenImpl::generate() {
 
   if (failed(checkNames()) || failed(genConsts()) || failed(genData()) ||
       failed(genModelParams()) || failed(genProgressive()) ||
-      failed(genObjectives()) || failed(genMinimaxes()) ||
+      failed(genObjectives()) || failed(genInference()) || failed(genMinimaxes()) ||
       failed(genGroups()) || failed(genTrains()))
     return nullptr;
   reorder();
@@ -540,6 +543,102 @@ std::string MLIRGenImpl::uniqueSymbol(StringRef base) {
     name = (base + Twine(i)).str();
   symbols.insert(name);
   return name;
+}
+
+//===----------------------------------------------------------------------===//
+// Inference entry points: encode and decode
+//===----------------------------------------------------------------------===//
+
+/// The mean of a distribution value, where gm has one: a normal's location,
+/// a Bernoulli's probabilities. Null otherwise.
+static Value distMean(OpBuilder &b, Value dist) {
+  Operation *def = dist.getDefiningOp();
+  if (auto n = dyn_cast_or_null<NormalOp>(def))
+    return n.getLoc();
+  if (auto bern = dyn_cast_or_null<BernoulliOp>(def))
+    return b.create<SigmoidOp>(def->getLoc(), bern.getLogits());
+  return {};
+}
+
+/// A gm.func @|name| whose body |body| builds (the key is the last argument);
+/// erased, and null returned, when |body| gives no value.
+FuncOp MLIRGenImpl::genInferenceFn(StringRef name, StringRef kind, ::gm::Loc at,
+                                   function_ref<Value(FnCtx &)> body) {
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToEnd(&model.getBlock());
+  auto keyType = KeyType::get(&ctx);
+  auto fn = builder.create<FuncOp>(loc(at), name, builder.getFunctionType({keyType}, {}));
+  Block *entry = fn.addEntryBlock();
+  FnCtx ctxFn;
+  ctxFn.entry = entry;
+  ctxFn.key = entry->getArgument(0);
+  ctxFn.nextStream = latentStream.size();
+  ctxFn.scopes.emplace_back();
+  builder.setInsertionPointToEnd(entry);
+  Value result = body(ctxFn);
+  if (!result) {
+    fn.erase();
+    return nullptr;
+  }
+  builder.create<ReturnOp>(loc(at), ValueRange{result});
+  SmallVector<Attribute> refs;
+  for (auto &[index, arg] : ctxFn.dataArgs)
+    refs.push_back(FlatSymbolRefAttr::get(dataOps[index].getSymNameAttr()));
+  fn.setFunctionType(builder.getFunctionType(entry->getArgumentTypes(), {result.getType()}));
+  fn->setAttr("inputs", builder.getArrayAttr(refs));
+  fn->setAttr("gm.entry", builder.getStringAttr(kind));
+  return fn;
+}
+
+LogicalResult MLIRGenImpl::genInference() {
+  // What gmrun's encode, decode, sample and traverse run: the posterior mean
+  // of each latent conditioned on data only, and the likelihood's mean given
+  // a latent with a prior. Failing to build one is not an error of the
+  // model (it may have no such structure): the entry is left out.
+  using Role = ::gm::DistDecl::Role;
+  for (const ::gm::DistDecl &d : ast.dists) {
+    bool dataOnly = !d.conds.empty() && llvm::all_of(d.conds, [&](const ::gm::Name &c) {
+      return dataIndex.count(c.text) > 0;
+    });
+    auto taken = [&](const std::string &name) {
+      return SymbolTable::lookupSymbolIn(model, name) != nullptr;
+    };
+    if (d.role == Role::Posterior && dataOnly && latentVars.contains(d.var.text) &&
+        !taken("encode." + d.var.text)) {
+      ScopedDiagnosticHandler quiet(&ctx, [](Diagnostic &) { return success(); });
+      genInferenceFn("encode." + d.var.text, "encode", d.loc, [&](FnCtx &fn) -> Value {
+        Val v = genDistDecl(d, fn, {}, true);
+        return v && v.k == Val::K::Dist ? distMean(builder, v.value) : Value();
+      });
+    }
+    if (d.role != Role::Likelihood || d.conds.size() != 1 || !dataIndex.count(d.var.text) ||
+        taken("decode." + d.var.text))
+      continue;
+    const std::string &z = d.conds[0].text;
+    const ::gm::DistDecl *prior = findRole(Role::Prior, z);
+    if (!prior || !prior->dims)
+      continue;
+    ScopedDiagnosticHandler quiet(&ctx, [](Diagnostic &) { return success(); });
+    FuncOp fn = genInferenceFn("decode." + d.var.text, "decode", d.loc, [&](FnCtx &fn) -> Value {
+      Value arg = fn.entry->insertArgument(0u, batchedType(*prior->dims), loc(d.loc));
+      fn.latents[z] = arg;
+      Val v = genDistDecl(d, fn, {}, true);
+      if (!v || v.k != Val::K::Dist || !fn.dataArgs.empty())
+        return {};
+      return distMean(builder, v.value);
+    });
+    if (!fn)
+      continue;
+    fn->setAttr("gm.input_names", builder.getStrArrayAttr({z, "key"}));
+    // gmrun samples the prior itself when it is a standard normal.
+    const Expr &call = *prior->dist;
+    bool standard = call.name == "normal" && call.args.size() == 2 &&
+                    call.args[0].value->kind == Kind::Number && call.args[0].value->number == 0 &&
+                    call.args[1].value->kind == Kind::Number && call.args[1].value->number == 1;
+    if (standard)
+      fn->setAttr("gm.info.prior", builder.getStringAttr("standard_normal"));
+  }
+  return success();
 }
 
 LogicalResult MLIRGenImpl::genObjectives() {

@@ -5,7 +5,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/CodeGen/CodeGen.h"
 #include "compiler/Pipelines/Pipelines.h"
+#include "dialects/GM/Conversion/Passes.h"
 #include "dialects/GM/IR/GMOps.h"
 #include "dialects/GM/Transforms/Passes.h"
 
@@ -18,10 +20,20 @@ int main(int argc, char **argv) {
   mlir::registerCSEPass();
   mlir::registerSymbolDCEPass();
   mlir::gm::registerGMPasses();
+  mlir::gm::registerGMConversionPasses();
   gm::registerTrainingPipeline();
+  mlir::PassPipelineRegistration<>(
+      "gm-lower-to-linalg", "gm entry points to fused linalg on tensors",
+      [](mlir::OpPassManager &pm) { gm::buildLinalgPipeline(pm); });
+  mlir::PassPipelineRegistration<>(
+      "gm-lower-to-llvm", "linalg on tensors to the LLVM dialect (bufferize, BLAS, loops)",
+      [](mlir::OpPassManager &pm) { gm::buildLLVMPipeline(pm); });
 
   mlir::DialectRegistry registry;
   registry.insert<mlir::gm::GMDialect>();
+  mlir::MLIRContext probe; // the code generation dialects, as gmc loads them
+  gm::registerCodeGenDialects(probe);
+  probe.getDialectRegistry().appendTo(registry);
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "gm optimizer driver\n", registry));
 }

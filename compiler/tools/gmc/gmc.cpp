@@ -1,9 +1,10 @@
 //===- gmc.cpp - the gm compiler driver -----------------------------------===//
 //
+// gmc FILE.gm [-o ARTIFACT]            compile to an artifact (default NAME.gmx)
 // gmc FILE.gm -emit=<stage> [-o OUT]
 // gmc check-grad FILE.gm [--batch=N] [--seed=S] [--coords=K] [--tolerance=T]
 //
-// Stages are ordered (ast < gm < loss < grad); `emitAction >= X` decides how
+// Stages are ordered (ast < gm < ... < obj < artifact); `emitAction >= X` decides how
 // far to go. check-grad compares every derived gradient with central finite
 // differences through the reference evaluator. Every error goes to stderr as
 // `file:line:col: error: message` with the source line and a caret, and gmc
@@ -16,6 +17,7 @@
 #include "compiler/Frontend/Parser.h"
 #include "compiler/Eval/Evaluator.h"
 #include "compiler/MLIRGen/MLIRGen.h"
+#include "compiler/CodeGen/CodeGen.h"
 #include "compiler/Pipelines/Pipelines.h"
 #include "runtime/include/gmrt/rng.h"
 #include "dialects/GM/IR/GMOps.h"
@@ -27,7 +29,10 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "mlir/Support/FileUtilities.h"
@@ -43,18 +48,28 @@ static cl::opt<std::string> outputFilename("o", cl::desc("Output file"),
 
 namespace {
 /// How far to compile; ordered, so `emitAction >= DumpGM` means "at least gm".
-enum Action { DumpAST, DumpGM, DumpLoss, DumpGrad, DumpTrain };
+enum Action {
+  DumpAST, DumpGM, DumpLoss, DumpGrad, DumpTrain, DumpLinalg, DumpLLVM, DumpLLVMIR,
+  EmitObject, EmitArtifact
+};
 } // namespace
 
 static cl::opt<Action> emitAction(
-    "emit", cl::desc("The stage to stop at and print"), cl::init(DumpGM),
+    "emit", cl::desc("The stage to stop at and print"), cl::init(EmitArtifact),
     cl::values(clEnumValN(DumpAST, "ast", "the syntax tree"),
                clEnumValN(DumpGM, "gm", "the gm dialect IR, verified"),
                clEnumValN(DumpLoss, "loss",
                           "plus one expanded loss per training step and player"),
                clEnumValN(DumpGrad, "grad", "plus the gradient of every loss"),
                clEnumValN(DumpTrain, "train",
-                          "plus an optimizer step per parameter group")));
+                          "plus an optimizer step per parameter group"),
+               clEnumValN(DumpLinalg, "linalg",
+                          "entry points in linalg/tensor/arith/math, fused"),
+               clEnumValN(DumpLLVM, "llvm", "the LLVM dialect, with the artifact ABI"),
+               clEnumValN(DumpLLVMIR, "llvm-ir", "LLVM IR after O3 for the host CPU"),
+               clEnumValN(EmitObject, "obj", "an object file"),
+               clEnumValN(EmitArtifact, "artifact",
+                          "the artifact gmrun loads (the default)")));
 
 static cl::OptionCategory checkGradCategory("check-grad options");
 static cl::opt<int64_t> batch("batch", cl::init(2), cl::cat(checkGradCategory),
@@ -174,11 +189,28 @@ int main(int argc, char **argv) {
   if (!ast)
     return 1;
 
+  // The artifact goes next to the working directory under the model's file
+  // name unless -o says otherwise; text stages go to stdout.
+  if (emitAction == EmitArtifact && outputFilename == "-" && !checkGrad) {
+    llvm::StringRef stem = llvm::sys::path::stem(inputFilename.getValue());
+    outputFilename = (stem.empty() || inputFilename == "-" ? "model" : stem.str()) + ".gmx";
+  }
   std::string error;
-  auto output = mlir::openOutputFile(outputFilename, &error);
-  if (!output) {
-    llvm::errs() << "gmc: error: " << error << "\n";
+  bool binaryOut = emitAction == EmitObject;
+  if (binaryOut && outputFilename == "-" && !checkGrad &&
+      llvm::sys::Process::StandardOutIsDisplayed()) {
+    llvm::errs() << "gmc: error: not writing an object file to a terminal; use -o FILE\n";
     return 1;
+  }
+  // The artifact's object file goes to a temporary, linked at the end; other
+  // stages write the output directly.
+  std::unique_ptr<llvm::ToolOutputFile> output;
+  if (emitAction != EmitArtifact || checkGrad) {
+    output = mlir::openOutputFile(outputFilename, &error);
+    if (!output) {
+      llvm::errs() << "gmc: error: " << error << "\n";
+      return 1;
+    }
   }
 
   if (emitAction == DumpAST) {
@@ -189,6 +221,8 @@ int main(int argc, char **argv) {
 
   mlir::MLIRContext context;
   context.getOrLoadDialect<mlir::gm::GMDialect>();
+  if (emitAction >= DumpLinalg)
+    gm::registerCodeGenDialects(context);
   // Diagnostics point at the .gm source; a dump of the op would only repeat
   // it in IR that the user did not write.
   context.printOpOnDiagnostic(false);
@@ -200,9 +234,10 @@ int main(int argc, char **argv) {
     return 1;
   if (checkGrad || emitAction >= DumpLoss) {
     mlir::PassManager pm(&context);
-    gm::buildTrainingPipeline(pm, emitAction >= DumpTrain
+    gm::buildTrainingPipeline(pm, checkGrad ? gm::TrainingPhase::Gradients
+                                  : emitAction >= DumpTrain
                                       ? gm::TrainingPhase::TrainSteps
-                                  : checkGrad || emitAction >= DumpGrad
+                                  : emitAction >= DumpGrad
                                       ? gm::TrainingPhase::Gradients
                                       : gm::TrainingPhase::Losses);
     if (mlir::failed(pm.run(*module)))
@@ -210,6 +245,44 @@ int main(int argc, char **argv) {
   }
   if (checkGrad)
     return checkGradients(*module->getOps<mlir::gm::ModelOp>().begin());
+  if (emitAction >= DumpLinalg) {
+    mlir::PassManager pm(&context);
+    gm::buildLinalgPipeline(pm);
+    if (emitAction >= DumpLLVM)
+      gm::buildLLVMPipeline(pm);
+    if (mlir::failed(pm.run(*module)))
+      return 1;
+    if (emitAction >= DumpLLVM && mlir::failed(gm::addArtifactABI(*module)))
+      return 1;
+  }
+  if (emitAction == DumpLLVMIR || emitAction == EmitObject) {
+    if (mlir::failed(gm::emitObject(*module, output->os(), emitAction == DumpLLVMIR, error))) {
+      llvm::errs() << "gmc: error: " << error << "\n";
+      return 1;
+    }
+    output->keep();
+    return 0;
+  }
+  if (emitAction == EmitArtifact) {
+    llvm::SmallString<128> objPath;
+    int fd;
+    if (std::error_code ec = llvm::sys::fs::createTemporaryFile("gmc", "o", fd, objPath)) {
+      llvm::errs() << "gmc: error: cannot create a temporary file: " << ec.message() << "\n";
+      return 1;
+    }
+    bool ok;
+    {
+      llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+      ok = mlir::succeeded(gm::emitObject(*module, os, false, error));
+    }
+    ok = ok && gm::linkArtifact(objPath.str().str(), outputFilename, error);
+    llvm::sys::fs::remove(objPath);
+    if (!ok) {
+      llvm::errs() << "gmc: error: " << error << "\n";
+      return 1;
+    }
+    return 0;
+  }
   module->print(output->os());
   output->keep();
   return 0;

@@ -31,33 +31,6 @@ using namespace mlir::gm;
 
 namespace {
 
-/// Replaces every gm.call in |fn| by a copy of the callee's body.
-LogicalResult inlineCalls(FuncOp fn, ModelOp model) {
-  for (unsigned round = 0; round < 64; ++round) {
-    SmallVector<CallOp> calls;
-    fn.walk([&](CallOp c) { calls.push_back(c); });
-    if (calls.empty())
-      return success();
-    for (CallOp call : calls) {
-      auto net = SymbolTable::lookupNearestSymbolFrom<NetOp>(call, call.getCalleeAttr());
-      Block &body = net.getBody().front();
-      IRMapping map;
-      map.map(body.getArguments(), call.getOperands());
-      OpBuilder b(call);
-      for (Operation &op : body) {
-        if (auto ret = dyn_cast<ReturnOp>(op)) {
-          for (auto [r, v] : llvm::zip(call.getResults(), ret.getOperands()))
-            r.replaceAllUsesWith(map.lookup(v));
-          break;
-        }
-        b.clone(op, map);
-      }
-      call.erase();
-    }
-  }
-  return fn.emitError() << "nets call each other more than 64 deep";
-}
-
 struct Autodiff : public mlir::gm::impl::GMAutodiffPassBase<Autodiff> {
   void runOnOperation() override {
     for (ModelOp model : getOperation().getOps<ModelOp>()) {
@@ -95,7 +68,7 @@ LogicalResult Autodiff::differentiate(ModelOp model, FuncOp loss) {
   b.setInsertionPointAfter(loss);
   auto grad = cast<FuncOp>(b.clone(*loss));
   grad.setSymName(name);
-  if (failed(inlineCalls(grad, model)))
+  if (failed(inlineCalls(grad)))
     return failure();
 
   Block &block = grad.getBody().front();

@@ -52,6 +52,7 @@ struct BuildLosses
   }
 
   LogicalResult runOnModel(ModelOp model);
+  LogicalResult buildEvaluations(ModelOp model);
   FuncOp buildLoss(ModelOp model, StringRef name, ArrayRef<Term> terms,
                    Operation *from, StringRef player, ArrayAttr groups);
 };
@@ -65,6 +66,8 @@ LogicalResult BuildLosses::runOnModel(ModelOp model) {
   for (Operation &op : model.getBlock())
     if (isa<StepOp, MinimaxOp>(op))
       plan.push_back(&op);
+  if (failed(buildEvaluations(model)))
+    return failure();
   for (Operation *op : plan) {
     if (auto step = dyn_cast<StepOp>(op)) {
       double sign = step.getDirection() == Direction::maximize ? -1.0 : 1.0;
@@ -87,6 +90,33 @@ LogicalResult BuildLosses::runOnModel(ModelOp model) {
         !buildLoss(model, (mm.getSymName() + ".loss.generator").str(), gen, mm,
                    "generator", mm.getGenGroups()))
       return failure();
+  }
+  return success();
+}
+
+/// Every objective also on its own, as gm.func @eval.<name> (an entry point
+/// of the artifact: gmrun's test-set numbers). `gm.info.value` says what it
+/// computes when that is a bound gmrun reports by name.
+LogicalResult BuildLosses::buildEvaluations(ModelOp model) {
+  OpBuilder b(model.getContext());
+  for (ObjectiveOp obj : llvm::to_vector(model.getBlock().getOps<ObjectiveOp>())) {
+    std::string name = ("eval." + obj.getSymName()).str();
+    if (SymbolTable::lookupSymbolIn(model, name))
+      return obj.emitError() << "cannot write @" << name << ": the symbol is taken";
+    b.setInsertionPointToEnd(&model.getBlock());
+    auto fn = b.create<FuncOp>(obj.getLoc(), name, obj.getFunctionType());
+    IRMapping map;
+    obj.getBody().cloneInto(&fn.getBody(), map);
+    fn->setAttr("inputs", obj->getAttr("inputs"));
+    fn->setAttr("gm.entry", b.getStringAttr("eval"));
+    auto ret = cast<ReturnOp>(fn.getBody().front().getTerminator());
+    Operation *value = ret.getOperand(0).getDefiningOp();
+    if (auto mean = dyn_cast_or_null<MeanOp>(value))
+      value = mean.getInput().getDefiningOp();
+    if (isa_and_nonnull<ElboOp>(value))
+      fn->setAttr("gm.info.value", b.getStringAttr("elbo"));
+    else if (isa_and_nonnull<IwaeOp>(value))
+      fn->setAttr("gm.info.value", b.getStringAttr("iwae"));
   }
   return success();
 }

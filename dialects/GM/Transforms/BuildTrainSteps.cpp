@@ -101,6 +101,7 @@ LogicalResult BuildTrainSteps::build(ModelOp model, FuncOp grad) {
   fn->setAttr("params", params);
   fn->setAttr("gm.step", stepRef);
   fn->setAttr("gm.hparam_names", b.getStrArrayAttr(hparams));
+  fn->setAttr("gm.entry", b.getStringAttr("train"));
   fn->setAttr("gm.hparams", opt.getHparams());
   Block *entry = fn.addEntryBlock();
   b.setInsertionPointToEnd(entry);

@@ -145,6 +145,23 @@ struct ExpandObjectives
       op->getResult(0).replaceAllUsesWith(repl);
       op->erase();
     }
+    // An importance-weighted bound's region yields log p(x | z); make it
+    // yield the whole log-weight log p(x | z) + log p(z) - log q(z | x), so
+    // code generation only has to draw z and reduce (`log_weight` marks it).
+    fn.walk([&](IwaeOp iw) {
+      if (iw->hasAttr("log_weight"))
+        return;
+      auto yield = cast<YieldOp>(iw.getBody().front().getTerminator());
+      Value z = iw.getBody().front().getArgument(0);
+      OpBuilder b(yield);
+      Expander e(b, iw.getLoc());
+      Value lp = e.logProb(iw.getP(), z);
+      Value lq = lp ? e.logProb(iw.getQ(), z) : Value();
+      if (!lq)
+        return; // a mixture: no expansion
+      yield->setOperand(0, e.sub(e.add(yield->getOperand(0), lp), lq));
+      iw->setAttr("log_weight", b.getUnitAttr());
+    });
     // Distributions whose every use was rewritten are dead now.
     for (bool changed = true; changed;) {
       changed = false;

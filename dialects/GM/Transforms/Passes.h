@@ -20,6 +20,11 @@ namespace mlir::gm {
 #define GEN_PASS_REGISTRATION
 #include "dialects/GM/Transforms/Passes.h.inc"
 
+/// Replaces every gm.call inside |fn| (nested calls too) by the callee's
+/// body. Fails, with a diagnostic, on a callee without a body or on calls
+/// nested more than 64 deep.
+LogicalResult inlineCalls(Operation *fn);
+
 } // namespace mlir::gm
 
 #endif // GM_DIALECTS_GM_TRANSFORMS_PASSES_H

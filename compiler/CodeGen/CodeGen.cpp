@@ -1,0 +1,248 @@
+//===- CodeGen.cpp - gm to native CPU code --------------------------------===//
+
+#include "compiler/CodeGen/CodeGen.h"
+
+#include "dialects/GM/Conversion/Passes.h"
+#include "runtime/include/gmrt/abi.h"
+
+#include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
+#include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVM.h"
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
+#include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
+#include "mlir/Conversion/MathToLibm/MathToLibm.h"
+#include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/FuncBufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/Linalg/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/Passes.h"
+
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/TargetParser/SubtargetFeature.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Host.h"
+
+using namespace mlir;
+
+namespace {
+
+/// exp, log, log1p, tanh, ... as polynomials in f32 arithmetic: LLVM
+/// vectorises them with the loops around them, where libm calls would keep
+/// every elementwise loop scalar.
+struct ApproximateMath : PassWrapper<ApproximateMath, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(ApproximateMath)
+  StringRef getArgument() const final { return "gm-approximate-math"; }
+  void getDependentDialects(DialectRegistry &r) const override {
+    r.insert<arith::ArithDialect, math::MathDialect, vector::VectorDialect>();
+  }
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    populateMathPolynomialApproximationPatterns(patterns);
+    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace
+
+namespace gm {
+
+void registerCodeGenDialects(MLIRContext &context) {
+  DialectRegistry registry;
+  registry.insert<func::FuncDialect, arith::ArithDialect, math::MathDialect,
+                  tensor::TensorDialect, linalg::LinalgDialect, scf::SCFDialect,
+                  memref::MemRefDialect, bufferization::BufferizationDialect,
+                  affine::AffineDialect, cf::ControlFlowDialect, LLVM::LLVMDialect,
+                  vector::VectorDialect>();
+  arith::registerBufferizableOpInterfaceExternalModels(registry);
+  linalg::registerBufferizableOpInterfaceExternalModels(registry);
+  tensor::registerBufferizableOpInterfaceExternalModels(registry);
+  scf::registerBufferizableOpInterfaceExternalModels(registry);
+  bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(registry);
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  registerConvertFuncToLLVMInterface(registry);
+  context.appendDialectRegistry(registry);
+}
+
+void buildLinalgPipeline(OpPassManager &pm) {
+  pm.addPass(mlir::gm::createGMToLinalgPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  // Chains of elementwise generics become one loop nest each.
+  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void buildLLVMPipeline(OpPassManager &pm) {
+  bufferization::OneShotBufferizationOptions opts;
+  opts.bufferizeFunctionBoundaries = true;
+  opts.setFunctionBoundaryTypeConversion(bufferization::LayoutMapOption::IdentityLayoutMap);
+  pm.addPass(bufferization::createOneShotBufferizePass(opts));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(bufferization::createDropEquivalentBufferResultsPass());
+  bufferization::BufferDeallocationPipelineOptions dealloc;
+  bufferization::buildBufferDeallocationPipeline(pm, dealloc);
+  pm.addPass(mlir::gm::createGMMatmulToBlasPass());
+  pm.addPass(createConvertLinalgToLoopsPass());
+  pm.addPass(std::make_unique<ApproximateMath>());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createConvertSCFToCFPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+LogicalResult addArtifactABI(ModuleOp module) {
+  MLIRContext *ctx = module.getContext();
+  OpBuilder b(ctx);
+  b.setInsertionPointToEnd(module.getBody());
+  Location loc = module.getLoc();
+  auto manifest = module->getAttrOfType<StringAttr>("gm.manifest");
+  if (!manifest)
+    return module.emitError() << "no gm.manifest: run gm-to-linalg first";
+
+  auto i8 = IntegerType::get(ctx, 8), i32 = IntegerType::get(ctx, 32);
+  auto ptr = LLVM::LLVMPointerType::get(ctx);
+  auto global = [&](StringRef name, StringRef text) {
+    std::string z = text.str();
+    z.push_back('\0');
+    b.create<LLVM::GlobalOp>(loc, LLVM::LLVMArrayType::get(i8, z.size()), /*isConstant=*/true,
+                             LLVM::Linkage::External, name, b.getStringAttr(z));
+  };
+  global("gm_artifact_magic", GM_ARTIFACT_MAGIC);
+  global("gm_manifest", manifest.getValue());
+  b.create<LLVM::GlobalOp>(loc, i32, true, LLVM::Linkage::External, "gm_abi_version",
+                           b.getI32IntegerAttr(GM_ABI_VERSION));
+
+  // void gm_entry_<n>(void **args): args[i] points at argument i's memref
+  // descriptor; forwards to the C interface MLIR generated for the body.
+  SmallVector<LLVM::LLVMFuncOp> impls;
+  for (auto fn : module.getOps<LLVM::LLVMFuncOp>())
+    if (fn.getName().starts_with("_mlir_ciface_gm_entry_"))
+      impls.push_back(fn);
+  for (LLVM::LLVMFuncOp impl : impls) {
+    StringRef name = impl.getName().drop_front(strlen("_mlir_ciface_"));
+    name.consume_back("_impl");
+    auto type = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), {ptr});
+    b.setInsertionPointToEnd(module.getBody());
+    auto entry = b.create<LLVM::LLVMFuncOp>(loc, name, type);
+    Block *body = entry.addEntryBlock(b);
+    b.setInsertionPointToStart(body);
+    SmallVector<Value> args;
+    for (unsigned i = 0; i < impl.getNumArguments(); ++i) {
+      Value slot = b.create<LLVM::GEPOp>(loc, ptr, ptr, body->getArgument(0),
+                                         ArrayRef<LLVM::GEPArg>{(int32_t)i});
+      args.push_back(b.create<LLVM::LoadOp>(loc, ptr, slot));
+    }
+    b.create<LLVM::CallOp>(loc, impl, args);
+    b.create<LLVM::ReturnOp>(loc, ValueRange{});
+  }
+  module->removeAttr("gm.manifest");
+  return success();
+}
+
+LogicalResult emitObject(ModuleOp module, llvm::raw_pwrite_stream &os, bool llvmIR,
+                             std::string &error) {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule = translateModuleToLLVMIR(module, llvmContext);
+  if (!llvmModule) {
+    error = "translation to LLVM IR failed";
+    return failure();
+  }
+  std::string triple = llvm::sys::getDefaultTargetTriple();
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return failure();
+  llvm::SubtargetFeatures features;
+  for (auto &f : llvm::sys::getHostCPUFeatures())
+    features.AddFeature(f.first(), f.second);
+  llvm::TargetOptions options;
+  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
+      triple, llvm::sys::getHostCPUName(), features.getString(), options, llvm::Reloc::PIC_,
+      std::nullopt, llvm::CodeGenOptLevel::Aggressive));
+  llvmModule->setTargetTriple(triple);
+  llvmModule->setDataLayout(tm->createDataLayout());
+  if (llvm::Error e = makeOptimizingTransformer(3, 0, tm.get())(llvmModule.get())) {
+    error = llvm::toString(std::move(e));
+    return failure();
+  }
+  if (llvmIR) {
+    llvmModule->print(os, nullptr);
+    return success();
+  }
+  llvm::legacy::PassManager codegen;
+  if (tm->addPassesToEmitFile(codegen, os, nullptr, llvm::CodeGenFileType::ObjectFile)) {
+    error = "the host target cannot emit object files";
+    return failure();
+  }
+  codegen.run(*llvmModule);
+  return success();
+}
+
+bool linkArtifact(const std::string &objectPath, const std::string &outPath,
+                      std::string &error) {
+  std::string linker;
+  for (const char *name : {"ld.lld", "ld.lld-19"})
+    if (auto p = llvm::sys::findProgramByName(name)) {
+      linker = *p;
+      break;
+    }
+  if (linker.empty()) {
+    error = "no linker: gmc needs ld.lld (apt install lld-19) to write an artifact";
+    return false;
+  }
+  std::string tmp = outPath + ".tmp";
+  llvm::SmallVector<llvm::StringRef> args = {linker, "-shared", "--no-undefined-version",
+                                             "-o", tmp, objectPath};
+  std::string message;
+  int rc = llvm::sys::ExecuteAndWait(linker, args, std::nullopt, {}, 0, 0, &message);
+  if (rc != 0) {
+    error = "linking '" + outPath + "' failed" + (message.empty() ? "" : ": " + message);
+    llvm::sys::fs::remove(tmp);
+    return false;
+  }
+  if (std::error_code ec = llvm::sys::fs::rename(tmp, outPath)) {
+    error = "cannot write '" + outPath + "': " + ec.message();
+    return false;
+  }
+  return true;
+}
+
+} // namespace gm

@@ -1,0 +1,84 @@
+/*===- abi.h - the contract between gmc's artifacts and their host -------===*
+ *
+ * An artifact (`gmc model.gm -o model.gmx`) is an ELF shared library for the
+ * host CPU. It exports:
+ *
+ *   const char    gm_artifact_magic[];  GM_ARTIFACT_MAGIC
+ *   const int32_t gm_abi_version;       GM_ABI_VERSION of the gmc that wrote it
+ *   const char    gm_manifest[];        the model's description (below)
+ *   void gm_entry_<n>(void **args);     one per entry point
+ *
+ * and imports from the program that loads it (gmrun provides them):
+ *
+ *   void gmrt_sgemm(...)   row-major C = op(A) op(B) + beta C (below)
+ *   libm's expf, logf, ... for what is not inlined
+ *
+ * Entry arguments. args[i] points at a memref descriptor (gm_memref) for
+ * argument i, in this order:
+ *   1. every `state` tensor of the manifest, in manifest order (parameters
+ *      and optimizer slots; the entry reads them, a training step writes
+ *      them in place);
+ *   2. the entry's `in` lines in order: data batches [B, ...], hyper-
+ *      parameters as rank-0 f32, the random key as a rank-0 int64 (the seed
+ *      of gm's Philox streams, rng.h);
+ *   3. one buffer per `out` line, which the entry writes.
+ * All tensors are f32, row-major and contiguous; `?` in a shape is the batch
+ * size, the same for every batched argument of one call. Entries allocate
+ * scratch memory internally and free it before returning; they keep no
+ * state between calls and may run concurrently on different buffers.
+ *
+ * The manifest is text, one record per line, fields separated by spaces:
+ *   gm-manifest 1
+ *   model NAME
+ *   state NAME SHAPE INIT SCALE SLOT_OF     (SLOT_OF "-" for a parameter)
+ *   data NAME SHAPE SOURCE
+ *   entry NAME SYMBOL KIND                  (KIND: train, eval, encode, decode)
+ *     in data NAME SHAPE | in hparam NAME DEFAULT | in key | in tensor NAME SHAPE
+ *     out SHAPE
+ *     info KEY VALUE
+ * SHAPE is "784", "?x784", "400x784" or "scalar"; INIT is a gm init kind
+ * (zeros, ones, normal, uniform, glorot_uniform, kaiming_uniform) with SCALE
+ * its scale, drawn as the reference evaluator does (stream = state index).
+ *
+ * Any change to the above bumps GM_ABI_VERSION; a host refuses artifacts of
+ * another version.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#ifndef GMRT_ABI_H
+#define GMRT_ABI_H
+
+#include <stdint.h>
+
+#define GM_ABI_VERSION 1
+#define GM_ARTIFACT_MAGIC "gm-artifact"
+#define GM_MAX_RANK 8
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* MLIR's ranked memref descriptor: for rank R, sizes occupy
+ * shape_and_strides[0, R) and strides [R, 2R) (the C interface of
+ * `llvm.emit_c_interface` functions). */
+typedef struct gm_memref {
+  void *allocated;
+  void *aligned;
+  int64_t offset;
+  int64_t shape_and_strides[2 * GM_MAX_RANK];
+} gm_memref;
+
+typedef void (*gm_entry_fn)(void **args);
+
+/* Provided by the host. Row-major single-precision GEMM:
+ * C[m,n] = op(A)[m,k] op(B)[k,n] + beta C, op(X) = X^T when trans is 1;
+ * lda/ldb/ldc are row strides in elements. */
+void gmrt_sgemm(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k,
+                const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
+                float *c, int64_t ldc);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* GMRT_ABI_H */

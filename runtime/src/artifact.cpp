@@ -1,0 +1,264 @@
+//===- artifact.cpp - loading gmc's artifacts and calling their entries ---===//
+
+#include "runtime/include/gmrt/artifact.h"
+
+#include "runtime/include/gmrt/io.h"
+#include "runtime/include/gmrt/rng.h"
+
+#include <cmath>
+#include <cstring>
+#include <dlfcn.h>
+#include <sstream>
+
+namespace gmrt {
+
+int64_t numel(const Shape &shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+std::string shapeString(const Shape &shape) {
+  if (shape.empty())
+    return "scalar";
+  std::string s;
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? "x" : "") + (shape[i] < 0 ? std::string("?") : std::to_string(shape[i]));
+  return s;
+}
+
+int EntrySpec::find(InputSpec::Kind kind, const std::string &name) const {
+  for (size_t i = 0; i < inputs.size(); ++i)
+    if (inputs[i].kind == kind && (name.empty() || inputs[i].name == name))
+      return (int)i;
+  return -1;
+}
+
+const EntrySpec *Manifest::entry(const std::string &kind, const std::string &name) const {
+  for (const EntrySpec &e : entries)
+    if (e.kind == kind && (name.empty() || e.name == name))
+      return &e;
+  return nullptr;
+}
+
+const DataSpec *Manifest::dataNamed(const std::string &name) const {
+  for (const DataSpec &d : data)
+    if (d.name == name)
+      return &d;
+  return nullptr;
+}
+
+namespace {
+
+bool parseShape(const std::string &text, Shape &out) {
+  out.clear();
+  if (text == "scalar")
+    return true;
+  std::stringstream ss(text);
+  std::string dim;
+  while (std::getline(ss, dim, 'x')) {
+    if (dim == "?") {
+      out.push_back(-1);
+      continue;
+    }
+    char *end = nullptr;
+    long long v = std::strtoll(dim.c_str(), &end, 10);
+    if (dim.empty() || *end || v <= 0 || v > (1ll << 40))
+      return false;
+    out.push_back(v);
+  }
+  return !out.empty();
+}
+
+bool parseNumber(const std::string &text, double &out) {
+  char *end = nullptr;
+  out = std::strtod(text.c_str(), &end);
+  return !text.empty() && !*end && std::isfinite(out);
+}
+
+} // namespace
+
+Status parseManifest(const std::string &text, const std::string &origin, Manifest &out) {
+  out = Manifest();
+  std::stringstream lines(text);
+  std::string line;
+  int lineNo = 0;
+  EntrySpec *entry = nullptr;
+  auto bad = [&](const std::string &why) {
+    return Status::error("'" + origin + "' has a malformed manifest (line " +
+                         std::to_string(lineNo) + ": " + why + ")");
+  };
+  while (std::getline(lines, line)) {
+    ++lineNo;
+    std::vector<std::string> f;
+    std::stringstream ss(line);
+    for (std::string w; ss >> w;)
+      f.push_back(w);
+    if (f.empty())
+      continue;
+    if (lineNo == 1) {
+      if (f.size() != 2 || f[0] != "gm-manifest" || f[1] != "1")
+        return bad("expected 'gm-manifest 1'");
+      continue;
+    }
+    const std::string &k = f[0];
+    if (k == "model" && f.size() == 2) {
+      out.model = f[1];
+    } else if (k == "state" && f.size() == 6) {
+      StateSpec s;
+      s.name = f[1];
+      s.init = f[3];
+      s.slotOf = f[5] == "-" ? "" : f[5];
+      if (!parseShape(f[2], s.shape) || !parseNumber(f[4], s.scale))
+        return bad("bad state record");
+      for (int64_t d : s.shape)
+        if (d < 0)
+          return bad("state with a batch dimension");
+      out.state.push_back(std::move(s));
+    } else if (k == "data" && f.size() == 4) {
+      DataSpec d{f[1], {}, f[3]};
+      if (!parseShape(f[2], d.shape))
+        return bad("bad data shape");
+      out.data.push_back(std::move(d));
+    } else if (k == "entry" && f.size() == 4) {
+      out.entries.push_back(EntrySpec{f[1], f[2], f[3], {}, {}, {}, nullptr});
+      entry = &out.entries.back();
+    } else if (k == "in" && entry && f.size() >= 2) {
+      InputSpec in;
+      if (f[1] == "key" && f.size() == 2) {
+        in.kind = InputSpec::Kind::Key;
+      } else if ((f[1] == "data" || f[1] == "tensor") && f.size() == 4) {
+        in.kind = f[1] == "data" ? InputSpec::Kind::Data : InputSpec::Kind::Tensor;
+        in.name = f[2];
+        if (!parseShape(f[3], in.shape))
+          return bad("bad input shape");
+      } else if (f[1] == "hparam" && f.size() == 4) {
+        in.kind = InputSpec::Kind::HParam;
+        in.name = f[2];
+        in.hasDefault = f[3] != "-";
+        if (in.hasDefault && !parseNumber(f[3], in.value))
+          return bad("bad hyper-parameter default");
+      } else {
+        return bad("unknown input record");
+      }
+      entry->inputs.push_back(std::move(in));
+    } else if (k == "out" && entry && f.size() == 2) {
+      Shape s;
+      if (!parseShape(f[1], s))
+        return bad("bad output shape");
+      entry->outputs.push_back(std::move(s));
+    } else if (k == "info" && entry && f.size() == 3) {
+      entry->info[f[1]] = f[2];
+    } else {
+      return bad("unknown record '" + k + "'");
+    }
+  }
+  if (lineNo == 0)
+    return Status::error("'" + origin + "' has an empty manifest");
+  if (out.model.empty() || out.entries.empty())
+    return bad("no model name or no entry point");
+  return Status();
+}
+
+Artifact::~Artifact() {
+  if (handle)
+    dlclose(handle);
+}
+
+Status Artifact::load(const std::string &path, Artifact &out) {
+  std::string bytes;
+  if (Status s = readFile(path, bytes); !s)
+    return s;
+  if (bytes.size() < 64 || bytes.compare(0, 4, "\x7f" "ELF") != 0)
+    return Status::error("'" + path + "' is not a gm artifact (not an ELF shared library; " +
+                         "write one with gmc MODEL.gm -o " + path + ")");
+  // dlopen needs a path with a slash to skip the library search.
+  std::string where = path.find('/') == std::string::npos ? "./" + path : path;
+  void *h = dlopen(where.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!h) {
+    const char *why = dlerror();
+    return Status::error("'" + path + "' cannot be loaded (corrupt or truncated?): " +
+                         (why ? why : "unknown error"));
+  }
+  out.handle = h;
+  out.path = path;
+  auto *magic = static_cast<const char *>(dlsym(h, "gm_artifact_magic"));
+  if (!magic || std::strcmp(magic, GM_ARTIFACT_MAGIC) != 0)
+    return Status::error("'" + path + "' is a shared library but not a gm artifact");
+  auto *version = static_cast<const int32_t *>(dlsym(h, "gm_abi_version"));
+  if (!version || *version != GM_ABI_VERSION)
+    return Status::error("'" + path + "' was written for artifact ABI version " +
+                         (version ? std::to_string(*version) : std::string("?")) +
+                         "; this gmrun reads version " + std::to_string(GM_ABI_VERSION) +
+                         ": recompile it with this gmc");
+  auto *manifest = static_cast<const char *>(dlsym(h, "gm_manifest"));
+  if (!manifest)
+    return Status::error("'" + path + "' has no manifest");
+  out.manifestText = manifest;
+  if (Status s = parseManifest(out.manifestText, path, out.manifest); !s)
+    return s;
+  for (EntrySpec &e : out.manifest.entries) {
+    e.fn = reinterpret_cast<gm_entry_fn>(dlsym(h, e.symbol.c_str()));
+    if (!e.fn)
+      return Status::error("'" + path + "' lacks the symbol " + e.symbol + " of entry " + e.name);
+  }
+  uint64_t hash = 1469598103934665603ull;
+  for (unsigned char c : out.manifestText)
+    hash = (hash ^ c) * 1099511628211ull;
+  out.fingerprint = hash;
+  return Status();
+}
+
+void State::init(const Manifest &m, uint64_t seed) {
+  tensors.clear();
+  for (size_t stream = 0; stream < m.state.size(); ++stream) {
+    const StateSpec &s = m.state[stream];
+    int64_t n = numel(s.shape);
+    int64_t fanIn = s.shape.size() > 1 ? n / s.shape[0] : n;
+    int64_t fanOut = s.shape.size() > 1 ? s.shape[0] : n;
+    std::vector<float> t(n);
+    for (int64_t i = 0; i < n; ++i) {
+      double u = gmrt_uniform(seed, (uint32_t)stream, (uint64_t)i, 2) * 2 - 1;
+      double v = 0;
+      if (s.init == "ones")
+        v = 1;
+      else if (s.init == "normal")
+        v = s.scale * gmrt_normal(seed, (uint32_t)stream, (uint64_t)i);
+      else if (s.init == "uniform")
+        v = s.scale * u;
+      else if (s.init == "glorot_uniform")
+        v = std::sqrt(6.0 / (double)(fanIn + fanOut)) * u;
+      else if (s.init == "kaiming_uniform")
+        v = std::sqrt(1.0 / (double)fanIn) * u;
+      t[i] = (float)v;
+    }
+    tensors.push_back(std::move(t));
+  }
+}
+
+void callEntry(const EntrySpec &entry, State &state, const Manifest &m,
+               const std::vector<Buffer> &args) {
+  std::vector<gm_memref> descs(state.tensors.size() + args.size());
+  auto describe = [](gm_memref &d, void *data, const Shape &shape) {
+    std::memset(&d, 0, sizeof d);
+    d.allocated = d.aligned = data;
+    size_t r = shape.size();
+    int64_t stride = 1;
+    for (size_t i = r; i-- > 0;) {
+      d.shape_and_strides[i] = shape[i];
+      d.shape_and_strides[r + i] = stride;
+      stride *= shape[i];
+    }
+  };
+  for (size_t i = 0; i < state.tensors.size(); ++i)
+    describe(descs[i], state.tensors[i].data(), m.state[i].shape);
+  for (size_t i = 0; i < args.size(); ++i)
+    describe(descs[state.tensors.size() + i], args[i].data, args[i].shape);
+  std::vector<void *> ptrs(descs.size());
+  for (size_t i = 0; i < descs.size(); ++i)
+    ptrs[i] = &descs[i];
+  entry.fn(ptrs.data());
+}
+
+} // namespace gmrt
