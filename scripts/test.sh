@@ -4,7 +4,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
-bash scripts/build.sh gmc gm-opt gm-eval gmrt-test || exit 1
+bash scripts/build.sh gmc gm-opt gm-eval gmrt-test gmrun || exit 1
 # A sanitized gmc for the robustness test (Robustness/sanitized.test).
 GM_SANITIZE=1 bash scripts/build.sh gmc || exit 1
 log=$(mktemp)

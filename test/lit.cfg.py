@@ -17,14 +17,18 @@ config.test_exec_root = os.path.join(config.gm_obj_root, "test")
 config.substitutions.append(("%models", os.path.join(config.gm_src_root, "models")))
 config.substitutions.append(("%python", sys.executable))
 config.substitutions.append(("%fashion", "/usr/share/datasets/fashion-mnist"))
+# A shared library that is not a gm artifact (zlib: gm links it anyway).
+config.substitutions.append(("%gmrun_libz", "/usr/lib/x86_64-linux-gnu/libz.so.1"))
 
 llvm_config.with_system_environment(["HOME", "TMPDIR"])
 llvm_config.use_default_substitutions()
 # A missing tool is a setup error, not a test failure: stop at once, saying so.
 llvm_config.add_tool_substitutions(
-    [ToolSubst(tool, unresolved="fatal") for tool in ("gmc", "gm-opt", "gm-eval", "gmrt-test")],
+    [ToolSubst(tool, unresolved="fatal") for tool in ("gmc", "gm-opt", "gm-eval", "gmrt-test", "gmrun")],
     [config.gm_tools_dir])
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+# Helper scripts (Inputs/*.py) run gm's tools by name.
+llvm_config.with_environment("PATH", config.gm_tools_dir, append_path=True)
 
 # A gmc built with sanitizers (scripts/test.sh passes --param asan_gmc=...):
 # enables the tests marked REQUIRES: asan.

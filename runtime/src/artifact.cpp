@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <dlfcn.h>
+#include <elf.h>
 #include <sstream>
 
 namespace gmrt {
@@ -116,8 +117,8 @@ Status parseManifest(const std::string &text, const std::string &origin, Manifes
         if (d < 0)
           return bad("state with a batch dimension");
       out.state.push_back(std::move(s));
-    } else if (k == "data" && f.size() == 4) {
-      DataSpec d{f[1], {}, f[3]};
+    } else if (k == "data" && f.size() == 5) {
+      DataSpec d{f[1], {}, f[3], f[4]};
       if (!parseShape(f[2], d.shape))
         return bad("bad data shape");
       out.data.push_back(std::move(d));
@@ -173,6 +174,27 @@ Status Artifact::load(const std::string &path, Artifact &out) {
   if (bytes.size() < 64 || bytes.compare(0, 4, "\x7f" "ELF") != 0)
     return Status::error("'" + path + "' is not a gm artifact (not an ELF shared library; " +
                          "write one with gmc MODEL.gm -o " + path + ")");
+  // dlopen maps segments without checking them against the file's size: a
+  // truncated library faults on first touch. Check the ELF tables first.
+  auto cut = [&](const std::string &what) {
+    return Status::error("'" + path + "' cannot be loaded (corrupt or truncated?): " + what);
+  };
+  Elf64_Ehdr eh;
+  std::memcpy(&eh, bytes.data(), sizeof eh);
+  if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_type != ET_DYN || eh.e_machine != EM_X86_64)
+    return cut("not an x86-64 shared library");
+  uint64_t size = bytes.size();
+  if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phoff > size ||
+      (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr) > size - eh.e_phoff)
+    return cut("its program headers lie outside the file");
+  if (eh.e_shoff > size || (uint64_t)eh.e_shnum * eh.e_shentsize > size - eh.e_shoff)
+    return cut("its section headers lie outside the file");
+  for (unsigned i = 0; i < eh.e_phnum; ++i) {
+    Elf64_Phdr ph;
+    std::memcpy(&ph, bytes.data() + eh.e_phoff + i * sizeof ph, sizeof ph);
+    if (ph.p_offset > size || ph.p_filesz > size - ph.p_offset)
+      return cut("segment " + std::to_string(i) + " runs past the end of the file");
+  }
   // dlopen needs a path with a slash to skip the library search.
   std::string where = path.find('/') == std::string::npos ? "./" + path : path;
   void *h = dlopen(where.c_str(), RTLD_NOW | RTLD_LOCAL);

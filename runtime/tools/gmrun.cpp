@@ -31,6 +31,7 @@
 #include <set>
 #include <string>
 #include <sys/stat.h>
+#include <malloc.h>
 #include <unistd.h>
 #include <vector>
 
@@ -508,7 +509,12 @@ int train(const Args &a, const Artifact &art) {
   uint64_t seed = (uint64_t)intOption(a, "seed", 1, 0);
   State state;
   Progress p;
-  if (a.flags.count("resume")) {
+  struct stat st;
+  bool resume = a.flags.count("resume") && stat(ckptPath.c_str(), &st) == 0;
+  if (a.flags.count("resume") && !resume)
+    std::fprintf(stderr, "gmrun: no checkpoint in %s yet; starting from the beginning\n",
+                 dir.c_str());
+  if (resume) {
     uint64_t saved = seed;
     check(loadCheckpoint(ckptPath, art, state, &saved, &p));
     if (a.has("seed") && saved != seed)
@@ -801,8 +807,11 @@ int infoCommand(const Artifact &art) {
   std::printf("model %s: %" PRId64 " parameters, %" PRId64 " optimizer values\n",
               m.model.c_str(), params, slots);
   for (const DataSpec &d : m.data)
-    std::printf("data %s %s from %s\n", d.name.c_str(), shapeString(d.shape).c_str(),
-                d.source.c_str());
+    std::printf("data %s %s %s from %s\n", d.name.c_str(), shapeString(d.shape).c_str(),
+                d.kind.c_str(), d.source.c_str());
+  for (const StateSpec &s : m.state)
+    std::printf("%s %s %s\n", s.slotOf.empty() ? "param" : "slot", s.name.c_str(),
+                shapeString(s.shape).c_str());
   for (const EntrySpec &e : m.entries) {
     std::printf("%s %s(", e.kind.c_str(), e.name.c_str());
     for (size_t i = 0; i < e.inputs.size(); ++i) {
@@ -837,9 +846,19 @@ int runCommand(const Args &a, const Artifact &art) {
     for (int64_t &d : s)
       if (d < 0)
         d = batch;
-    call.inputs[i].resize((size_t)numel(s));
-    for (size_t j = 0; j < call.inputs[i].size(); ++j)
-      call.inputs[i][j] = (float)gmrt_uniform(seed, 1000 + (uint32_t)i, j, 0);
+    call.inputs[i].assign((size_t)numel(s), 0.0f);
+    uint32_t stream = 1000 + (uint32_t)i;
+    const DataSpec *d = in.kind == InputSpec::Kind::Data ? art.manifest.dataNamed(in.name) : nullptr;
+    if (d && d->kind == "label") { // one-hot rows
+      int64_t k = s.back();
+      for (int64_t r = 0; r < numel(s) / k; ++r)
+        call.inputs[i][r * k + gmrt_rng_block_word(seed, stream, r) % k] = 1.0f;
+    } else if (d && d->kind == "tokens") {
+      die("run: token data is not generated yet");
+    } else {
+      for (size_t j = 0; j < call.inputs[i].size(); ++j)
+        call.inputs[i][j] = (float)gmrt_uniform(seed, stream, j, 0);
+    }
   }
   call.setKey(seed);
   int64_t steps = intOption(a, "steps", 1);
@@ -874,6 +893,11 @@ int main(int argc, char **argv) {
   if (!commands.count(a.command))
     die("unknown command '" + a.command + "' (gmrun help lists them)");
   openblas_set_num_threads((int)intOption(a, "threads", 1));
+  // Entries allocate their scratch tensors per call; keep freed blocks in
+  // the heap instead of returning them to the kernel (each fresh mmap costs
+  // page faults on every step).
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
   Artifact art;
   check(Artifact::load(a.artifact, art));
   if (a.command == "train")

@@ -11,6 +11,8 @@
  * and imports from the program that loads it (gmrun provides them):
  *
  *   void gmrt_sgemm(...)   row-major C = op(A) op(B) + beta C (below)
+ *   void memrefCopy(...)   MLIR's copy between strided views (its C runner
+ *                          utilities' signature)
  *   libm's expf, logf, ... for what is not inlined
  *
  * Entry arguments. args[i] points at a memref descriptor (gm_memref) for
@@ -31,7 +33,7 @@
  *   gm-manifest 1
  *   model NAME
  *   state NAME SHAPE INIT SCALE SLOT_OF     (SLOT_OF "-" for a parameter)
- *   data NAME SHAPE SOURCE
+ *   data NAME SHAPE KIND SOURCE              (KIND: real, label, tokens)
  *   entry NAME SYMBOL KIND                  (KIND: train, eval, encode, decode)
  *     in data NAME SHAPE | in hparam NAME DEFAULT | in key | in tensor NAME SHAPE
  *     out SHAPE

@@ -37,6 +37,7 @@ struct StateSpec {
 struct DataSpec {
   std::string name;
   Shape shape;        // per batch: {-1, 784}
+  std::string kind;   // real, label (one-hot rows), tokens (ids as floats)
   std::string source; // fashion-mnist:images, fashion-mnist:labels, ...
 };
 

@@ -144,10 +144,35 @@ struct EntryLowering {
   //===--------------------------------------------------------------------===//
 
   LogicalResult lower(Operation *op);
+  /// An elementwise generic reading |ins| and updating |inouts| (its outs:
+  /// the body sees ins then the current values of inouts).
+  SmallVector<Value> update(Operation *op, ValueRange ins, ValueRange inouts, MultiBodyFn body) {
+    auto t = type(inouts[0]);
+    int64_t rank = t.getRank();
+    SmallVector<AffineMap> maps(ins.size() + inouts.size(), b.getMultiDimIdentityMap(rank));
+    SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+    SmallVector<Type> types;
+    for (Value v : inouts)
+      types.push_back(v.getType());
+    auto g = b.create<linalg::GenericOp>(
+        op->getLoc(), types, ins, inouts, maps, iters,
+        [&](OpBuilder &nb, Location l, ValueRange args) {
+          nb.create<linalg::YieldOp>(l, body(nb, l, args));
+        });
+    return SmallVector<Value>(g.getResults());
+  }
   Value broadcast(BroadcastOp op);
   Value reduce(Location loc, Value x, ArrayRef<int64_t> axes, RankedTensorType outType);
   Value reshape(Location loc, Value x, RankedTensorType to);
   Value matmul(MatmulOp op);
+  Value reduceMax(Location loc, Value x, int64_t axis);
+  Value softmax(Location loc, Value x, int64_t axis, bool log);
+  SmallVector<OpFoldResult> sizesOf(Location loc, Value x);
+  Value slice(Location loc, Value x, int64_t axis, int64_t start, int64_t size);
+  Value concat(Location loc, ValueRange xs, int64_t axis, RankedTensorType outType);
+  Value shift(Location loc, Value x, int64_t axis, int64_t amount);
+  Value reconLoss(ReconLossOp op);
+  Value pool(Location loc, Value x, int64_t f, bool up, RankedTensorType outType);
   Value linear(LinearOp op);
   Value sampleNormal(SampleOp op, NormalOp dist);
   Value normalDraw(Location loc, Value mean, Value spread, bool logvar, Value key,
@@ -263,7 +288,10 @@ Value EntryLowering::reduce(Location loc, Value x, ArrayRef<int64_t> axes,
       .create<linalg::GenericOp>(
           loc, TypeRange{outType}, ValueRange{x}, ValueRange{init}, maps, iters,
           [](OpBuilder &nb, Location l, ValueRange a) {
-            nb.create<linalg::YieldOp>(l, ValueRange{nb.create<arith::AddFOp>(l, a[0], a[1])});
+            // Reassociable, so LLVM vectorises the sum (in a fixed order:
+            // results are still deterministic).
+            nb.create<linalg::YieldOp>(
+                l, ValueRange{nb.create<arith::AddFOp>(l, a[0], a[1], arith::FastMathFlags::reassoc)});
           })
       .getResult(0);
 }
@@ -309,6 +337,187 @@ Value EntryLowering::reshape(Location loc, Value x, RankedTensorType to) {
   for (int64_t i = 0; i < to.getRank(); ++i)
     all.push_back(i);
   return b.create<tensor::ExpandShapeOp>(loc, to, flat, ArrayRef<ReassociationIndices>{all}, sizes);
+}
+
+Value EntryLowering::reduceMax(Location loc, Value x, int64_t axis) {
+  int64_t rank = type(x).getRank();
+  SmallVector<AffineExpr> outExprs;
+  SmallVector<utils::IteratorType> iters;
+  SmallVector<int64_t> shape;
+  SmallVector<Value> dyn;
+  for (int64_t i = 0; i < rank; ++i) {
+    if (i == axis) {
+      iters.push_back(utils::IteratorType::reduction);
+      continue;
+    }
+    iters.push_back(utils::IteratorType::parallel);
+    outExprs.push_back(b.getAffineDimExpr(i));
+    shape.push_back(type(x).getDimSize(i));
+    if (type(x).isDynamicDim(i))
+      dyn.push_back(dim(loc, x, i));
+  }
+  auto outType = RankedTensorType::get(shape, f32());
+  Value init = b.create<linalg::FillOp>(loc, f32c(loc, -INFINITY), empty(loc, outType, dyn))
+                   .getResult(0);
+  SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(rank),
+                                 AffineMap::get(rank, 0, outExprs, b.getContext())};
+  return b
+      .create<linalg::GenericOp>(loc, TypeRange{outType}, ValueRange{x}, ValueRange{init}, maps,
+                                 iters,
+                                 [](OpBuilder &nb, Location l, ValueRange a) {
+                                   nb.create<linalg::YieldOp>(
+                                       l, ValueRange{nb.create<arith::MaximumFOp>(l, a[0], a[1])});
+                                 })
+      .getResult(0);
+}
+
+Value EntryLowering::softmax(Location loc, Value x, int64_t axis, bool log) {
+  // x - m - log sum exp(x - m), m the maximum along |axis|.
+  RankedTensorType t = type(x);
+  int64_t rank = t.getRank();
+  SmallVector<AffineExpr> dropped;
+  for (int64_t i = 0; i < rank; ++i)
+    if (i != axis)
+      dropped.push_back(b.getAffineDimExpr(i));
+  AffineMap id = b.getMultiDimIdentityMap(rank);
+  AffineMap drop = AffineMap::get(rank, 0, dropped, b.getContext());
+  Value m = reduceMax(loc, x, axis);
+  SmallVector<Value> dyn = dynamicSizes(loc, x);
+  Value e = generic1(loc, t, dyn, {x, m}, {id, drop}, [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+    return nb.create<math::ExpOp>(l, nb.create<arith::SubFOp>(l, a[0], a[1]));
+  });
+  auto sumType = cast<RankedTensorType>(m.getType());
+  Value sum = reduce(loc, e, {axis}, sumType);
+  return generic1(loc, t, dyn, {x, m, sum}, {id, drop, drop},
+                  [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                    Value ls = nb.create<arith::SubFOp>(
+                        l, nb.create<arith::SubFOp>(l, a[0], a[1]), nb.create<math::LogOp>(l, a[2]));
+                    return log ? ls : nb.create<math::ExpOp>(l, ls).getResult();
+                  });
+}
+
+SmallVector<OpFoldResult> EntryLowering::sizesOf(Location loc, Value x) {
+  SmallVector<OpFoldResult> out;
+  for (int64_t i = 0; i < type(x).getRank(); ++i)
+    out.push_back(type(x).isDynamicDim(i) ? OpFoldResult(dim(loc, x, i))
+                                          : OpFoldResult(b.getIndexAttr(type(x).getDimSize(i))));
+  return out;
+}
+
+Value EntryLowering::slice(Location loc, Value x, int64_t axis, int64_t start, int64_t size) {
+  int64_t rank = type(x).getRank();
+  SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)), sizes = sizesOf(loc, x),
+      strides(rank, b.getIndexAttr(1));
+  offsets[axis] = b.getIndexAttr(start);
+  sizes[axis] = b.getIndexAttr(size);
+  SmallVector<int64_t> shape(type(x).getShape());
+  shape[axis] = size;
+  return b.create<tensor::ExtractSliceOp>(loc, RankedTensorType::get(shape, f32()), x, offsets,
+                                          sizes, strides);
+}
+
+Value EntryLowering::concat(Location loc, ValueRange xs, int64_t axis, RankedTensorType outType) {
+  SmallVector<Value> dyn;
+  for (int64_t i = 0; i < outType.getRank(); ++i)
+    if (outType.isDynamicDim(i))
+      dyn.push_back(dim(loc, xs[0], i)); // the batch: never the concatenated axis
+  Value out = empty(loc, outType, dyn);
+  int64_t at = 0, rank = outType.getRank();
+  for (Value x : xs) {
+    SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)), strides(rank, b.getIndexAttr(1));
+    offsets[axis] = b.getIndexAttr(at);
+    out = b.create<tensor::InsertSliceOp>(loc, x, out, offsets, sizesOf(loc, x), strides);
+    at += type(x).getDimSize(axis);
+  }
+  return out;
+}
+
+Value EntryLowering::shift(Location loc, Value x, int64_t axis, int64_t amount) {
+  // out[i] = x[i - amount] along |axis|, zero where that is outside.
+  RankedTensorType t = type(x);
+  int64_t n = t.getDimSize(axis), rank = t.getRank();
+  Value out = zeros(loc, t, dynamicSizes(loc, x));
+  int64_t keep = n - std::abs(amount);
+  if (keep <= 0)
+    return out;
+  Value part = slice(loc, x, axis, amount > 0 ? 0 : -amount, keep);
+  SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)), strides(rank, b.getIndexAttr(1));
+  offsets[axis] = b.getIndexAttr(amount > 0 ? amount : 0);
+  return b.create<tensor::InsertSliceOp>(loc, part, out, offsets, sizesOf(loc, part), strides);
+}
+
+Value EntryLowering::reconLoss(ReconLossOp op) {
+  // Per-element error, summed per example (as the reference evaluator).
+  Location loc = op.getLoc();
+  Value p = lookup(op.getPrediction()), t = lookup(op.getTarget());
+  RankedTensorType pt = type(p);
+  SmallVector<Value> dyn = dynamicSizes(loc, p);
+  auto cst = [](OpBuilder &nb, Location l, double v) {
+    return nb.create<arith::ConstantOp>(l, nb.getF32FloatAttr((float)v)).getResult();
+  };
+  Value e;
+  LossKind kind = op.getKind();
+  if (kind == LossKind::softmax_xent) {
+    Value ls = softmax(loc, p, pt.getRank() - 1, /*log=*/true);
+    e = generic1(loc, pt, dyn, {ls, t}, {}, [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+      return nb.create<arith::NegFOp>(l, nb.create<arith::MulFOp>(l, a[1], a[0]));
+    });
+  } else {
+    e = generic1(loc, pt, dyn, {p, t}, {}, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+      Value d = nb.create<arith::SubFOp>(l, a[0], a[1]);
+      if (kind == LossKind::mse)
+        return nb.create<arith::MulFOp>(l, d, d);
+      if (kind == LossKind::l1)
+        return nb.create<math::AbsFOp>(l, d);
+      // softplus(p) - t p
+      Value x = a[0], zero = cst(nb, l, 0.0);
+      Value pos = nb.create<arith::SelectOp>(
+          l, nb.create<arith::CmpFOp>(l, arith::CmpFPredicate::OGT, x, zero), x, zero);
+      Value sp = nb.create<arith::AddFOp>(
+          l, pos, nb.create<math::Log1pOp>(l, nb.create<math::ExpOp>(
+                                               l, nb.create<arith::NegFOp>(l, nb.create<math::AbsFOp>(l, x)))));
+      return nb.create<arith::SubFOp>(l, sp, nb.create<arith::MulFOp>(l, a[1], x));
+    });
+  }
+  SmallVector<int64_t> axes;
+  for (int64_t i = 1; i < pt.getRank(); ++i)
+    axes.push_back(i);
+  return reduce(loc, e, axes, op.getType());
+}
+
+Value EntryLowering::pool(Location loc, Value x, int64_t f, bool up, RankedTensorType outType) {
+  // NCHW. upsample: out[n,c,i,j] = x[n,c,i/f,j/f]; avg_pool: the mean of
+  // the f x f window at (i f, j f).
+  SmallVector<Value> dyn;
+  if (outType.isDynamicDim(0))
+    dyn.push_back(dim(loc, x, 0));
+  MLIRContext *ctx = b.getContext();
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  if (up) {
+    AffineMap in = AffineMap::get(4, 0, {d(0), d(1), d(2).floorDiv(f), d(3).floorDiv(f)}, ctx);
+    return generic1(loc, outType, dyn, x, in, [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+  }
+  Value init = zeros(loc, outType, dyn);
+  AffineMap in = AffineMap::get(6, 0, {d(0), d(1), d(2) * f + d(4), d(3) * f + d(5)}, ctx);
+  AffineMap out = AffineMap::get(6, 0, {d(0), d(1), d(2), d(3)}, ctx);
+  // The f x f window as an (unread) operand: it gives the reduction loops
+  // their bounds, as linalg's pooling ops do.
+  Value window = b.create<tensor::EmptyOp>(loc, ArrayRef<int64_t>{f, f}, f32());
+  AffineMap win = AffineMap::get(6, 0, {d(4), d(5)}, ctx);
+  using IT = utils::IteratorType;
+  float scale = 1.0f / (float)(f * f);
+  return b
+      .create<linalg::GenericOp>(
+          loc, TypeRange{outType}, ValueRange{x, window}, ValueRange{init},
+          ArrayRef<AffineMap>{in, win, out},
+          ArrayRef<IT>{IT::parallel, IT::parallel, IT::parallel, IT::parallel, IT::reduction,
+                       IT::reduction},
+          [scale](OpBuilder &nb, Location l, ValueRange a) {
+            Value s = nb.create<arith::ConstantOp>(l, nb.getF32FloatAttr(scale));
+            nb.create<linalg::YieldOp>(
+                l, ValueRange{nb.create<arith::AddFOp>(l, a[2], nb.create<arith::MulFOp>(l, a[0], s))});
+          })
+      .getResult(0);
 }
 
 /// The source of a 2-D transpose, or null.
@@ -593,6 +802,34 @@ LogicalResult EntryLowering::lower(Operation *op) {
                            }));
         return success();
       })
+      .Case<SoftmaxOp, LogSoftmaxOp>([&](auto o) {
+        set(o, softmax(loc, lookup(o.getInput()), o.getAxis(), isa<LogSoftmaxOp>(o.getOperation())));
+        return success();
+      })
+      .Case([&](SliceOp o) {
+        set(o, slice(loc, lookup(o.getInput()), o.getAxis(), o.getStart(), o.getSize()));
+        return success();
+      })
+      .Case([&](ConcatOp o) {
+        SmallVector<Value> xs;
+        for (Value v : o.getInputs())
+          xs.push_back(lookup(v));
+        set(o, concat(loc, xs, o.getAxis(), o.getType()));
+        return success();
+      })
+      .Case([&](ShiftOp o) {
+        set(o, shift(loc, lookup(o.getInput()), o.getAxis(), o.getAmount()));
+        return success();
+      })
+      .Case([&](ReconLossOp o) {
+        set(o, reconLoss(o));
+        return success();
+      })
+      .Case<UpsampleOp, AvgPoolOp>([&](auto o) {
+        set(o, pool(loc, lookup(o.getInput()), o.getFactor(), isa<UpsampleOp>(o.getOperation()),
+                    o.getType()));
+        return success();
+      })
       .Case([&](ReshapeOp o) {
         set(o, reshape(loc, lookup(o.getInput()), o.getType()));
         return success();
@@ -654,26 +891,25 @@ LogicalResult EntryLowering::lower(Operation *op) {
         Value one = f32c(loc, 1.0);
         Value c1 = b.create<arith::SubFOp>(loc, one, b.create<math::PowFOp>(loc, b1, t));
         Value c2 = b.create<arith::SubFOp>(loc, one, b.create<math::PowFOp>(loc, b2, t));
-        auto outType = o.getParam().getType();
-        Value p = lookup(o.getParam());
-        auto r = generic(loc, cast<RankedTensorType>(outType), dynamicSizes(loc, p),
-                         {p, lookup(o.getGrad()), lookup(o.getM()), lookup(o.getV())}, {}, 3,
-                         [&](OpBuilder &nb, Location l, ValueRange a) -> SmallVector<Value> {
-                           Value g = a[1];
-                           Value m = nb.create<arith::AddFOp>(
-                               l, nb.create<arith::MulFOp>(l, b1, a[2]),
-                               nb.create<arith::MulFOp>(l, nb.create<arith::SubFOp>(l, one, b1), g));
-                           Value v = nb.create<arith::AddFOp>(
-                               l, nb.create<arith::MulFOp>(l, b2, a[3]),
-                               nb.create<arith::MulFOp>(l, nb.create<arith::SubFOp>(l, one, b2),
-                                                        nb.create<arith::MulFOp>(l, g, g)));
-                           Value mhat = nb.create<arith::DivFOp>(l, m, c1);
-                           Value denom = nb.create<arith::AddFOp>(
-                               l, nb.create<math::SqrtOp>(l, nb.create<arith::DivFOp>(l, v, c2)), eps);
-                           Value step = nb.create<arith::DivFOp>(l, nb.create<arith::MulFOp>(l, lr, mhat), denom);
-                           Value np = nb.create<arith::SubFOp>(l, a[0], step);
-                           return {np, m, v};
-                         });
+        // param, m and v are the step's destinations: updated in place in
+        // the caller's buffers when they are the state itself.
+        auto r = update(o, {lookup(o.getGrad())}, {lookup(o.getParam()), lookup(o.getM()), lookup(o.getV())},
+                        [&](OpBuilder &nb, Location l, ValueRange a) -> SmallVector<Value> {
+                          // a = (g, p, m, v)
+                          Value g = a[0];
+                          Value m = nb.create<arith::AddFOp>(
+                              l, nb.create<arith::MulFOp>(l, b1, a[2]),
+                              nb.create<arith::MulFOp>(l, nb.create<arith::SubFOp>(l, one, b1), g));
+                          Value v = nb.create<arith::AddFOp>(
+                              l, nb.create<arith::MulFOp>(l, b2, a[3]),
+                              nb.create<arith::MulFOp>(l, nb.create<arith::SubFOp>(l, one, b2),
+                                                       nb.create<arith::MulFOp>(l, g, g)));
+                          Value mhat = nb.create<arith::DivFOp>(l, m, c1);
+                          Value denom = nb.create<arith::AddFOp>(
+                              l, nb.create<math::SqrtOp>(l, nb.create<arith::DivFOp>(l, v, c2)), eps);
+                          Value step = nb.create<arith::DivFOp>(l, nb.create<arith::MulFOp>(l, lr, mhat), denom);
+                          return {nb.create<arith::SubFOp>(l, a[1], step), m, v};
+                        });
         set(o.getNewParam(), r[0]);
         set(o.getNewM(), r[1]);
         set(o.getNewV(), r[2]);
@@ -681,14 +917,12 @@ LogicalResult EntryLowering::lower(Operation *op) {
       })
       .Case([&](SgdUpdateOp o) {
         Value lr = scalarOf(loc, lookup(o.getLr())), mom = scalarOf(loc, lookup(o.getMomentum()));
-        Value p = lookup(o.getParam());
-        auto r = generic(loc, cast<RankedTensorType>(o.getParam().getType()), dynamicSizes(loc, p),
-                         {p, lookup(o.getGrad()), lookup(o.getBuf())}, {}, 2,
-                         [&](OpBuilder &nb, Location l, ValueRange a) -> SmallVector<Value> {
-                           Value buf = nb.create<arith::AddFOp>(l, nb.create<arith::MulFOp>(l, mom, a[2]), a[1]);
-                           Value np = nb.create<arith::SubFOp>(l, a[0], nb.create<arith::MulFOp>(l, lr, buf));
-                           return {np, buf};
-                         });
+        auto r = update(o, {lookup(o.getGrad())}, {lookup(o.getParam()), lookup(o.getBuf())},
+                        [&](OpBuilder &nb, Location l, ValueRange a) -> SmallVector<Value> {
+                          // a = (g, p, buf)
+                          Value buf = nb.create<arith::AddFOp>(l, nb.create<arith::MulFOp>(l, mom, a[2]), a[0]);
+                          return {nb.create<arith::SubFOp>(l, a[1], nb.create<arith::MulFOp>(l, lr, buf)), buf};
+                        });
         set(o.getNewParam(), r[0]);
         set(o.getNewBuf(), r[1]);
         return success();
@@ -777,8 +1011,10 @@ FailureOr<func::FuncOp> GMToLinalg::lowerEntry(ModelOp model, FuncOp entry,
   for (auto [i, p] : llvm::enumerate(state)) {
     Value m = body->getArgument(i);
     low.stateMemref[p.getSymNameAttr()] = m;
+    // Writable: an optimizer step updates the state in place (only update
+    // generics take state tensors as destinations).
     low.stateTensor[p.getSymNameAttr()] = b.create<bufferization::ToTensorOp>(
-        p.getLoc(), m, /*restrict=*/true, /*writable=*/false);
+        p.getLoc(), m, /*restrict=*/true, /*writable=*/true);
   }
   Block &gmBody = fn.getBody().front();
   for (auto [i, a] : llvm::enumerate(gmBody.getArguments())) {
@@ -829,6 +1065,7 @@ void GMToLinalg::runOnOperation() {
     auto source = d->getAttrOfType<StringAttr>("source");
     manifest += "data " + d.getSymName().str() + " " +
                 shapeText(cast<RankedTensorType>(d.getType()).getShape()) + " " +
+                stringifyDataKind(d.getKind()).str() + " " +
                 (source ? source.getValue().str() : std::string("-")) + "\n";
   }
 

@@ -98,10 +98,8 @@ struct MatmulToBlas : public mlir::gm::impl::GMMatmulToBlasPassBase<MatmulToBlas
         Value base = b.create<memref::ExtractAlignedPointerAsIndexOp>(loc, m);
         Value offsetBytes = b.create<arith::MulIOp>(
             loc, meta.getOffset(), b.create<arith::ConstantIndexOp>(loc, 4));
+        // The aligned pointer is the buffer's start; a view adds its offset.
         Value addr = b.create<arith::IndexCastOp>(loc, i64, b.create<arith::AddIOp>(loc, base, offsetBytes));
-        // The aligned pointer already includes the view's offset when the
-        // view is the base buffer; extract_aligned_pointer_as_index gives
-        // the buffer's start, so the offset is added here once.
         Value ptr = b.create<LLVM::IntToPtrOp>(loc, ptrType, addr);
         Value ld = b.create<arith::IndexCastOp>(loc, i64, meta.getStrides()[0]);
         return {ptr, ld};
