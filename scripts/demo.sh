@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
-# The main job, for now: install, build, derive every model's training steps
-# (losses, gradients, Adam/SGD steps) into out/<name>.mlir, and check the
-# VAE's gradients against finite differences. Training on Fashion-MNIST and
-# sample grids come with the runtime (gmrun).
+# The main job: install, build, compile models/vae/vae.gm to a native
+# artifact, train it on Fashion-MNIST (GM_EPOCHS, default 2), and write a
+# grid of samples, reconstructions, a latent traversal and the test-set
+# bounds into out/vae/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-bash scripts/build.sh gmc gm-eval
-mkdir -p out
-for dir in models/*/; do
-  name=$(basename "$dir")
-  ./build/bin/gmc "$dir/$name.gm" -emit=train -o "out/$name.mlir"
-  printf '%-12s %3d parameter tensors  %d nets  %d training steps  -> out/%s.mlir\n' "$name" \
-    "$(grep 'gm.param @' "out/$name.mlir" | grep -vc slot_of)" "$(grep -c 'gm.net @' "out/$name.mlir")" \
-    "$(grep -c 'gm.func @.*\.train\.' "out/$name.mlir")" "$name"
-done
-echo
-./build/bin/gmc check-grad models/vae/vae.gm
+bash scripts/build.sh gmc gmrun
+mkdir -p out/vae
+echo "== gmc models/vae/vae.gm -o out/vae/vae.gmx"
+time ./build/bin/gmc models/vae/vae.gm -o out/vae/vae.gmx
+./build/bin/gmrun info out/vae/vae.gmx | grep -v '^param\|^slot'
+echo "== gmrun train (${GM_EPOCHS:-2} epochs; metrics also in out/vae/run/metrics.jsonl)"
+rm -rf out/vae/run
+./build/bin/gmrun train out/vae/vae.gmx --epochs "${GM_EPOCHS:-2}" --seed 1 --out out/vae/run
+ckpt=out/vae/run/checkpoint.safetensors
+./build/bin/gmrun sample out/vae/vae.gmx --checkpoint $ckpt --n 64 --out out/vae/samples.png
+./build/bin/gmrun sample out/vae/vae.gmx --checkpoint $ckpt --n 32 --reconstruct --out out/vae/reconstructions.png
+./build/bin/gmrun traverse out/vae/vae.gmx --checkpoint $ckpt --out out/vae/traverse.png
+echo "== gmrun eval (test set, IWAE with k = 100)"
+./build/bin/gmrun eval out/vae/vae.gmx --checkpoint $ckpt --k 100 | tee out/vae/eval.json

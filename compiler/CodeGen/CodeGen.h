@@ -25,8 +25,9 @@ void registerCodeGenDialects(mlir::MLIRContext &context);
 void buildLinalgPipeline(mlir::OpPassManager &pm);
 
 /// linalg on tensors -> LLVM dialect: bufferization, BLAS calls for matrix
-/// products, loops, and the conversions to LLVM.
-void buildLLVMPipeline(mlir::OpPassManager &pm);
+/// products (loops instead when |blas| is false: for measurements), loops,
+/// and the conversions to LLVM.
+void buildLLVMPipeline(mlir::OpPassManager &pm, bool blas = true);
 
 /// On a module in the LLVM dialect: the ABI globals (magic, version,
 /// manifest) and one `void gm_entry_<n>(void **args)` per entry point.

@@ -32,6 +32,7 @@
 #include <string>
 #include <sys/stat.h>
 #include <malloc.h>
+#include <xmmintrin.h>
 #include <unistd.h>
 #include <vector>
 
@@ -64,6 +65,8 @@ options (defaults in brackets):
   --data PATH           Fashion-MNIST folder, or an .npy array [)" GMRT_FMNIST_DIR R"(]
   --threads N           BLAS threads [1]
   --checkpoint FILE     checkpoint to read (eval, sample, traverse, encode)
+  --keep-denormals      compute with denormal floats (default: flushed to zero)
+  --quiet               no progress bar
   train:    --epochs N [1] | --steps N, --out DIR [gm-run], --resume, --batch B
             [model's], --lr X, --hparam NAME=X, --checkpoint-every N steps [500]
   eval:     --k K [the model's], --batch B [500]
@@ -124,7 +127,8 @@ Args parseArgs(int argc, char **argv) {
       "seed", "data", "threads", "checkpoint", "epochs", "steps", "out", "batch", "lr",
       "hparam", "checkpoint-every", "k", "n", "index", "range", "columns", "split", "entry",
       "print-param"};
-  static const std::set<std::string> boolean = {"resume", "reconstruct", "quiet"};
+  static const std::set<std::string> boolean = {"resume", "reconstruct", "quiet",
+                                                "keep-denormals"};
   Args a;
   std::vector<std::string> pos;
   for (int i = 1; i < argc; ++i) {
@@ -897,6 +901,11 @@ int main(int argc, char **argv) {
   // the heap instead of returning them to the kernel (each fresh mmap costs
   // page faults on every step).
   mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  // Denormal floats (tiny Adam moments and gradients late in training) are
+  // ~100x slower on x86: flush them to zero, as GPUs do; training slowed by
+  // a third without this (docs/codegen.md).
+  if (!a.flags.count("keep-denormals"))
+    _mm_setcsr(_mm_getcsr() | 0x8040); // FTZ | DAZ
   mallopt(M_TRIM_THRESHOLD, 512 << 20);
   Artifact art;
   check(Artifact::load(a.artifact, art));

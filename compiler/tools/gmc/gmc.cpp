@@ -71,6 +71,11 @@ static cl::opt<Action> emitAction(
                clEnumValN(EmitArtifact, "artifact",
                           "the artifact gmrun loads (the default)")));
 
+static cl::opt<std::string> matmul(
+    "matmul", cl::init("blas"),
+    cl::desc("matrix products: 'blas' (the runtime's SGEMM) or 'loops' (linalg's "
+             "naive loops, for comparison)"));
+
 static cl::OptionCategory checkGradCategory("check-grad options");
 static cl::opt<int64_t> batch("batch", cl::init(2), cl::cat(checkGradCategory),
                               cl::desc("batch size of the check"));
@@ -248,8 +253,12 @@ int main(int argc, char **argv) {
   if (emitAction >= DumpLinalg) {
     mlir::PassManager pm(&context);
     gm::buildLinalgPipeline(pm);
+    if (matmul != "blas" && matmul != "loops") {
+      llvm::errs() << "gmc: error: -matmul expects blas or loops, got '" << matmul << "'\n";
+      return 1;
+    }
     if (emitAction >= DumpLLVM)
-      gm::buildLLVMPipeline(pm);
+      gm::buildLLVMPipeline(pm, matmul == "blas");
     if (mlir::failed(pm.run(*module)))
       return 1;
     if (emitAction >= DumpLLVM && mlir::failed(gm::addArtifactABI(*module)))
