@@ -36,7 +36,9 @@
 #include "llvm/ADT/StringSet.h"
 
 #include <cmath>
+#include <functional>
 #include <map>
+#include <set>
 
 using namespace mlir;
 using namespace mlir::gm;
@@ -636,6 +638,54 @@ LogicalResult MLIRGenImpl::genInference() {
                     call.args[0].value->kind == Kind::Number && call.args[0].value->number == 0 &&
                     call.args[1].value->kind == Kind::Number && call.args[1].value->number == 1;
     if (standard)
+      fn->setAttr("gm.info.prior", builder.getStringAttr("standard_normal"));
+  }
+  // A GAN's generator: in `gan(D(x), D(G(z)))` the argument of the fake
+  // side's net, as a function of the one latent it reads. It is a decoder
+  // for gmrun (sample, traverse): @generate.<z>.
+  for (const ::gm::MinimaxDecl &m : ast.minimaxes) {
+    const Expr &v = *m.value;
+    if (v.kind != Kind::Call || v.name != "gan" || v.args.size() != 2)
+      continue;
+    const Expr &fake = *v.args[1].value;
+    if (fake.kind != Kind::Call || !netDecls.count(fake.name) || fake.args.empty())
+      continue;
+    const Expr &inner = *fake.args[0].value;
+    std::set<std::string> latentsRead;
+    std::function<void(const Expr &)> walk = [&](const Expr &e) {
+      if (e.kind == Kind::Ref && latentVars.contains(e.name))
+        latentsRead.insert(e.name);
+      for (const ::gm::ExprPtr &o : e.operands)
+        if (o)
+          walk(*o);
+      for (const ::gm::Arg &a : e.args)
+        if (a.value)
+          walk(*a.value);
+    };
+    walk(inner);
+    if (latentsRead.size() != 1)
+      continue;
+    std::string z = *latentsRead.begin();
+    const ::gm::DistDecl *prior = findRole(Role::Prior, z);
+    if (!prior || !prior->dims || SymbolTable::lookupSymbolIn(model, "generate." + z))
+      continue;
+    ScopedDiagnosticHandler quiet(&ctx, [](Diagnostic &) { return success(); });
+    FuncOp fn = genInferenceFn("generate." + z, "decode", m.valueLoc, [&](FnCtx &fn) -> Value {
+      Value arg = fn.entry->insertArgument(0u, batchedType(*prior->dims), loc(m.valueLoc));
+      fn.latents[z] = arg;
+      fn.lets = &m.lets;
+      Val r = gen(inner, fn);
+      if (!r || r.k != Val::K::Tensor || !fn.dataArgs.empty())
+        return {};
+      return r.value;
+    });
+    if (!fn)
+      continue;
+    fn->setAttr("gm.input_names", builder.getStrArrayAttr({z, "key"}));
+    const Expr &call = *prior->dist;
+    if (call.name == "normal" && call.args.size() == 2 &&
+        call.args[0].value->kind == Kind::Number && call.args[0].value->number == 0 &&
+        call.args[1].value->kind == Kind::Number && call.args[1].value->number == 1)
       fn->setAttr("gm.info.prior", builder.getStringAttr("standard_normal"));
   }
   return success();

@@ -68,7 +68,8 @@ options (defaults in brackets):
   --keep-denormals      compute with denormal floats (default: flushed to zero)
   --quiet               no progress bar
   train:    --epochs N [1] | --steps N, --out DIR [gm-run], --resume, --batch B
-            [model's], --lr X, --hparam NAME=X, --checkpoint-every N steps [500]
+            [model's], --lr X, --hparam [PLAYER:]NAME=X, --checkpoint-every N [500]
+            (a minimax game: k discriminator steps, then a generator step)
   eval:     --k K [the model's], --batch B [500]
   sample:   --n N [64], --out FILE.png [samples.png], --reconstruct
   traverse: --index I [0], --range R [3], --columns C [9], --out FILE.png
@@ -360,10 +361,19 @@ struct Call {
 //===----------------------------------------------------------------------===//
 
 struct Progress {
-  int64_t step = 0, epoch = 0, batchInEpoch = 0;
-  double lossSum = 0;
-  int64_t lossCount = 0;
+  int64_t step = 0, epoch = 0, batchInEpoch = 0; // step: batches trained on
+  std::vector<double> lossSum;    // this epoch, per training entry (player)
+  std::vector<int64_t> lossCount;
   double trainSeconds = 0;
+
+  explicit Progress(size_t players = 1) : lossSum(players), lossCount(players) {}
+  void newEpoch() {
+    ++epoch;
+    batchInEpoch = 0;
+    std::fill(lossSum.begin(), lossSum.end(), 0.0);
+    std::fill(lossCount.begin(), lossCount.end(), 0);
+    trainSeconds = 0;
+  }
 };
 
 std::string hexDouble(double v) {
@@ -385,9 +395,11 @@ Status saveCheckpoint(const std::string &path, const Artifact &art, const State 
                  {"step", std::to_string(p.step)},
                  {"epoch", std::to_string(p.epoch)},
                  {"batch_in_epoch", std::to_string(p.batchInEpoch)},
-                 {"epoch_loss_sum", hexDouble(p.lossSum)},
-                 {"epoch_loss_count", std::to_string(p.lossCount)},
                  {"epoch_train_seconds", hexDouble(p.trainSeconds)}};
+  for (size_t i = 0; i < p.lossSum.size(); ++i) {
+    ck.metadata["epoch_loss_sum_" + std::to_string(i)] = hexDouble(p.lossSum[i]);
+    ck.metadata["epoch_loss_count_" + std::to_string(i)] = std::to_string(p.lossCount[i]);
+  }
   return writeSafetensors(path, ck);
 }
 
@@ -397,7 +409,7 @@ Status loadCheckpoint(const std::string &path, const Artifact &art, State &state
   if (Status s = readSafetensors(path, ck); !s)
     return s;
   const Manifest &m = art.manifest;
-  auto meta = [&](const char *k) {
+  auto meta = [&](const std::string &k) {
     auto it = ck.metadata.find(k);
     return it == ck.metadata.end() ? std::string() : it->second;
   };
@@ -424,8 +436,10 @@ Status loadCheckpoint(const std::string &path, const Artifact &art, State &state
     p->step = std::atoll(meta("step").c_str());
     p->epoch = std::atoll(meta("epoch").c_str());
     p->batchInEpoch = std::atoll(meta("batch_in_epoch").c_str());
-    p->lossSum = std::strtod(meta("epoch_loss_sum").c_str(), nullptr);
-    p->lossCount = std::atoll(meta("epoch_loss_count").c_str());
+    for (size_t i = 0; i < p->lossSum.size(); ++i) {
+      p->lossSum[i] = std::strtod(meta(("epoch_loss_sum_" + std::to_string(i)).c_str()).c_str(), nullptr);
+      p->lossCount[i] = std::atoll(meta(("epoch_loss_count_" + std::to_string(i)).c_str()).c_str());
+    }
     p->trainSeconds = std::strtod(meta("epoch_train_seconds").c_str(), nullptr);
   }
   return Status();
@@ -496,15 +510,42 @@ bool makeDir(const std::string &dir) {
   return mkdir(dir.c_str(), 0755) == 0;
 }
 
+/// The training entries, in the order one iteration calls them: a single
+/// step, or a game's discriminator then generator.
+std::vector<const EntrySpec *> trainingPlan(const Artifact &art, int64_t &k) {
+  const Manifest &m = art.manifest;
+  std::vector<const EntrySpec *> steps;
+  std::set<std::string> plans;
+  for (const EntrySpec &e : m.entries)
+    if (e.kind == "train") {
+      steps.push_back(&e);
+      plans.insert(e.info.count("step") ? e.info.at("step") : e.name);
+    }
+  if (steps.empty())
+    die("'" + art.path + "' has no training step");
+  if (plans.size() > 1)
+    die("'" + art.path + "' has " + std::to_string(plans.size()) +
+        " training blocks; gmrun trains models with one train or minimax block so far");
+  k = 1;
+  if (steps.size() == 1)
+    return steps;
+  auto player = [&](const char *name) -> const EntrySpec * {
+    for (const EntrySpec *e : steps)
+      if (e->info.count("player") && e->info.at("player") == name)
+        return e;
+    die("'" + art.path + "' has a game without a " + std::string(name) + " step");
+  };
+  const EntrySpec *d = player("discriminator"), *g = player("generator");
+  if (d->info.count("k"))
+    k = std::max<int64_t>(1, std::atoll(d->info.at("k").c_str()));
+  return {d, g};
+}
+
 int train(const Args &a, const Artifact &art) {
   const Manifest &m = art.manifest;
-  const EntrySpec *step = m.entry("train");
-  if (!step)
-    die("'" + art.path + "' has no training step");
-  if (art.manifest.entries.size() &&
-      std::count_if(m.entries.begin(), m.entries.end(), [](auto &e) { return e.kind == "train"; }) > 1)
-    die("'" + art.path + "' has several training steps (adversarial training); gmrun trains "
-        "models with one step so far");
+  int64_t k = 1;
+  std::vector<const EntrySpec *> plan = trainingPlan(art, k);
+  bool game = plan.size() == 2;
   std::string dir = a.get("out", "gm-run");
   if (!makeDir(dir))
     die("cannot create output folder '" + dir + "'");
@@ -512,7 +553,7 @@ int train(const Args &a, const Artifact &art) {
 
   uint64_t seed = (uint64_t)intOption(a, "seed", 1, 0);
   State state;
-  Progress p;
+  Progress p(plan.size());
   struct stat st;
   bool resume = a.flags.count("resume") && stat(ckptPath.c_str(), &st) == 0;
   if (a.flags.count("resume") && !resume)
@@ -534,7 +575,8 @@ int train(const Args &a, const Artifact &art) {
   Split trainSet, testSet;
   check(loadSplit(m, dataPath(a), "train", trainSet));
   check(loadSplit(m, dataPath(a), "test", testSet));
-  int64_t dflt = step->info.count("batch") ? std::atoll(step->info.at("batch").c_str()) : 128;
+  const EntrySpec &first = *plan[0];
+  int64_t dflt = first.info.count("batch") ? std::atoll(first.info.at("batch").c_str()) : 128;
   int64_t batch = intOption(a, "batch", dflt);
   int64_t perEpoch = trainSet.count / batch; // the last partial batch is dropped
   if (perEpoch == 0)
@@ -544,46 +586,80 @@ int train(const Args &a, const Artifact &art) {
   int64_t maxSteps = a.has("steps") ? intOption(a, "steps", 1) : epochs * perEpoch;
   int64_t every = intOption(a, "checkpoint-every", 500);
 
-  Call call(*step);
-  if (a.has("lr"))
-    call.setHParam("lr", realOption(a, "lr", 0));
+  // One call per player; --lr and --hparam NAME=X apply to every player,
+  // --hparam PLAYER:NAME=X to one.
+  std::vector<Call> calls;
+  for (const EntrySpec *e : plan)
+    calls.emplace_back(*e);
+  auto playerOf = [&](size_t i) {
+    return plan[i]->info.count("player") ? plan[i]->info.at("player") : std::string("all");
+  };
+  for (size_t i = 0; i < calls.size(); ++i)
+    if (a.has("lr"))
+      calls[i].setHParam("lr", realOption(a, "lr", 0));
   for (const std::string &h : a.hparams) {
-    size_t eq = h.find('=');
-    std::string name = h.substr(0, eq);
-    if (eq == std::string::npos || step->find(InputSpec::Kind::HParam, name) < 0 || name == "t")
-      die("--hparam expects NAME=VALUE with NAME one of the training step's hyper-parameters");
+    size_t eq = h.find('='), colon = h.find(':');
+    std::string name = h.substr(0, eq), who;
+    if (colon != std::string::npos && colon < eq) {
+      who = h.substr(0, colon);
+      name = h.substr(colon + 1, eq - colon - 1);
+    }
     Args one;
-    one.values[name] = h.substr(eq + 1);
-    call.setHParam(name, realOption(one, name, 0));
+    one.values[name] = eq == std::string::npos ? "" : h.substr(eq + 1);
+    bool used = false;
+    for (size_t i = 0; i < calls.size(); ++i)
+      if ((who.empty() || who == playerOf(i)) && name != "t" &&
+          plan[i]->find(InputSpec::Kind::HParam, name) >= 0) {
+        calls[i].setHParam(name, realOption(one, name, 0));
+        used = true;
+      }
+    if (eq == std::string::npos || !used)
+      die("--hparam expects [PLAYER:]NAME=VALUE with NAME a hyper-parameter of the training "
+          "step ('" + h + "')");
   }
   std::signal(SIGINT, [](int) { interrupted = true; });
   std::signal(SIGTERM, [](int) { interrupted = true; });
   bool tty = isatty(2) && !a.flags.count("quiet");
   FILE *metrics = std::fopen((dir + "/metrics.jsonl").c_str(), "a");
 
+  // One call of player |i| at training step |step| (both counted from 0):
+  // its own Adam step count and key.
+  auto runPlayer = [&](size_t i, int64_t step, const int64_t *rows) {
+    Call &c = calls[i];
+    c.setBatch(trainSet, rows, batch);
+    c.setHParam("t", (double)(i == 0 ? step + 1 : (step + 1) / k));
+    c.setKey(keyFor(seed, kTrainStep, (uint64_t)step * 2 + i));
+    c.run(state, m, batch);
+    float loss = c.outputs[0][0];
+    if (!std::isfinite(loss))
+      die("the " + (game ? playerOf(i) + "'s " : std::string()) + "training loss became " +
+          std::to_string(loss) + " at step " + std::to_string(step + 1) +
+          "; lower the learning rate (--lr)");
+    p.lossSum[i] += loss;
+    ++p.lossCount[i];
+  };
+
   while (p.step < maxSteps) {
     std::vector<int64_t> order = permutation(seed, p.epoch, trainSet.count);
     double t0 = now();
     for (; p.batchInEpoch < perEpoch && p.step < maxSteps; ++p.batchInEpoch) {
-      call.setBatch(trainSet, &order[p.batchInEpoch * batch], batch);
-      call.setHParam("t", (double)(p.step + 1));
-      call.setKey(keyFor(seed, kTrainStep, (uint64_t)p.step));
-      call.run(state, m, batch);
-      float loss = call.outputs[0][0];
-      if (!std::isfinite(loss))
-        die("the training loss became " + std::to_string(loss) + " at step " +
-            std::to_string(p.step + 1) + "; lower the learning rate (--lr)");
-      p.lossSum += loss;
-      ++p.lossCount;
+      const int64_t *rows = &order[p.batchInEpoch * batch];
+      // A game: the discriminator on every batch, the generator after every
+      // k-th, on the same batch.
+      runPlayer(0, p.step, rows);
+      if (game && (p.step + 1) % k == 0)
+        runPlayer(1, p.step, rows);
       ++p.step;
       if (tty && (p.batchInEpoch % 10 == 0 || p.batchInEpoch + 1 == perEpoch)) {
         double el = p.trainSeconds + now() - t0;
         int done = (int)(30 * (p.batchInEpoch + 1) / perEpoch);
-        std::fprintf(stderr, "\repoch %" PRId64 " [%.*s%*s] %" PRId64 "/%" PRId64
-                     "  loss %.2f  %.0f img/s ",
+        std::fprintf(stderr, "\repoch %" PRId64 " [%.*s%*s] %" PRId64 "/%" PRId64 "  loss",
                      p.epoch + 1, done, "##############################", 30 - done, "",
-                     p.batchInEpoch + 1, perEpoch, p.lossSum / p.lossCount,
-                     el > 0 ? (double)(p.lossCount * batch) / el : 0.0);
+                     p.batchInEpoch + 1, perEpoch);
+        for (size_t i = 0; i < plan.size(); ++i)
+          std::fprintf(stderr, " %.3g", p.lossSum[i] / std::max<int64_t>(p.lossCount[i], 1));
+        std::fprintf(stderr, "  %.0f img/s ",
+                     el > 0 ? (double)((p.batchInEpoch + 1) * batch) / el : 0.0);
       }
       if (interrupted || p.step % every == 0) {
         Progress at = p;
@@ -602,24 +678,21 @@ int train(const Args &a, const Artifact &art) {
       std::fputc('\n', stderr);
     bool epochDone = p.batchInEpoch == perEpoch;
     std::string line = "{\"epoch\": " + std::to_string(p.epoch + 1) +
-                       ", \"step\": " + std::to_string(p.step) +
-                       ", \"train_loss\": " + num(p.lossSum / std::max<int64_t>(p.lossCount, 1)) +
-                       testMetrics(art, state, testSet, seed) + ", \"images_per_s\": " +
-                       num((double)(p.lossCount * batch) / std::max(p.trainSeconds, 1e-9)) +
-                       ", \"train_seconds\": " + num(p.trainSeconds) + "}";
+                       ", \"step\": " + std::to_string(p.step);
+    for (size_t i = 0; i < plan.size(); ++i)
+      line += ", \"train_loss" + (game ? "_" + playerOf(i) : std::string()) + "\": " +
+              num(p.lossSum[i] / std::max<int64_t>(p.lossCount[i], 1));
+    line += testMetrics(art, state, testSet, seed) + ", \"images_per_s\": " +
+            num((double)(p.lossCount[0] * batch) / std::max(p.trainSeconds, 1e-9)) +
+            ", \"train_seconds\": " + num(p.trainSeconds) + "}";
     std::printf("%s\n", line.c_str());
     std::fflush(stdout);
     if (metrics) {
       std::fprintf(metrics, "%s\n", line.c_str());
       std::fflush(metrics);
     }
-    if (epochDone) {
-      ++p.epoch;
-      p.batchInEpoch = 0;
-      p.lossSum = 0;
-      p.lossCount = 0;
-      p.trainSeconds = 0;
-    }
+    if (epochDone)
+      p.newEpoch();
     check(saveCheckpoint(ckptPath, art, state, seed, p));
   }
   if (metrics)

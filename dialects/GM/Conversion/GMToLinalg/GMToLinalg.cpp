@@ -1125,10 +1125,20 @@ void GMToLinalg::runOnOperation() {
       manifest += "  in hparam k " + std::to_string(k) + "\n";
     for (Type t : fn.getFunctionType().getResults())
       manifest += "  out " + shapeText(cast<RankedTensorType>(t).getShape()) + "\n";
+    // How training steps are scheduled: which step (gm.step or gm.minimax)
+    // an entry belongs to, its player, and a game's discriminator steps per
+    // generator step.
     if (auto step = fn->getAttrOfType<FlatSymbolRefAttr>("gm.step"))
-      if (Operation *def = SymbolTable::lookupNearestSymbolFrom(fn, step))
+      if (Operation *def = SymbolTable::lookupNearestSymbolFrom(fn, step)) {
         if (auto batch = def->getAttrOfType<IntegerAttr>("batch"))
           manifest += "  info batch " + std::to_string(batch.getInt()) + "\n";
+        manifest += "  info step " + step.getValue().str() + "\n";
+        StringRef name = fn.getSymName();
+        if (size_t at = name.rfind(".train."); at != StringRef::npos)
+          manifest += "  info player " + name.drop_front(at + 7).str() + "\n";
+        if (auto mm = dyn_cast<MinimaxOp>(def))
+          manifest += "  info k " + std::to_string(mm.getK()) + "\n";
+      }
     for (NamedAttribute a : fn->getAttrs())
       if (a.getName().getValue().starts_with("gm.info."))
         if (auto s = dyn_cast<StringAttr>(a.getValue()))
