@@ -562,6 +562,15 @@ static Value distMean(OpBuilder &b, Value dist) {
   return {};
 }
 
+/// `normal(0, 1)`, written with literal numbers.
+static bool isStandardNormal(const ::gm::DistDecl &d) {
+  const Expr &call = *d.dist;
+  auto is = [&](unsigned i, double v) {
+    return call.args[i].value->kind == Kind::Number && call.args[i].value->number == v;
+  };
+  return call.name == "normal" && call.args.size() == 2 && is(0, 0) && is(1, 1);
+}
+
 /// A gm.func @|name| whose body |body| builds (the key is the last argument);
 /// erased, and null returned, when |body| gives no value.
 FuncOp MLIRGenImpl::genInferenceFn(StringRef name, StringRef kind, ::gm::Loc at,
@@ -633,11 +642,7 @@ LogicalResult MLIRGenImpl::genInference() {
       continue;
     fn->setAttr("gm.input_names", builder.getStrArrayAttr({z, "key"}));
     // gmrun samples the prior itself when it is a standard normal.
-    const Expr &call = *prior->dist;
-    bool standard = call.name == "normal" && call.args.size() == 2 &&
-                    call.args[0].value->kind == Kind::Number && call.args[0].value->number == 0 &&
-                    call.args[1].value->kind == Kind::Number && call.args[1].value->number == 1;
-    if (standard)
+    if (isStandardNormal(*prior))
       fn->setAttr("gm.info.prior", builder.getStringAttr("standard_normal"));
   }
   // A GAN's generator: in `gan(D(x), D(G(z)))` the argument of the fake
@@ -682,10 +687,7 @@ LogicalResult MLIRGenImpl::genInference() {
     if (!fn)
       continue;
     fn->setAttr("gm.input_names", builder.getStrArrayAttr({z, "key"}));
-    const Expr &call = *prior->dist;
-    if (call.name == "normal" && call.args.size() == 2 &&
-        call.args[0].value->kind == Kind::Number && call.args[0].value->number == 0 &&
-        call.args[1].value->kind == Kind::Number && call.args[1].value->number == 1)
+    if (isStandardNormal(*prior))
       fn->setAttr("gm.info.prior", builder.getStringAttr("standard_normal"));
   }
   return success();

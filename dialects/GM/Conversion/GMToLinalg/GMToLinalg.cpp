@@ -222,6 +222,15 @@ void philox(OpBuilder &nb, Location l, Value index64, Value key64, int64_t strea
   out[3] = c3;
 }
 
+/// softplus(x) = max(x, 0) + log1p(exp(-|x|)): no overflow for large |x|.
+Value softplus(OpBuilder &nb, Location l, Value x) {
+  Value zero = nb.create<arith::ConstantOp>(l, nb.getF32FloatAttr(0.0f));
+  Value pos = nb.create<arith::SelectOp>(
+      l, nb.create<arith::CmpFOp>(l, arith::CmpFPredicate::OGT, x, zero), x, zero);
+  Value negAbs = nb.create<arith::NegFOp>(l, nb.create<math::AbsFOp>(l, x));
+  return nb.create<arith::AddFOp>(l, pos, nb.create<math::Log1pOp>(l, nb.create<math::ExpOp>(l, negAbs)));
+}
+
 /// (w + 0.5) / 2^32 in f64: a uniform draw in (0, 1), as gmrt_word_to_unit.
 Value wordToUnit(OpBuilder &nb, Location l, Value w) {
   Type f64 = nb.getF64Type();
@@ -452,9 +461,6 @@ Value EntryLowering::reconLoss(ReconLossOp op) {
   Value p = lookup(op.getPrediction()), t = lookup(op.getTarget());
   RankedTensorType pt = type(p);
   SmallVector<Value> dyn = dynamicSizes(loc, p);
-  auto cst = [](OpBuilder &nb, Location l, double v) {
-    return nb.create<arith::ConstantOp>(l, nb.getF32FloatAttr((float)v)).getResult();
-  };
   Value e;
   LossKind kind = op.getKind();
   if (kind == LossKind::softmax_xent) {
@@ -470,13 +476,7 @@ Value EntryLowering::reconLoss(ReconLossOp op) {
       if (kind == LossKind::l1)
         return nb.create<math::AbsFOp>(l, d);
       // softplus(p) - t p
-      Value x = a[0], zero = cst(nb, l, 0.0);
-      Value pos = nb.create<arith::SelectOp>(
-          l, nb.create<arith::CmpFOp>(l, arith::CmpFPredicate::OGT, x, zero), x, zero);
-      Value sp = nb.create<arith::AddFOp>(
-          l, pos, nb.create<math::Log1pOp>(l, nb.create<math::ExpOp>(
-                                               l, nb.create<arith::NegFOp>(l, nb.create<math::AbsFOp>(l, x)))));
-      return nb.create<arith::SubFOp>(l, sp, nb.create<arith::MulFOp>(l, a[1], x));
+      return nb.create<arith::SubFOp>(l, softplus(nb, l, a[0]), nb.create<arith::MulFOp>(l, a[1], a[0]));
     });
   }
   SmallVector<int64_t> axes;
@@ -702,14 +702,6 @@ LogicalResult EntryLowering::lower(Operation *op) {
   };
   auto cst = [](OpBuilder &nb, Location l, double v) {
     return nb.create<arith::ConstantOp>(l, nb.getF32FloatAttr((float)v)).getResult();
-  };
-  // softplus(x) = max(x, 0) + log1p(exp(-|x|)): no overflow for large |x|.
-  auto softplus = [cst](OpBuilder &nb, Location l, Value x) -> Value {
-    Value zero = cst(nb, l, 0.0);
-    Value pos = nb.create<arith::SelectOp>(
-        l, nb.create<arith::CmpFOp>(l, arith::CmpFPredicate::OGT, x, zero), x, zero);
-    Value negAbs = nb.create<arith::NegFOp>(l, nb.create<math::AbsFOp>(l, x));
-    return nb.create<arith::AddFOp>(l, pos, nb.create<math::Log1pOp>(l, nb.create<math::ExpOp>(l, negAbs)));
   };
 
   return TypeSwitch<Operation *, LogicalResult>(op)
