@@ -43,16 +43,30 @@ extern "C" void memrefCopy(int64_t elemSize, UnrankedMemRef *src, UnrankedMemRef
   if (total == 0)
     return;
   char *from = s->aligned + s->offset * elemSize, *to = d->aligned + d->offset * elemSize;
-  // Element by element in row-major order (views: strided on either side).
+  // Row by row: the innermost dimension in one memcpy when contiguous on
+  // both sides, else element by element (4-byte elements without a call).
+  int64_t inner = rank ? sizes[rank - 1] : 1;
+  bool contiguous = rank == 0 || (ss[rank - 1] == 1 && ds[rank - 1] == 1);
   int64_t index[GM_MAX_RANK * 2] = {0};
-  for (int64_t n = 0; n < total; ++n) {
+  for (int64_t n = 0; n < total; n += inner) {
     int64_t so = 0, dof = 0;
-    for (int64_t i = 0; i < rank; ++i) {
+    for (int64_t i = 0; i + 1 < rank; ++i) {
       so += index[i] * ss[i];
       dof += index[i] * ds[i];
     }
-    std::memcpy(to + dof * elemSize, from + so * elemSize, (size_t)elemSize);
-    for (int64_t i = rank - 1; i >= 0; --i) {
+    if (contiguous) {
+      std::memcpy(to + dof * elemSize, from + so * elemSize, (size_t)(inner * elemSize));
+    } else if (elemSize == 4) {
+      const float *f = reinterpret_cast<const float *>(from) + so;
+      float *t = reinterpret_cast<float *>(to) + dof;
+      for (int64_t j = 0; j < inner; ++j)
+        t[j * ds[rank - 1]] = f[j * ss[rank - 1]];
+    } else {
+      for (int64_t j = 0; j < inner; ++j)
+        std::memcpy(to + (dof + j * ds[rank - 1]) * elemSize,
+                    from + (so + j * ss[rank - 1]) * elemSize, (size_t)elemSize);
+    }
+    for (int64_t i = rank - 2; i >= 0; --i) {
       if (++index[i] < sizes[i])
         break;
       index[i] = 0;

@@ -70,7 +70,7 @@ options (defaults in brackets):
   train:    --epochs N [1] | --steps N, --out DIR [gm-run], --resume, --batch B
             [model's], --lr X, --hparam [PLAYER:]NAME=X, --checkpoint-every N [500]
             (a minimax game: k discriminator steps, then a generator step)
-  eval:     --k K [the model's], --batch B [500]
+  eval:     --k K [the model's], --batch B [100]
   sample:   --n N [64], --out FILE.png [samples.png], --reconstruct
   traverse: --index I [0], --range R [3], --columns C [9], --out FILE.png
   encode:   --split train|test [test], --out FILE.npy [latents.npy]
@@ -494,7 +494,7 @@ std::string testMetrics(const Artifact &art, State &state, const Split &test, ui
     auto v = e.info.find("value");
     if (v != e.info.end() && v->second == "iwae")
       continue; // k draws per example: `gmrun eval` reports it
-    double value = evaluate(art, state, e, test, seed, 500);
+    double value = evaluate(art, state, e, test, seed, 100);
     if (v != e.info.end() && v->second == "elbo")
       out += ", \"test_neg_elbo\": " + num(-value);
     else
@@ -714,7 +714,7 @@ int evalCommand(const Args &a, const Artifact &art) {
   Split test;
   check(loadSplit(art.manifest, dataPath(a), "test", test));
   uint64_t seed = (uint64_t)intOption(a, "seed", 1, 0);
-  int64_t batch = intOption(a, "batch", 500);
+  int64_t batch = intOption(a, "batch", 100);
   std::string out = "{\"images\": " + std::to_string(test.count);
   for (const EntrySpec &e : art.manifest.entries) {
     if (e.kind != "eval")
@@ -863,8 +863,8 @@ int encodeCommand(const Args &a, const Artifact &art) {
   Split data;
   check(loadSplit(art.manifest, dataPath(a), split, data));
   FloatArray out;
-  for (int64_t start = 0; start < data.count; start += 500) {
-    int64_t n = std::min<int64_t>(500, data.count - start);
+  for (int64_t start = 0; start < data.count; start += 100) {
+    int64_t n = std::min<int64_t>(100, data.count - start);
     std::vector<float> z = encode(art, state, enc, data, start, n);
     out.data.insert(out.data.end(), z.begin(), z.end());
   }

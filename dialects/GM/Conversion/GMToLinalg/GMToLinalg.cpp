@@ -173,6 +173,14 @@ struct EntryLowering {
   Value shift(Location loc, Value x, int64_t axis, int64_t amount);
   Value reconLoss(ReconLossOp op);
   Value pool(Location loc, Value x, int64_t f, bool up, RankedTensorType outType);
+  Value spread(Location loc, Value x, int64_t top, int64_t left, int64_t bottom, int64_t right,
+               int64_t dilation);
+  Value im2col(Location loc, Value xp, int64_t kh, int64_t kw, int64_t oh, int64_t ow,
+               int64_t sh, int64_t sw);
+  Value conv(Location loc, Value xp, Value w, Value bias, int64_t sh, int64_t sw,
+             RankedTensorType outType);
+  Value convWeightGrad(Location loc, Value xp, Value g, int64_t sh, int64_t sw,
+                       RankedTensorType outType);
   Value linear(LinearOp op);
   Value sampleNormal(SampleOp op, NormalOp dist);
   Value normalDraw(Location loc, Value mean, Value spread, bool logvar, Value key,
@@ -180,6 +188,8 @@ struct EntryLowering {
   LogicalResult iwae(IwaeOp op);
   Value iwaeK; // tensor<f32>: the number of draws of gm.iwae, an argument
   Value sampleUniform(SampleOp op, UniformOp dist);
+  Value sampleCategorical(SampleOp op, CategoricalOp dist);
+  Value prefixSum(Location loc, Value p, bool inclusive);
 };
 
 //===----------------------------------------------------------------------===//
@@ -520,6 +530,118 @@ Value EntryLowering::pool(Location loc, Value x, int64_t f, bool up, RankedTenso
       .getResult(0);
 }
 
+//===----------------------------------------------------------------------===//
+// Convolutions: im2col and one GEMM (the runtime's SGEMM after
+// gm-matmul-to-blas), NCHW activations, FCHW kernels.
+//===----------------------------------------------------------------------===//
+
+Value EntryLowering::spread(Location loc, Value x, int64_t top, int64_t left, int64_t bottom,
+                            int64_t right, int64_t dilation) {
+  // x [n, c, h, w] with (dilation - 1) zeros between pixels and zero
+  // borders: a zero tensor with x inserted at a stride.
+  RankedTensorType t = type(x);
+  if (!top && !left && !bottom && !right && dilation == 1)
+    return x;
+  int64_t h = t.getDimSize(2), w = t.getDimSize(3);
+  auto outType = RankedTensorType::get({t.getDimSize(0), t.getDimSize(1),
+                                        (h - 1) * dilation + 1 + top + bottom,
+                                        (w - 1) * dilation + 1 + left + right},
+                                       f32());
+  SmallVector<Value> dyn;
+  if (t.isDynamicDim(0))
+    dyn.push_back(dim(loc, x, 0));
+  Value z = zeros(loc, outType, dyn);
+  SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), b.getIndexAttr(0), b.getIndexAttr(top),
+                                       b.getIndexAttr(left)};
+  SmallVector<OpFoldResult> strides = {b.getIndexAttr(1), b.getIndexAttr(1),
+                                       b.getIndexAttr(dilation), b.getIndexAttr(dilation)};
+  return b.create<tensor::InsertSliceOp>(loc, x, z, offsets, sizesOf(loc, x), strides);
+}
+
+Value EntryLowering::im2col(Location loc, Value xp, int64_t kh, int64_t kw, int64_t oh,
+                            int64_t ow, int64_t sh, int64_t sw) {
+  // cols[n * oh * ow, c * kh * kw] = xp[n, c, i sh + di, j sw + dj].
+  RankedTensorType t = type(xp);
+  int64_t c = t.getDimSize(1);
+  auto colsType = RankedTensorType::get({t.getDimSize(0), oh, ow, c, kh, kw}, f32());
+  SmallVector<Value> dyn;
+  if (t.isDynamicDim(0))
+    dyn.push_back(dim(loc, xp, 0));
+  MLIRContext *ctx = b.getContext();
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  AffineMap in = AffineMap::get(6, 0, {d(0), d(3), d(1) * sh + d(4), d(2) * sw + d(5)}, ctx);
+  Value cols = generic1(loc, colsType, dyn, xp, in,
+                        [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+  int64_t rows = t.isDynamicDim(0) ? ShapedType::kDynamic : t.getDimSize(0) * oh * ow;
+  return b.create<tensor::CollapseShapeOp>(
+      loc, RankedTensorType::get({rows, c * kh * kw}, f32()), cols,
+      ArrayRef<ReassociationIndices>{{0, 1, 2}, {3, 4, 5}});
+}
+
+Value EntryLowering::conv(Location loc, Value xp, Value w, Value bias, int64_t sh, int64_t sw,
+                          RankedTensorType outType) {
+  // y[n, f, i, j] = sum xp[n, c, i sh + di, j sw + dj] w[f, c, di, dj] + bias[f]
+  // as cols [P, K] times w [f, K]^T, P = n oh ow, K = c kh kw.
+  RankedTensorType wt = type(w);
+  int64_t f = wt.getDimSize(0), kh = wt.getDimSize(2), kw = wt.getDimSize(3);
+  int64_t oh = outType.getDimSize(2), ow = outType.getDimSize(3);
+  Value cols = im2col(loc, xp, kh, kw, oh, ow, sh, sw);
+  Value w2 = b.create<tensor::CollapseShapeOp>(
+      loc, RankedTensorType::get({f, wt.getDimSize(1) * kh * kw}, f32()), w,
+      ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}});
+  auto prodType = RankedTensorType::get({type(cols).getDimSize(0), f}, f32());
+  SmallVector<Value> dyn;
+  if (prodType.isDynamicDim(0))
+    dyn.push_back(dim(loc, cols, 0));
+  Value init = bias ? generic1(loc, prodType, dyn, bias,
+                               AffineMap::get(2, 0, {b.getAffineDimExpr(1)}, b.getContext()),
+                               [](OpBuilder &, Location, ValueRange a) { return a[0]; })
+                    : zeros(loc, prodType, dyn);
+  Value y2 = b.create<linalg::MatmulTransposeBOp>(loc, prodType, ValueRange{cols, w2}, init)
+                 .getResult(0);
+  // [P, f] -> [n, oh, ow, f] -> [n, f, oh, ow].
+  auto nhwc = RankedTensorType::get({outType.getDimSize(0), oh, ow, f}, f32());
+  SmallVector<OpFoldResult> sizes = {
+      outType.isDynamicDim(0) ? OpFoldResult(dim(loc, xp, 0)) : b.getIndexAttr(outType.getDimSize(0)),
+      b.getIndexAttr(oh), b.getIndexAttr(ow), b.getIndexAttr(f)};
+  Value y3 = b.create<tensor::ExpandShapeOp>(loc, nhwc, y2,
+                                             ArrayRef<ReassociationIndices>{{0, 1, 2}, {3}}, sizes);
+  SmallVector<Value> outDyn;
+  if (outType.isDynamicDim(0))
+    outDyn.push_back(dim(loc, xp, 0));
+  return b
+      .create<linalg::TransposeOp>(loc, y3, empty(loc, outType, outDyn),
+                                   ArrayRef<int64_t>{0, 3, 1, 2})
+      .getResult()[0];
+}
+
+Value EntryLowering::convWeightGrad(Location loc, Value xp, Value g, int64_t sh, int64_t sw,
+                                    RankedTensorType outType) {
+  // dw[f, c, di, dj] = sum_{n, i, j} g[n, f, i, j] xp[n, c, i sh + di, j sw + dj]:
+  // g as [P, f] transposed times cols [P, K].
+  int64_t f = outType.getDimSize(0), kh = outType.getDimSize(2), kw = outType.getDimSize(3);
+  RankedTensorType gt = type(g);
+  int64_t oh = gt.getDimSize(2), ow = gt.getDimSize(3);
+  Value cols = im2col(loc, xp, kh, kw, oh, ow, sh, sw);
+  SmallVector<Value> dyn;
+  if (gt.isDynamicDim(0))
+    dyn.push_back(dim(loc, g, 0));
+  auto nhwc = RankedTensorType::get({gt.getDimSize(0), oh, ow, f}, f32());
+  Value gT = b.create<linalg::TransposeOp>(loc, g, empty(loc, nhwc, dyn),
+                                           ArrayRef<int64_t>{0, 2, 3, 1})
+                 .getResult()[0];
+  Value g2 = b.create<tensor::CollapseShapeOp>(
+      loc, RankedTensorType::get({type(cols).getDimSize(0), f}, f32()), gT,
+      ArrayRef<ReassociationIndices>{{0, 1, 2}, {3}});
+  int64_t k = outType.getDimSize(1) * kh * kw;
+  auto dw2Type = RankedTensorType::get({f, k}, f32());
+  Value dw2 = b.create<linalg::MatmulTransposeAOp>(loc, dw2Type, ValueRange{g2, cols},
+                                                   zeros(loc, dw2Type, {}))
+                  .getResult(0);
+  return b.create<tensor::ExpandShapeOp>(loc, outType, dw2,
+                                         ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}});
+}
+
 /// The source of a 2-D transpose, or null.
 static Value transposedSource(Value v) {
   auto t = v.getDefiningOp<TransposeOp>();
@@ -599,6 +721,80 @@ Value EntryLowering::normalDraw(Location loc, Value mean, Value spread, bool log
       sigma = nb.create<math::ExpOp>(l, nb.create<arith::MulFOp>(l, half, a[1]));
     }
     return nb.create<arith::AddFOp>(l, a[0], nb.create<arith::MulFOp>(l, sigma, eps));
+  });
+}
+
+Value EntryLowering::prefixSum(Location loc, Value p, bool inclusive) {
+  // out[.., j] = sum over j' < j (or <= j) of p[.., j'], summed in
+  // ascending j' whichever the bound, so that the inclusive sum at j equals
+  // the exclusive one at j + 1 bit for bit.
+  RankedTensorType t = type(p);
+  int64_t rank = t.getRank();
+  MLIRContext *ctx = b.getContext();
+  SmallVector<AffineExpr> in, out;
+  for (int64_t i = 0; i + 1 < rank; ++i) {
+    in.push_back(getAffineDimExpr(i, ctx));
+    out.push_back(getAffineDimExpr(i, ctx));
+  }
+  in.push_back(getAffineDimExpr(rank, ctx)); // j'
+  out.push_back(getAffineDimExpr(rank - 1, ctx)); // j
+  SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+  iters.push_back(utils::IteratorType::reduction);
+  Value init = zeros(loc, t, dynamicSizes(loc, p));
+  return b
+      .create<linalg::GenericOp>(
+          loc, TypeRange{t}, ValueRange{p}, ValueRange{init},
+          ArrayRef<AffineMap>{AffineMap::get(rank + 1, 0, in, ctx),
+                              AffineMap::get(rank + 1, 0, out, ctx)},
+          iters,
+          [&](OpBuilder &nb, Location l, ValueRange a) {
+            Value j = nb.create<linalg::IndexOp>(l, rank - 1);
+            Value jp = nb.create<linalg::IndexOp>(l, rank);
+            Value take = nb.create<arith::CmpIOp>(
+                l, inclusive ? arith::CmpIPredicate::ule : arith::CmpIPredicate::ult, jp, j);
+            Value zero = nb.create<arith::ConstantOp>(l, nb.getF32FloatAttr(0.0f));
+            Value term = nb.create<arith::SelectOp>(l, take, a[0], zero);
+            nb.create<linalg::YieldOp>(l, ValueRange{nb.create<arith::AddFOp>(l, a[1], term)});
+          })
+      .getResult(0);
+}
+
+Value EntryLowering::sampleCategorical(SampleOp op, CategoricalOp dist) {
+  // One-hot rows: with u from lane 2 of the row's counter, the first class
+  // whose cumulative probability exceeds u (the last if rounding leaves u
+  // above them all), as the reference evaluator.
+  Location loc = op.getLoc();
+  Value logits = lookup(dist.getLogits());
+  RankedTensorType t = type(logits);
+  int64_t rank = t.getRank(), k = t.getDimSize(rank - 1);
+  Value p = softmax(loc, logits, rank - 1, /*log=*/false);
+  Value excl = prefixSum(loc, p, false), incl = prefixSum(loc, p, true);
+  Value key = scalarOf(loc, lookup(op.getKey()));
+  int64_t stream = op.getStream();
+  SmallVector<Value> rowSizes;
+  for (int64_t i = 0; i + 1 < rank; ++i)
+    rowSizes.push_back(dim(loc, logits, i));
+  return generic1(loc, t, dynamicSizes(loc, logits), {excl, incl}, {},
+                  [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+    // The row's flat index: every dimension but the last.
+    Value row = nb.create<arith::ConstantIndexOp>(l, 0);
+    for (auto [d, size] : llvm::enumerate(rowSizes)) {
+      row = nb.create<arith::MulIOp>(l, row, size);
+      row = nb.create<arith::AddIOp>(l, row, nb.create<linalg::IndexOp>(l, d));
+    }
+    Value words[4];
+    philox(nb, l, nb.create<arith::IndexCastOp>(l, nb.getI64Type(), row), key, stream, words);
+    Value u = wordToUnit(nb, l, words[2]);
+    Type f64 = nb.getF64Type();
+    Value lo = nb.create<arith::ExtFOp>(l, f64, a[0]), hi = nb.create<arith::ExtFOp>(l, f64, a[1]);
+    Value j = nb.create<linalg::IndexOp>(l, rank - 1);
+    Value last = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, j,
+                                          nb.create<arith::ConstantIndexOp>(l, k - 1));
+    Value above = nb.create<arith::CmpFOp>(l, arith::CmpFPredicate::OGE, u, lo);
+    Value below = nb.create<arith::OrIOp>(
+        l, nb.create<arith::CmpFOp>(l, arith::CmpFPredicate::OLT, u, hi), last);
+    Value pick = nb.create<arith::AndIOp>(l, above, below);
+    return nb.create<arith::UIToFPOp>(l, nb.getF32Type(), pick);
   });
 }
 
@@ -822,6 +1018,98 @@ LogicalResult EntryLowering::lower(Operation *op) {
                     o.getType()));
         return success();
       })
+      .Case([&](Conv2DOp o) {
+        // Zero borders: the padding, plus whatever the last window reads.
+        Value x = lookup(o.getInput());
+        RankedTensorType xt = type(x), wt = cast<RankedTensorType>(o.getWeight().getType());
+        int64_t sh = o.getStride()[0], sw = o.getStride()[1];
+        int64_t ph = o.getPadding()[0], pw = o.getPadding()[1];
+        int64_t kh = wt.getDimSize(2), kw = wt.getDimSize(3);
+        int64_t oh = o.getType().getDimSize(2), ow = o.getType().getDimSize(3);
+        int64_t bottom = std::max<int64_t>(0, (oh - 1) * sh + kh - xt.getDimSize(2) - ph);
+        int64_t right = std::max<int64_t>(0, (ow - 1) * sw + kw - xt.getDimSize(3) - pw);
+        Value xp = spread(loc, x, ph, pw, bottom, right, 1);
+        set(o, conv(loc, xp, lookup(o.getWeight()), o.getBias() ? lookup(o.getBias()) : Value(),
+                    sh, sw, o.getType()));
+        return success();
+      })
+      .Case([&](Conv2DWeightGradOp o) {
+        Value x = lookup(o.getInput()), g = lookup(o.getGrad());
+        RankedTensorType xt = type(x), gt = type(g), wt = o.getType();
+        int64_t sh = o.getStride()[0], sw = o.getStride()[1];
+        int64_t ph = o.getPadding()[0], pw = o.getPadding()[1];
+        int64_t kh = wt.getDimSize(2), kw = wt.getDimSize(3);
+        int64_t bottom = std::max<int64_t>(0, (gt.getDimSize(2) - 1) * sh + kh - xt.getDimSize(2) - ph);
+        int64_t right = std::max<int64_t>(0, (gt.getDimSize(3) - 1) * sw + kw - xt.getDimSize(3) - pw);
+        set(o, convWeightGrad(loc, spread(loc, x, ph, pw, bottom, right, 1), g, sh, sw, wt));
+        return success();
+      })
+      .Case([&](Conv2DTransposeOp o) {
+        // A stride-1 convolution of the input dilated by the stride, with
+        // borders of k - 1 - padding, by the kernel flipped in space with
+        // its channel axes swapped.
+        Value x = lookup(o.getInput()), w = lookup(o.getWeight());
+        RankedTensorType xt = type(x), wt = type(w), outType = o.getType();
+        int64_t sh = o.getStride()[0], sw = o.getStride()[1];
+        int64_t ph = o.getPadding()[0], pw = o.getPadding()[1];
+        int64_t c = wt.getDimSize(0), f = wt.getDimSize(1), kh = wt.getDimSize(2), kw = wt.getDimSize(3);
+        int64_t top = kh - 1 - ph, left = kw - 1 - pw;
+        if (top < 0 || left < 0)
+          return unsupported = o, failure(); // padding beyond the kernel: a crop
+        int64_t bottom = std::max<int64_t>(
+            0, outType.getDimSize(2) + kh - 1 - top - (xt.getDimSize(2) - 1) * sh - 1);
+        int64_t right = std::max<int64_t>(
+            0, outType.getDimSize(3) + kw - 1 - left - (xt.getDimSize(3) - 1) * sw - 1);
+        Value xd = spread(loc, x, top, left, bottom, right, sh);
+        if (sh != sw && (sh != 1 || sw != 1))
+          return unsupported = o, failure(); // one dilation for both axes
+        MLIRContext *ctx = b.getContext();
+        auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+        AffineMap flip = AffineMap::get(4, 0, {d(1), d(0), kh - 1 - d(2), kw - 1 - d(3)}, ctx);
+        Value wf = generic1(loc, RankedTensorType::get({f, c, kh, kw}, f32()), {}, w, flip,
+                            [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+        set(o, conv(loc, xd, wf, o.getBias() ? lookup(o.getBias()) : Value(), 1, 1, outType));
+        return success();
+      })
+      .Case([&](BatchNormOp o) {
+        // Per channel: batch mean and biased variance over (n, h, w), then
+        // gamma (x - mean) / sqrt(var + eps) + beta.
+        Value x = lookup(o.getInput());
+        RankedTensorType t = type(x);
+        int64_t rank = t.getRank();
+        SmallVector<int64_t> axes;
+        for (int64_t i = 0; i < rank; ++i)
+          if (i != 1)
+            axes.push_back(i);
+        auto chType = RankedTensorType::get({t.getDimSize(1)}, f32());
+        Value n = index(loc, 1);
+        for (int64_t a : axes)
+          n = b.create<arith::MulIOp>(loc, n, dim(loc, x, a));
+        Value nf = b.create<arith::SIToFPOp>(loc, f32(), b.create<arith::IndexCastOp>(loc, b.getI64Type(), n));
+        AffineMap id = b.getMultiDimIdentityMap(rank);
+        AffineMap ch = AffineMap::get(rank, 0, {b.getAffineDimExpr(1)}, b.getContext());
+        AffineMap vec = b.getMultiDimIdentityMap(1);
+        Value sum = reduce(loc, x, axes, chType);
+        Value mean = generic1(loc, chType, {}, sum, vec, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+          return nb.create<arith::DivFOp>(l, a[0], nf);
+        });
+        SmallVector<Value> dyn = dynamicSizes(loc, x);
+        Value sq = generic1(loc, t, dyn, {x, mean}, {id, ch}, [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+          Value d = nb.create<arith::SubFOp>(l, a[0], a[1]);
+          return nb.create<arith::MulFOp>(l, d, d);
+        });
+        Value var = reduce(loc, sq, axes, chType);
+        float eps = (float)o.getEps().convertToDouble();
+        set(o, generic1(loc, t, dyn, {x, mean, var, lookup(o.getGamma()), lookup(o.getBeta())},
+                        {id, ch, ch, ch, ch}, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                          Value v = nb.create<arith::DivFOp>(l, a[2], nf);
+                          Value e = nb.create<arith::ConstantOp>(l, nb.getF32FloatAttr(eps));
+                          Value inv = nb.create<math::RsqrtOp>(l, nb.create<arith::AddFOp>(l, v, e));
+                          Value xhat = nb.create<arith::MulFOp>(l, nb.create<arith::SubFOp>(l, a[0], a[1]), inv);
+                          return nb.create<arith::AddFOp>(l, nb.create<arith::MulFOp>(l, a[3], xhat), a[4]);
+                        }));
+        return success();
+      })
       .Case([&](ReshapeOp o) {
         set(o, reshape(loc, lookup(o.getInput()), o.getType()));
         return success();
@@ -873,6 +1161,8 @@ LogicalResult EntryLowering::lower(Operation *op) {
           return set(o, sampleNormal(o, n)), success();
         if (auto u = dyn_cast_or_null<UniformOp>(def))
           return set(o, sampleUniform(o, u)), success();
+        if (auto c = dyn_cast_or_null<CategoricalOp>(def))
+          return set(o, sampleCategorical(o, c)), success();
         return unsupported = o, failure();
       })
       .Case([&](AdamUpdateOp o) {
