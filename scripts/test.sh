@@ -3,10 +3,16 @@
 # with one line CI reads: "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# Which machine this is, first: generated code and the BLAS kernel depend on
+# the CPU, so a red run on a new machine starts here.
+echo "gm test: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores"
 bash scripts/setup.sh || exit 1
-bash scripts/build.sh gmc gm-opt gm-eval gmrt-test gmrun || exit 1
+bash scripts/build.sh gmc gm-opt gm-eval gm-eval-f32 gmrt-test gmrun || exit 1
 # A sanitized gmc for the robustness test (Robustness/sanitized.test).
 GM_SANITIZE=1 bash scripts/build.sh gmc || exit 1
+echo "gm test: the machine as gm sees it (gmrun system; gmc --print-target):"
+build/bin/gmrun system | sed 's/^/  /'
+build/bin/gmc --print-target | sed 's/^/  gmc native: /'
 log=$(mktemp)
 python3 /usr/lib/llvm-19/build/utils/lit/lit.py -sv build/test \
   --param asan_gmc="$PWD/build-asan/bin/gmc" 2>&1 | tee "$log"

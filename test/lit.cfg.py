@@ -24,11 +24,29 @@ llvm_config.with_system_environment(["HOME", "TMPDIR"])
 llvm_config.use_default_substitutions()
 # A missing tool is a setup error, not a test failure: stop at once, saying so.
 llvm_config.add_tool_substitutions(
-    [ToolSubst(tool, unresolved="fatal") for tool in ("gmc", "gm-opt", "gm-eval", "gmrt-test", "gmrun")],
+    [ToolSubst(tool, unresolved="fatal") for tool in ("gmc", "gm-opt", "gm-eval", "gm-eval-f32", "gmrt-test", "gmrun")],
     [config.gm_tools_dir])
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 # Helper scripts (Inputs/*.py) run gm's tools by name.
 llvm_config.with_environment("PATH", config.gm_tools_dir, append_path=True)
+
+# The CPUs whose code this machine can execute, for conformance at every
+# level (test/CodeGen): native, and each x86-64 level up to gmrun's reading
+# of this CPU. Code for another CPU rounds f32 differently (vector widths,
+# FMA contraction); these let one machine check what others would run.
+import subprocess
+level = 1
+try:
+    out = subprocess.run([os.path.join(config.gm_tools_dir, "gmrun"), "system"],
+                         capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        if line.startswith("isa: x86-64-v"):
+            level = int(line[len("isa: x86-64-v")])
+except (OSError, ValueError):
+    pass
+cpus = ["native"] + ["x86-64-v%d" % v for v in range(2, level + 1)]
+config.substitutions.append(("%cpus", ",".join(cpus)))
+lit_config.note("conformance targets (%%cpus): %s" % ", ".join(cpus))
 
 # A gmc built with sanitizers (scripts/test.sh passes --param asan_gmc=...):
 # enables the tests marked REQUIRES: asan.

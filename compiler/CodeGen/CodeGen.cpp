@@ -4,6 +4,7 @@
 
 #include "dialects/GM/Conversion/Passes.h"
 #include "runtime/include/gmrt/abi.h"
+#include "runtime/include/gmrt/isa.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
@@ -42,6 +43,7 @@
 #include "mlir/Transforms/Passes.h"
 
 #include "llvm/IR/LegacyPassManager.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
@@ -156,7 +158,89 @@ void buildLLVMPipeline(OpPassManager &pm, bool blas) {
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
-LogicalResult addArtifactABI(ModuleOp module) {
+namespace {
+
+const llvm::Target *hostTarget(std::string &error) {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  return llvm::TargetRegistry::lookupTarget(llvm::sys::getDefaultTargetTriple(), error);
+}
+
+std::unique_ptr<llvm::TargetMachine> createTargetMachine(const CPUTarget &t,
+                                                         std::string &error) {
+  const llvm::Target *target = hostTarget(error);
+  if (!target)
+    return nullptr;
+  llvm::TargetOptions options;
+  return std::unique_ptr<llvm::TargetMachine>(target->createTargetMachine(
+      llvm::sys::getDefaultTargetTriple(), t.cpu, t.features, options, llvm::Reloc::PIC_,
+      std::nullopt, llvm::CodeGenOptLevel::Aggressive));
+}
+
+} // namespace
+
+bool resolveTarget(llvm::StringRef mcpu, llvm::StringRef mattr, CPUTarget &out,
+                   std::string &error) {
+  out = CPUTarget();
+  out.requested = mcpu.str();
+  out.cpu = mcpu.str();
+  if (mcpu == "native") {
+    out.cpu = llvm::sys::getHostCPUName().str();
+    llvm::SubtargetFeatures features;
+    for (auto &f : llvm::sys::getHostCPUFeatures())
+      features.AddFeature(f.first(), f.second);
+    out.features = features.getString();
+  }
+  const llvm::Target *target = hostTarget(error);
+  std::string triple = llvm::sys::getDefaultTargetTriple();
+  if (!mattr.empty()) {
+    std::unique_ptr<llvm::MCSubtargetInfo> all(target->createMCSubtargetInfo(triple, "", ""));
+    llvm::SmallVector<llvm::StringRef> attrs;
+    mattr.split(attrs, ',', -1, false);
+    for (llvm::StringRef a : attrs) {
+      llvm::StringRef name = a.drop_front(a.starts_with("+") || a.starts_with("-"));
+      bool known = llvm::any_of(all->getAllProcessorFeatures(),
+                                [&](const llvm::SubtargetFeatureKV &f) { return name == f.Key; });
+      if (!(a.starts_with("+") || a.starts_with("-")) || !known) {
+        error = "-mattr expects +NAME or -NAME with LLVM's feature names (llc-19 "
+                "-mattr=help lists them), got '" + a.str() + "'";
+        return false;
+      }
+      out.features += (out.features.empty() ? "" : ",") + a.str();
+    }
+  }
+  if (!target)
+    return false;
+  // Validated on a bare subtarget first: LLVM only warns about an unknown
+  // CPU when it builds a target machine for it.
+  std::unique_ptr<llvm::MCSubtargetInfo> sti(
+      target->createMCSubtargetInfo(triple, "", ""));
+  if (!sti->isCPUStringValid(out.cpu)) {
+    error = "unknown CPU '" + mcpu.str() +
+            "' for -mcpu: use native, x86-64, x86-64-v2, x86-64-v3, x86-64-v4 or an "
+            "LLVM CPU name (llc-19 -mcpu=help lists them)";
+    return false;
+  }
+  sti.reset(target->createMCSubtargetInfo(triple, out.cpu, out.features));
+  // The extensions of gmrt/isa.h this CPU enables, as a mask for the level.
+  uint64_t mask = 0;
+  for (unsigned i = 0; i < GM_ISA_EXTENSION_COUNT; ++i)
+    if (sti->checkFeatures(std::string("+") + gm_isa_extensions[i].name)) {
+      out.isa.push_back(gm_isa_extensions[i].name);
+      mask |= 1ull << i;
+    }
+  out.level = gm_isa_level(mask);
+  return true;
+}
+
+std::string targetRecord(const CPUTarget &target) {
+  std::string isa;
+  for (const std::string &e : target.isa)
+    isa += (isa.empty() ? "" : ",") + e;
+  return "target " + target.cpu + " " + (isa.empty() ? "-" : isa) + "\n";
+}
+
+LogicalResult addArtifactABI(ModuleOp module, const CPUTarget &target) {
   MLIRContext *ctx = module.getContext();
   OpBuilder b(ctx);
   b.setInsertionPointToEnd(module.getBody());
@@ -174,7 +258,7 @@ LogicalResult addArtifactABI(ModuleOp module) {
                              LLVM::Linkage::External, name, b.getStringAttr(z));
   };
   global("gm_artifact_magic", GM_ARTIFACT_MAGIC);
-  global("gm_manifest", manifest.getValue());
+  global("gm_manifest", (manifest.getValue() + targetRecord(target)).str());
   b.create<LLVM::GlobalOp>(loc, i32, true, LLVM::Linkage::External, "gm_abi_version",
                            b.getI32IntegerAttr(GM_ABI_VERSION));
 
@@ -205,28 +289,18 @@ LogicalResult addArtifactABI(ModuleOp module) {
   return success();
 }
 
-LogicalResult emitObject(ModuleOp module, llvm::raw_pwrite_stream &os, bool llvmIR,
-                             std::string &error) {
-  llvm::InitializeNativeTarget();
-  llvm::InitializeNativeTargetAsmPrinter();
+LogicalResult emitObject(ModuleOp module, const CPUTarget &target, llvm::raw_pwrite_stream &os,
+                         bool llvmIR, std::string &error) {
+  std::unique_ptr<llvm::TargetMachine> tm = createTargetMachine(target, error);
+  if (!tm)
+    return failure();
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule = translateModuleToLLVMIR(module, llvmContext);
   if (!llvmModule) {
     error = "translation to LLVM IR failed";
     return failure();
   }
-  std::string triple = llvm::sys::getDefaultTargetTriple();
-  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
-  if (!target)
-    return failure();
-  llvm::SubtargetFeatures features;
-  for (auto &f : llvm::sys::getHostCPUFeatures())
-    features.AddFeature(f.first(), f.second);
-  llvm::TargetOptions options;
-  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
-      triple, llvm::sys::getHostCPUName(), features.getString(), options, llvm::Reloc::PIC_,
-      std::nullopt, llvm::CodeGenOptLevel::Aggressive));
-  llvmModule->setTargetTriple(triple);
+  llvmModule->setTargetTriple(tm->getTargetTriple().str());
   llvmModule->setDataLayout(tm->createDataLayout());
   if (llvm::Error e = makeOptimizingTransformer(3, 0, tm.get())(llvmModule.get())) {
     error = llvm::toString(std::move(e));

@@ -13,9 +13,39 @@
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <memory>
 #include <string>
+#include <vector>
+
+namespace llvm {
+class TargetMachine;
+} // namespace llvm
 
 namespace gm {
+
+/// The CPU an artifact is compiled for (`gmc -mcpu`). Generated loops are
+/// vectorised for it, so the same model compiled for two CPUs rounds f32
+/// differently; the manifest records it and gmrun refuses an artifact whose
+/// extensions the CPU it runs on lacks.
+struct CPUTarget {
+  std::string requested; // as given: native, x86-64-v3, znver4, ...
+  std::string cpu;       // LLVM's CPU name; native is resolved to the host's
+  std::string features;  // LLVM feature string (the host's, for native)
+  /// The extensions of runtime/include/gmrt/isa.h the code may use, in that
+  /// table's order, and their x86-64 level (1-4).
+  std::vector<std::string> isa;
+  int level = 1;
+};
+
+/// Resolves a -mcpu value: `native` (the host's CPU and features), an x86-64
+/// level (`x86-64`, `x86-64-v2`, `-v3`, `-v4`) or any CPU LLVM knows
+/// (`znver4`, `skylake-avx512`), with the extensions of |mattr| (`+avx2,-fma`)
+/// added or removed. Returns false with |error| set.
+bool resolveTarget(llvm::StringRef mcpu, llvm::StringRef mattr, CPUTarget &out,
+                   std::string &error);
+
+/// The manifest's record of |target|: `target CPU EXT,EXT,...` (abi.h).
+std::string targetRecord(const CPUTarget &target);
 
 /// Registers the dialects and translations code generation needs.
 void registerCodeGenDialects(mlir::MLIRContext &context);
@@ -31,13 +61,14 @@ void buildLLVMPipeline(mlir::OpPassManager &pm, bool blas = true);
 
 /// On a module in the LLVM dialect: the ABI globals (magic, version,
 /// manifest) and one `void gm_entry_<n>(void **args)` per entry point.
-mlir::LogicalResult addArtifactABI(mlir::ModuleOp module);
+/// The manifest records |target|.
+mlir::LogicalResult addArtifactABI(mlir::ModuleOp module, const CPUTarget &target);
 
 /// Translates |module| (LLVM dialect, with the ABI) to LLVM IR, optimises it
-/// at O3 for the host CPU and writes an object file (position-independent)
-/// to |os|; with |llvmIR| set, writes the optimised LLVM IR as text instead.
-mlir::LogicalResult emitObject(mlir::ModuleOp module, llvm::raw_pwrite_stream &os,
-                               bool llvmIR, std::string &error);
+/// at O3 for |target| and writes an object file (position-independent) to
+/// |os|; with |llvmIR| set, writes the optimised LLVM IR as text instead.
+mlir::LogicalResult emitObject(mlir::ModuleOp module, const CPUTarget &target,
+                               llvm::raw_pwrite_stream &os, bool llvmIR, std::string &error);
 
 /// Links the object file |objectPath| into the shared library |outPath|
 /// (written to a temporary and renamed). Returns false with |error| set.

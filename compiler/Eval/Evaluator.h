@@ -41,8 +41,15 @@ namespace gm {
 
 /// The evaluator's number: at least double precision; long double (a 64-bit
 /// mantissa on x86) makes finite differences with small steps exact enough
-/// to check gradients of losses in the hundreds of nats.
+/// to check gradients of losses in the hundreds of nats. A second build with
+/// GM_EVAL_REAL=float (gm-eval-f32) evaluates the same IR in f32, naively:
+/// how far that lands from long double measures how much f32 rounding a
+/// result can carry, which the conformance checks allow compiled code.
+#ifdef GM_EVAL_REAL
+using Real = GM_EVAL_REAL;
+#else
 using Real = long double;
+#endif
 
 /// A dense row-major tensor (token ids are stored as numbers too).
 struct Tensor {

@@ -2,6 +2,7 @@
 
 #include "runtime/include/gmrt/artifact.h"
 
+#include "runtime/include/gmrt/cpu.h"
 #include "runtime/include/gmrt/io.h"
 #include "runtime/include/gmrt/rng.h"
 
@@ -149,6 +150,11 @@ Status parseManifest(const std::string &text, const std::string &origin, Manifes
       if (!parseShape(f[1], s))
         return bad("bad output shape");
       entry->outputs.push_back(std::move(s));
+    } else if (k == "target" && f.size() == 3 && out.targetCPU.empty()) {
+      out.targetCPU = f[1];
+      std::stringstream isa(f[2] == "-" ? "" : f[2]);
+      for (std::string e; std::getline(isa, e, ',');)
+        out.targetISA.push_back(e);
     } else if (k == "info" && entry && f.size() == 3) {
       entry->info[f[1]] = f[2];
     } else {
@@ -159,6 +165,8 @@ Status parseManifest(const std::string &text, const std::string &origin, Manifes
     return Status::error("'" + origin + "' has an empty manifest");
   if (out.model.empty() || out.entries.empty())
     return bad("no model name or no entry point");
+  if (out.targetCPU.empty())
+    return bad("no target record");
   return Status();
 }
 
@@ -219,6 +227,10 @@ Status Artifact::load(const std::string &path, Artifact &out) {
     return Status::error("'" + path + "' has no manifest");
   out.manifestText = manifest;
   if (Status s = parseManifest(out.manifestText, path, out.manifest); !s)
+    return s;
+  // Before any generated code runs: an extension this CPU lacks would be an
+  // illegal instruction in the middle of a step.
+  if (Status s = checkCPU(path, out.manifest.targetCPU, out.manifest.targetISA); !s)
     return s;
   for (EntrySpec &e : out.manifest.entries) {
     e.fn = reinterpret_cast<gm_entry_fn>(dlsym(h, e.symbol.c_str()));

@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/include/gmrt/artifact.h"
+#include "runtime/include/gmrt/cpu.h"
 #include "runtime/include/gmrt/data.h"
 #include "runtime/include/gmrt/png.h"
 #include "runtime/include/gmrt/rng.h"
@@ -37,6 +38,8 @@
 #include <vector>
 
 extern "C" void openblas_set_num_threads(int);
+extern "C" char *openblas_get_config(void);
+extern "C" char *openblas_get_corename(void);
 
 using namespace gmrt;
 
@@ -59,6 +62,8 @@ commands:
   encode    posterior means of a data split as .npy
   info      what the artifact contains
   run       run one entry on seeded inputs (conformance checks)
+  system    this machine: CPU, ISA level and extensions, the GEMM kernel
+            (no artifact)
 
 options (defaults in brackets):
   --seed S              parameters, data order and noise [1]
@@ -74,7 +79,8 @@ options (defaults in brackets):
   sample:   --n N [64], --out FILE.png [samples.png], --reconstruct
   traverse: --index I [0], --range R [3], --columns C [9], --out FILE.png
   encode:   --split train|test [test], --out FILE.npy [latents.npy]
-  run:      --entry NAME, --batch B [2], --steps N [1], --print-param NAME
+  run:      --entry NAME, --batch B [2], --steps N [1] (N > 1 prints the first
+            result after each step as a trajectory), --print-param NAME
 )";
 
 struct Args {
@@ -168,6 +174,11 @@ Args parseArgs(int argc, char **argv) {
     std::exit(pos.empty() ? 1 : 0);
   }
   a.command = pos[0];
+  if (a.command == "system") {
+    if (pos.size() > 1)
+      die("unexpected argument '" + pos[1] + "' ('system' takes no artifact)");
+    return a;
+  }
   if (pos.size() < 2)
     die("'" + a.command + "' needs an artifact: gmrun " + a.command + " MODEL.gmx");
   if (pos.size() > 2)
@@ -883,12 +894,17 @@ int infoCommand(const Artifact &art) {
     (s.slotOf.empty() ? params : slots) += numel(s.shape);
   std::printf("model %s: %" PRId64 " parameters, %" PRId64 " optimizer values\n",
               m.model.c_str(), params, slots);
+  std::string isa;
+  for (const std::string &e : m.targetISA)
+    isa += " " + e;
+  std::printf("target %s:%s\n", m.targetCPU.c_str(), isa.empty() ? " (x86-64 baseline)" : isa.c_str());
   for (const DataSpec &d : m.data)
     std::printf("data %s %s %s from %s\n", d.name.c_str(), shapeString(d.shape).c_str(),
                 d.kind.c_str(), d.source.c_str());
   for (const StateSpec &s : m.state)
-    std::printf("%s %s %s\n", s.slotOf.empty() ? "param" : "slot", s.name.c_str(),
-                shapeString(s.shape).c_str());
+    std::printf("%s %s %s%s%s\n", s.slotOf.empty() ? "param" : "slot", s.name.c_str(),
+                shapeString(s.shape).c_str(), s.slotOf.empty() ? "" : " of ",
+                s.slotOf.c_str());
   for (const EntrySpec &e : m.entries) {
     std::printf("%s %s(", e.kind.c_str(), e.name.c_str());
     for (size_t i = 0; i < e.inputs.size(); ++i) {
@@ -898,6 +914,29 @@ int infoCommand(const Artifact &art) {
     }
     std::printf(")\n");
   }
+  return 0;
+}
+
+/// What runs here: which CPU, which ISA level gmc's `native` and gmrun's
+/// checks see, and which GEMM kernel the BLAS picked (OpenBLAS 0.3.21
+/// serves CPUs it does not know with generic SSE3 kernels, 5x slower).
+int systemCommand(const Args &a) {
+  const HostCPU &cpu = hostCPU();
+  std::printf("cpu: %s\n", cpu.model.c_str());
+  std::printf("isa: x86-64%s%s;", cpu.level > 1 ? ("-v" + std::to_string(cpu.level)).c_str() : "",
+              cpu.limit.empty() ? "" : (" (GMRUN_MAX_CPU_ISA=" + cpu.limit + ")").c_str());
+  for (const std::string &e : isaNames(cpu.isa))
+    std::printf(" %s", e.c_str());
+  std::printf("\n");
+  const char *core = openblas_get_corename();
+  std::string config = openblas_get_config();
+  while (!config.empty() && config.back() == ' ')
+    config.pop_back();
+  std::printf("gemm: %s; kernel %s; %" PRId64 " thread(s)\n", config.c_str(), core ? core : "?",
+              intOption(a, "threads", 1));
+  const char *coretype = std::getenv("OPENBLAS_CORETYPE");
+  if (coretype)
+    std::printf("gemm: OPENBLAS_CORETYPE=%s\n", coretype);
   return 0;
 }
 
@@ -939,9 +978,17 @@ int runCommand(const Args &a, const Artifact &art) {
   }
   call.setKey(seed);
   int64_t steps = intOption(a, "steps", 1);
+  std::vector<float> trajectory; // the first result after every step
   for (int64_t s = 1; s <= steps; ++s) {
     call.setHParam("t", (double)s);
     call.run(state, art.manifest, batch);
+    if (!call.outputs.empty() && !call.outputs[0].empty())
+      trajectory.push_back(call.outputs[0][0]);
+  }
+  if (steps > 1) {
+    std::printf("trajectory:\n");
+    for (float v : trajectory)
+      std::printf("%.10g\n", (double)v);
   }
   for (size_t i = 0; i < call.outputs.size(); ++i) {
     std::printf("result %zu:\n", i);
@@ -966,7 +1013,7 @@ int runCommand(const Args &a, const Artifact &art) {
 int main(int argc, char **argv) {
   Args a = parseArgs(argc, argv);
   static const std::set<std::string> commands = {"train", "eval", "sample", "traverse",
-                                                 "encode", "info", "run"};
+                                                 "encode", "info", "run", "system"};
   if (!commands.count(a.command))
     die("unknown command '" + a.command + "' (gmrun help lists them)");
   openblas_set_num_threads((int)intOption(a, "threads", 1));
@@ -980,6 +1027,8 @@ int main(int argc, char **argv) {
   if (!a.flags.count("keep-denormals"))
     _mm_setcsr(_mm_getcsr() | 0x8040); // FTZ | DAZ
   mallopt(M_TRIM_THRESHOLD, 512 << 20);
+  if (a.command == "system")
+    return systemCommand(a);
   Artifact art;
   check(Artifact::load(a.artifact, art));
   if (a.command == "train")

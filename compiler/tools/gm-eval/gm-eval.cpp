@@ -11,7 +11,8 @@
 // data argument (random in [0, 1), random one-hot labels and token ids, or
 // the constant VALUE), passes the seed as the !gm.key, runs NAME in double
 // precision and prints each result, one value per line, with 10 significant
-// digits. The oracle the compiler's later stages are checked against.
+// digits (with --steps=N > 1, first a trajectory: the first result after
+// every step). The oracle the compiler's later stages are checked against.
 //
 //===----------------------------------------------------------------------===//
 
@@ -134,6 +135,7 @@ int main(int argc, char **argv) {
   auto names = fn->getAttrOfType<ArrayAttr>("gm.hparam_names");
   auto inputs = fn->getAttrOfType<ArrayAttr>("inputs");
   std::vector<::gm::RtValue> results;
+  std::vector<double> trajectory; // the first result after every step
   for (int step = 1; step <= steps; ++step) {
     // The step count t, when the function takes one, is this step's number.
     if (names)
@@ -144,6 +146,14 @@ int main(int argc, char **argv) {
     std::string error;
     if (!eval.call(function, args, results, error))
       return fail(error);
+    if (!results.empty() && results[0].kind == ::gm::RtValue::Kind::Tensor &&
+        !results[0].tensor.data.empty())
+      trajectory.push_back((double)results[0].tensor.data[0]);
+  }
+  if (steps > 1) {
+    llvm::outs() << "trajectory:\n";
+    for (double v : trajectory)
+      llvm::outs() << llvm::format("%.10g", v) << "\n";
   }
   for (auto [i, r] : llvm::enumerate(results)) {
     if (r.kind != ::gm::RtValue::Kind::Tensor) {

@@ -1,8 +1,9 @@
 //===- gmc.cpp - the gm compiler driver -----------------------------------===//
 //
-// gmc FILE.gm [-o ARTIFACT]            compile to an artifact (default NAME.gmx)
+// gmc FILE.gm [-o ARTIFACT] [-mcpu=CPU]  compile to an artifact (default NAME.gmx)
 // gmc FILE.gm -emit=<stage> [-o OUT]
 // gmc check-grad FILE.gm [--batch=N] [--seed=S] [--coords=K] [--tolerance=T]
+// gmc --print-target [-mcpu=CPU]         the CPU and ISA extensions code is built for
 //
 // Stages are ordered (ast < gm < ... < obj < artifact); `emitAction >= X` decides how
 // far to go. check-grad compares every derived gradient with central finite
@@ -40,8 +41,7 @@
 namespace cl = llvm::cl;
 
 static cl::opt<std::string> inputFilename(cl::Positional,
-                                          cl::desc("<input .gm file>"),
-                                          cl::Required);
+                                          cl::desc("<input .gm file>"));
 static cl::opt<std::string> outputFilename("o", cl::desc("Output file"),
                                            cl::value_desc("filename"),
                                            cl::init("-"));
@@ -75,6 +75,16 @@ static cl::opt<std::string> matmul(
     "matmul", cl::init("blas"),
     cl::desc("matrix products: 'blas' (the runtime's SGEMM) or 'loops' (linalg's "
              "naive loops, for comparison)"));
+
+static cl::opt<std::string> mcpu(
+    "mcpu", cl::init("native"), cl::value_desc("cpu"),
+    cl::desc("the CPU generated code is built for: native (this machine), a portable "
+             "level (x86-64, x86-64-v2, x86-64-v3, x86-64-v4) or an LLVM CPU name"));
+static cl::opt<std::string> mattr(
+    "mattr", cl::init(""), cl::value_desc("+a1,-a2,..."),
+    cl::desc("ISA extensions to add to or remove from -mcpu's (LLVM's names)"));
+static cl::opt<bool> printTarget(
+    "print-target", cl::desc("print the CPU and ISA extensions -mcpu selects, and exit"));
 
 static cl::OptionCategory checkGradCategory("check-grad options");
 static cl::opt<int64_t> batch("batch", cl::init(2), cl::cat(checkGradCategory),
@@ -173,6 +183,29 @@ int main(int argc, char **argv) {
   mlir::registerMLIRContextCLOptions();
   cl::ParseCommandLineOptions(argc, argv, "gm compiler\n");
 
+  // The target is resolved first, when code will be generated: a bad -mcpu
+  // fails before any work.
+  gm::CPUTarget target;
+  std::string targetError;
+  bool needsTarget = printTarget || (emitAction >= DumpLLVM && !checkGrad);
+  if (needsTarget && !gm::resolveTarget(mcpu, mattr, target, targetError)) {
+    llvm::errs() << "gmc: error: " << targetError << "\n";
+    return 1;
+  }
+  if (printTarget) {
+    llvm::outs() << "cpu " << target.cpu << " (-mcpu=" << target.requested << ")\n"
+                 << "level x86-64" << (target.level > 1 ? "-v" + std::to_string(target.level) : "")
+                 << "\nisa";
+    for (const std::string &e : target.isa)
+      llvm::outs() << " " << e;
+    llvm::outs() << "\n";
+    return 0;
+  }
+  if (inputFilename.empty()) {
+    llvm::errs() << "gmc: error: no input file (gmc --help)\n";
+    return 1;
+  }
+
   auto fileOrErr = llvm::MemoryBuffer::getFileOrSTDIN(inputFilename,
                                                       /*IsText=*/false);
   if (std::error_code ec = fileOrErr.getError()) {
@@ -261,11 +294,11 @@ int main(int argc, char **argv) {
       gm::buildLLVMPipeline(pm, matmul == "blas");
     if (mlir::failed(pm.run(*module)))
       return 1;
-    if (emitAction >= DumpLLVM && mlir::failed(gm::addArtifactABI(*module)))
+    if (emitAction >= DumpLLVM && mlir::failed(gm::addArtifactABI(*module, target)))
       return 1;
   }
   if (emitAction == DumpLLVMIR || emitAction == EmitObject) {
-    if (mlir::failed(gm::emitObject(*module, output->os(), emitAction == DumpLLVMIR, error))) {
+    if (mlir::failed(gm::emitObject(*module, target, output->os(), emitAction == DumpLLVMIR, error))) {
       llvm::errs() << "gmc: error: " << error << "\n";
       return 1;
     }
@@ -282,7 +315,7 @@ int main(int argc, char **argv) {
     bool ok;
     {
       llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
-      ok = mlir::succeeded(gm::emitObject(*module, os, false, error));
+      ok = mlir::succeeded(gm::emitObject(*module, target, os, false, error));
     }
     ok = ok && gm::linkArtifact(objPath.str().str(), outputFilename, error);
     llvm::sys::fs::remove(objPath);

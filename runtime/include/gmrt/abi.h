@@ -1,7 +1,7 @@
 /*===- abi.h - the contract between gmc's artifacts and their host -------===*
  *
  * An artifact (`gmc model.gm -o model.gmx`) is an ELF shared library for the
- * host CPU. It exports:
+ * CPU chosen by `gmc -mcpu` (default: the compiling machine's). It exports:
  *
  *   const char    gm_artifact_magic[];  GM_ARTIFACT_MAGIC
  *   const int32_t gm_abi_version;       GM_ABI_VERSION of the gmc that wrote it
@@ -38,9 +38,13 @@
  *     in data NAME SHAPE | in hparam NAME DEFAULT | in key | in tensor NAME SHAPE
  *     out SHAPE
  *     info KEY VALUE
+ *   target CPU EXT,EXT,...                   (last; "-" for no extension)
  * SHAPE is "784", "?x784", "400x784" or "scalar"; INIT is a gm init kind
  * (zeros, ones, normal, uniform, glorot_uniform, kaiming_uniform) with SCALE
  * its scale, drawn as the reference evaluator does (stream = state index).
+ * `target` names the CPU gmc compiled for (LLVM's name: `gmc -mcpu`) and the
+ * ISA extensions of isa.h that CPU enables; a host refuses to call into an
+ * artifact needing an extension its CPU lacks.
  *
  * Any change to the above bumps GM_ABI_VERSION; a host refuses artifacts of
  * another version.
@@ -52,7 +56,7 @@
 
 #include <stdint.h>
 
-#define GM_ABI_VERSION 1
+#define GM_ABI_VERSION 2
 #define GM_ARTIFACT_MAGIC "gm-artifact"
 #define GM_MAX_RANK 8
 

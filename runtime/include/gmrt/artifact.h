@@ -2,8 +2,9 @@
 //
 // An artifact is a shared library with a text manifest (abi.h). Loading it
 // checks, in order, that the file exists, is an ELF shared object, exports
-// gm's magic, was written for this ABI version and has a well-formed
-// manifest; each failure is a message naming the file.
+// gm's magic, was written for this ABI version, has a well-formed manifest
+// and was compiled for ISA extensions this CPU has (cpu.h); each failure is
+// a message naming the file.
 //
 //===----------------------------------------------------------------------===//
 
@@ -64,6 +65,8 @@ struct EntrySpec {
 
 struct Manifest {
   std::string model;
+  std::string targetCPU;              // the CPU gmc compiled for (-mcpu)
+  std::vector<std::string> targetISA; // the ISA extensions the code may use
   std::vector<StateSpec> state;
   std::vector<DataSpec> data;
   std::vector<EntrySpec> entries;
