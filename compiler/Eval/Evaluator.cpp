@@ -1230,7 +1230,7 @@ bool Evaluator::eval(Operation *op) {
             return false;
           // With `log_weight` (gm-expand-objectives) the region yields the
           // whole log-weight already.
-          bool whole = o->hasAttr("log_weight");
+          bool whole = o.getLogWeight();
           Tensor lp = whole ? Tensor() : logProb(p, z), lq = whole ? Tensor() : logProb(q, z);
           for (int64_t n = 0; n < b; ++n)
             w[n][j] = ll[0].tensor.data[n] + (whole ? 0 : lp.data[n] - lq.data[n]);
@@ -1268,7 +1268,7 @@ bool Evaluator::eval(Operation *op) {
 bool makeArguments(FunctionOpInterface fn, ModelOp model, int64_t batch,
                    uint64_t seed, std::optional<double> fill,
                    std::vector<RtValue> &args, std::string &error) {
-  auto inputs = fn->getAttrOfType<ArrayAttr>("inputs");
+  ArrayAttr inputs = getDataInputs(fn);
   for (auto [i, type] : llvm::enumerate(fn.getArgumentTypes())) {
     if (isa<KeyType>(type)) {
       args.push_back(RtValue::ofKey(seed));
@@ -1294,12 +1294,12 @@ bool makeArguments(FunctionOpInterface fn, ModelOp model, int64_t batch,
           classes = std::max<int64_t>(d.getClasses().value_or(1), 1);
         }
     // A training step's hyper-parameters follow its data: their defaults.
-    auto names = fn->getAttrOfType<ArrayAttr>("gm.hparam_names");
-    auto defaults = fn->getAttrOfType<DictionaryAttr>("gm.hparams");
+    auto func = dyn_cast<FuncOp>(fn.getOperation());
     unsigned numData = inputs ? inputs.size() : 0;
-    if (names && defaults && i >= numData && i - numData < names.size()) {
-      StringRef name = cast<StringAttr>(names[i - numData]).getValue();
-      auto value = defaults.getAs<FloatAttr>(name);
+    if (func && func.getOptimizer() && i >= numData &&
+        i - numData < func.getRuntimeArgNames().size()) {
+      StringRef name = func.getRuntimeArgNames()[i - numData];
+      auto value = func.getOptimizer()->getHparams().getAs<FloatAttr>(name);
       t.data[0] = value ? value.getValueAsDouble() : 1.0; // t starts at 1
       args.push_back(RtValue::ofTensor(std::move(t)));
       continue;

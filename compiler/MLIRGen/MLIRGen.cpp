@@ -234,7 +234,7 @@ private:
   const ::gm::DistDecl *findRole(::gm::DistDecl::Role role, StringRef var) const;
   Val genDistRef(const Expr &e, FnCtx &fn);
   LogicalResult genInference();
-  FuncOp genInferenceFn(StringRef name, StringRef kind, ::gm::Loc at,
+  FuncOp genInferenceFn(StringRef name, FuncRole role, StringRef latent, ::gm::Loc at,
                         function_ref<Value(FnCtx &)> body);
   Val genDistDecl(const ::gm::DistDecl &decl, FnCtx &fn,
                   llvm::StringMap<Val> bindings, bool defaultConds);
@@ -573,8 +573,8 @@ static bool isStandardNormal(const ::gm::DistDecl &d) {
 
 /// A gm.func @|name| whose body |body| builds (the key is the last argument);
 /// erased, and null returned, when |body| gives no value.
-FuncOp MLIRGenImpl::genInferenceFn(StringRef name, StringRef kind, ::gm::Loc at,
-                                   function_ref<Value(FnCtx &)> body) {
+FuncOp MLIRGenImpl::genInferenceFn(StringRef name, FuncRole role, StringRef latent,
+                                   ::gm::Loc at, function_ref<Value(FnCtx &)> body) {
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToEnd(&model.getBlock());
   auto keyType = KeyType::get(&ctx);
@@ -596,8 +596,9 @@ FuncOp MLIRGenImpl::genInferenceFn(StringRef name, StringRef kind, ::gm::Loc at,
   for (auto &[index, arg] : ctxFn.dataArgs)
     refs.push_back(FlatSymbolRefAttr::get(dataOps[index].getSymNameAttr()));
   fn.setFunctionType(builder.getFunctionType(entry->getArgumentTypes(), {result.getType()}));
-  fn->setAttr("inputs", builder.getArrayAttr(refs));
-  fn->setAttr("gm.entry", builder.getStringAttr(kind));
+  fn.setInputsAttr(builder.getArrayAttr(refs));
+  fn.setRole(role);
+  fn.setLatent(latent);
   return fn;
 }
 
@@ -617,7 +618,8 @@ LogicalResult MLIRGenImpl::genInference() {
     if (d.role == Role::Posterior && dataOnly && latentVars.contains(d.var.text) &&
         !taken("encode." + d.var.text)) {
       ScopedDiagnosticHandler quiet(&ctx, [](Diagnostic &) { return success(); });
-      genInferenceFn("encode." + d.var.text, "encode", d.loc, [&](FnCtx &fn) -> Value {
+      genInferenceFn("encode." + d.var.text, FuncRole::encode, d.var.text, d.loc,
+                     [&](FnCtx &fn) -> Value {
         Val v = genDistDecl(d, fn, {}, true);
         return v && v.k == Val::K::Dist ? distMean(builder, v.value) : Value();
       });
@@ -630,7 +632,8 @@ LogicalResult MLIRGenImpl::genInference() {
     if (!prior || !prior->dims)
       continue;
     ScopedDiagnosticHandler quiet(&ctx, [](Diagnostic &) { return success(); });
-    FuncOp fn = genInferenceFn("decode." + d.var.text, "decode", d.loc, [&](FnCtx &fn) -> Value {
+    FuncOp fn = genInferenceFn("decode." + d.var.text, FuncRole::decode, z, d.loc,
+                               [&](FnCtx &fn) -> Value {
       Value arg = fn.entry->insertArgument(0u, batchedType(*prior->dims), loc(d.loc));
       fn.latents[z] = arg;
       Val v = genDistDecl(d, fn, {}, true);
@@ -640,10 +643,8 @@ LogicalResult MLIRGenImpl::genInference() {
     });
     if (!fn)
       continue;
-    fn->setAttr("gm.input_names", builder.getStrArrayAttr({z, "key"}));
     // gmrun samples the prior itself when it is a standard normal.
-    if (isStandardNormal(*prior))
-      fn->setAttr("gm.info.prior", builder.getStringAttr("standard_normal"));
+    fn.setStandardPrior(isStandardNormal(*prior));
   }
   // A GAN's generator: in `gan(D(x), D(G(z)))` the argument of the fake
   // side's net, as a function of the one latent it reads. It is a decoder
@@ -675,7 +676,8 @@ LogicalResult MLIRGenImpl::genInference() {
     if (!prior || !prior->dims || SymbolTable::lookupSymbolIn(model, "generate." + z))
       continue;
     ScopedDiagnosticHandler quiet(&ctx, [](Diagnostic &) { return success(); });
-    FuncOp fn = genInferenceFn("generate." + z, "decode", m.valueLoc, [&](FnCtx &fn) -> Value {
+    FuncOp fn = genInferenceFn("generate." + z, FuncRole::generate, z, m.valueLoc,
+                               [&](FnCtx &fn) -> Value {
       Value arg = fn.entry->insertArgument(0u, batchedType(*prior->dims), loc(m.valueLoc));
       fn.latents[z] = arg;
       fn.lets = &m.lets;
@@ -686,9 +688,7 @@ LogicalResult MLIRGenImpl::genInference() {
     });
     if (!fn)
       continue;
-    fn->setAttr("gm.input_names", builder.getStrArrayAttr({z, "key"}));
-    if (isStandardNormal(*prior))
-      fn->setAttr("gm.info.prior", builder.getStringAttr("standard_normal"));
+    fn.setStandardPrior(isStandardNormal(*prior));
   }
   return success();
 }
@@ -794,7 +794,7 @@ ObjectiveOp MLIRGenImpl::genObjective(StringRef name, const Expr &value,
   inputs.push_back(keyType);
   op.setFunctionType(builder.getFunctionType(
       inputs, {RankedTensorType::get({}, f32())}));
-  op->setAttr("inputs", builder.getArrayAttr(refs));
+  op.setInputsAttr(builder.getArrayAttr(refs));
   objectives[name] = op;
   return op;
 }
@@ -2306,7 +2306,7 @@ Val MLIRGenImpl::genObjectiveBuiltin(StringRef name, const Expr &e, FnCtx &fn,
     return fail(e.loc, "iwae needs a posterior and a prior over one latent");
   auto op = builder.create<IwaeOp>(at, batchedType({}), q.value, p.value, fn.key,
                                    builder.getI64IntegerAttr(fn.nextStream++),
-                                   builder.getI64IntegerAttr(*k));
+                                   builder.getI64IntegerAttr(*k), /*log_weight=*/UnitAttr());
   Block *body = new Block();
   op.getBody().push_back(body);
   Value z = body->addArgument(qt.getSampleType(), at);

@@ -17,7 +17,7 @@ gm.model @m {
     gm.return %y : tensor<?x3xf32>
   }
   gm.func @s.loss.all(%x: tensor<?x3xf32>, %k: !gm.key) -> tensor<f32>
-      attributes {gm.groups = [@g], gm.player = "all", inputs = [@x]} {
+      attributes {role = #gm.role<loss>, step = @s, player = #gm.player<all>, groups = [@g], inputs = [@x]} {
     %y = gm.call @f(%x) : (tensor<?x3xf32>) -> tensor<?x3xf32>
     %z = gm.call @f(%y) : (tensor<?x3xf32>) -> tensor<?x3xf32>
     %c = gm.stop_gradient %y : tensor<?x3xf32>
@@ -28,7 +28,9 @@ gm.model @m {
 }
 
 // CHECK-LABEL: gm.func @s.grad.all(%{{.*}}: tensor<?x3xf32>, %{{.*}}: !gm.key) -> (tensor<f32>, tensor<3xf32>, tensor<2xf32>)
+// CHECK-SAME: loss = @s.loss.all
 // CHECK-SAME: params = [@w, @unused]
+// CHECK-SAME: role = #gm.role<gradient>
 // CHECK-NOT: gm.call
 // CHECK: gm.stop_gradient
 // CHECK: %[[ONE:.*]] = gm.constant dense<1.000000e+00> : tensor<f32>
@@ -44,10 +46,11 @@ gm.model @m {
 
 gm.model @e {
   gm.data @x : tensor<?x2xf32> real
+  gm.data @mu : tensor<?x3x2xf32> real
   gm.param @w : tensor<3xf32> init zeros
   gm.group @g = [@w]
   gm.func @s.loss.all(%x: tensor<?x2xf32>, %mu: tensor<?x3x2xf32>, %k: !gm.key) -> tensor<f32>
-      attributes {gm.groups = [@g], gm.player = "all", inputs = [@x]} {
+      attributes {role = #gm.role<loss>, step = @s, player = #gm.player<all>, groups = [@g], inputs = [@x, @mu]} {
     %w = gm.param_ref @w : tensor<3xf32>
     %n = gm.batch_size %x : tensor<?x2xf32>
     %l = gm.broadcast %w [%n] : tensor<3xf32> -> tensor<?x3xf32>
@@ -69,7 +72,7 @@ gm.model @sf {
   gm.param @l : tensor<3xf32> init zeros
   gm.group @g = [@l]
   gm.func @s.loss.all(%x: tensor<?x3xf32>, %k: !gm.key) -> tensor<f32>
-      attributes {gm.groups = [@g], gm.player = "all", inputs = [@x]} {
+      attributes {role = #gm.role<loss>, step = @s, player = #gm.player<all>, groups = [@g], inputs = [@x]} {
     %l = gm.param_ref @l : tensor<3xf32>
     %n = gm.batch_size %x : tensor<?x3xf32>
     %b = gm.broadcast %l [%n] : tensor<3xf32> -> tensor<?x3xf32>

@@ -20,7 +20,7 @@ gm.model @m {
 }
 
 // CHECK-LABEL: gm.func @train.loss.all(%{{.*}}: tensor<?x4xf32>, %{{.*}}: !gm.key) -> tensor<f32>
-// CHECK-SAME: gm.groups = [@g], gm.player = "all", gm.step = @train, inputs = [@x]
+// CHECK-SAME: groups = [@g], inputs = [@x], player = #gm.player<all>, role = #gm.role<loss>, step = @train
 // CHECK: %[[M:.*]] = gm.mean
 // CHECK: %[[NEG:.*]] = gm.constant dense<-1.000000e+00> : tensor<f32>
 // CHECK: %[[L:.*]] = gm.mul %[[NEG]], %[[M]] : tensor<f32>
@@ -54,13 +54,13 @@ gm.model @g {
 }
 
 // CHECK-LABEL: gm.func @game.loss.discriminator(%{{.*}}: tensor<?x1xf32>, %{{.*}}: !gm.key)
-// CHECK-SAME: gm.player = "discriminator"
+// CHECK-SAME: player = #gm.player<discriminator>
 // CHECK: %[[V:.*]] = gm.adversarial
 // CHECK: gm.mul %{{.*}}, %[[V]]
 // CHECK-LABEL: gm.func @game.loss.generator(
 // CHECK-SAME: %[[X:.*]]: tensor<?x1xf32>, %[[Y:.*]]: tensor<?x1xf32>, %{{.*}}: !gm.key)
-// CHECK-SAME: gm.player = "generator"
 // CHECK-SAME: inputs = [@x, @y]
+// CHECK-SAME: player = #gm.player<generator>
 // CHECK-NOT: gm.adversarial
 // CHECK: %[[LS:.*]] = gm.log_sigmoid %[[X]]
 // CHECK: %[[MEAN:.*]] = gm.mean %[[LS]] {axes = array<i64: 0, 1>}

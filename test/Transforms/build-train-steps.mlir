@@ -9,7 +9,7 @@ gm.model @m {
   gm.param @w : tensor<3xf32> init zeros
   gm.group @g = [@w]
   gm.func @s.grad.all(%x: tensor<?x3xf32>, %k: !gm.key) -> (tensor<f32>, tensor<3xf32>)
-      attributes {gm.player = "all", gm.step = @s, inputs = [@x], params = [@w]} {
+      attributes {role = #gm.role<gradient>, step = @s, player = #gm.player<all>, groups = [@g], inputs = [@x], params = [@w], loss = @s.loss.all} {
     %w = gm.param_ref @w : tensor<3xf32>
     %l = gm.sum %w {axes = array<i64: 0>} : tensor<3xf32> -> tensor<f32>
     gm.return %l, %w : tensor<f32>, tensor<3xf32>
@@ -27,7 +27,9 @@ gm.model @m {
 // CHECK-NEXT: gm.param @s.all.v.w : tensor<3xf32> init zeros {slot_of = @w}
 // CHECK-LABEL: gm.func @s.train.all(
 // CHECK-SAME: %[[X:[^:]*]]: tensor<?x3xf32>, %[[T:[^:]*]]: tensor<f32>, %[[LR:[^:]*]]: tensor<f32>, %[[B1:[^:]*]]: tensor<f32>, %[[B2:[^:]*]]: tensor<f32>, %[[EPS:[^:]*]]: tensor<f32>, %[[K:[^:]*]]: !gm.key) -> tensor<f32>
-// CHECK-SAME: gm.hparam_names = ["t", "lr", "beta1", "beta2", "eps"]
+// CHECK-SAME: inputs = [@x]
+// CHECK-SAME: optimizer = #gm.optimizer<adam
+// CHECK-SAME: params = [@w], player = #gm.player<all>, role = #gm.role<train>, step = @s
 // CHECK: %[[G:.*]]:2 = gm.call @s.grad.all(%[[X]], %[[K]])
 // CHECK: %[[P:.*]] = gm.param_ref @w
 // CHECK: %[[M:.*]] = gm.param_ref @s.all.m.w

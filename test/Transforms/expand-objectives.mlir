@@ -7,7 +7,7 @@
 
 gm.model @m {
   gm.data @x : tensor<?x2xf32> real
-  gm.func @loss(%x: tensor<?x2xf32>, %k: !gm.key) -> tensor<f32> attributes {inputs = [@x]} {
+  gm.func @loss(%x: tensor<?x2xf32>, %k: !gm.key) -> tensor<f32> attributes {role = #gm.role<eval>, inputs = [@x]} {
     %q = gm.normal %x, %x logvar : tensor<?x2xf32> -> !gm.dist<normal, tensor<?x2xf32>>
     %z = gm.sample %q, %k stream 3 reparam : !gm.dist<normal, tensor<?x2xf32>> -> tensor<?x2xf32>
     %px = gm.bernoulli %z : tensor<?x2xf32> -> !gm.dist<bernoulli, tensor<?x2xf32>>
@@ -48,7 +48,9 @@ gm.model @m {
 
 gm.model @mc {
   gm.data @x : tensor<?x2xf32> real
-  gm.func @loss(%x: tensor<?x2xf32>, %w: tensor<?x3xf32>, %mu: tensor<?x3x2xf32>, %k: !gm.key) -> tensor<f32> attributes {inputs = [@x]} {
+  gm.data @w : tensor<?x3xf32> real
+  gm.data @mu : tensor<?x3x2xf32> real
+  gm.func @loss(%x: tensor<?x2xf32>, %w: tensor<?x3xf32>, %mu: tensor<?x3x2xf32>, %k: !gm.key) -> tensor<f32> attributes {role = #gm.role<eval>, inputs = [@x, @w, @mu]} {
     %q = gm.uniform %x, %x : tensor<?x2xf32> -> !gm.dist<uniform, tensor<?x2xf32>>
     %p = gm.uniform %x, %x : tensor<?x2xf32> -> !gm.dist<uniform, tensor<?x2xf32>>
     %kl = gm.kl %q, %p, %x monte_carlo : (!gm.dist<uniform, tensor<?x2xf32>>, !gm.dist<uniform, tensor<?x2xf32>>, tensor<?x2xf32>) -> tensor<?xf32>

@@ -132,16 +132,16 @@ int main(int argc, char **argv) {
   llvm::StringMap<::gm::Tensor> before;
   for (auto &kv : eval.params())
     before[kv.getKey()] = kv.getValue();
-  auto names = fn->getAttrOfType<ArrayAttr>("gm.hparam_names");
-  auto inputs = fn->getAttrOfType<ArrayAttr>("inputs");
+  auto func = dyn_cast<mlir::gm::FuncOp>(fn.getOperation());
+  ArrayRef<StringRef> names = func ? func.getRuntimeArgNames() : ArrayRef<StringRef>();
+  ArrayAttr inputs = mlir::gm::getDataInputs(fn);
   std::vector<::gm::RtValue> results;
   std::vector<double> trajectory; // the first result after every step
   for (int step = 1; step <= steps; ++step) {
     // The step count t, when the function takes one, is this step's number.
-    if (names)
-      for (auto [j, n] : llvm::enumerate(names))
-        if (llvm::cast<StringAttr>(n).getValue() == "t")
-          args[(inputs ? inputs.size() : 0) + j].tensor.data[0] = step;
+    for (auto [j, n] : llvm::enumerate(names))
+      if (n == "t")
+        args[(inputs ? inputs.size() : 0) + j].tensor.data[0] = step;
     results.clear();
     std::string error;
     if (!eval.call(function, args, results, error))

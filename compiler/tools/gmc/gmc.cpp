@@ -104,12 +104,11 @@ static int checkGradients(mlir::gm::ModelOp model) {
   bool ok = true, any = false;
   double worst = 0;
   for (auto grad : model.getBlock().getOps<mlir::gm::FuncOp>()) {
-    auto params = grad->getAttrOfType<mlir::ArrayAttr>("params");
-    if (!params || !grad->hasAttr("gm.player"))
-      continue; // not a gradient
+    if (grad.getRole() != mlir::gm::FuncRole::gradient)
+      continue;
     any = true;
-    std::string lossName = grad.getSymName().str();
-    lossName.replace(lossName.rfind(".grad."), 6, ".loss.");
+    mlir::ArrayAttr params = *grad.getParams();
+    std::string lossName = grad.getLossAttr().getValue().str();
     std::vector<::gm::RtValue> args, results;
     std::string error;
     if (!::gm::makeArguments(grad, model, batch, seed, std::nullopt, args, error) ||

@@ -8,7 +8,7 @@ include "mlir/Pass/PassBase.td"
 def GMToLinalgPass : Pass<"gm-to-linalg", "::mlir::ModuleOp"> {
   let summary = "lower gm entry points to func/linalg/tensor/arith/math";
   let description = [{
-    Every `gm.func` marked `gm.entry` (training steps, evaluations,
+    Every `gm.func` whose role is an entry point (training steps, evaluations,
     encoders, decoders) becomes a `func.func @gm_entry_<n>` with the
     artifact ABI (runtime/include/gmrt/abi.h): one memref argument per model
     parameter and optimizer slot (the state, in declaration order), then

@@ -112,6 +112,32 @@ def GM_MaskKindAttr : I32EnumAttr<"MaskKind", "autoregressive mask of a layer", 
   let genSpecializedAttr = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// The pass protocol: what a derived function is for, and for whom
+//===----------------------------------------------------------------------===//
+
+def GM_FuncRole : I32EnumAttr<"FuncRole", "what a derived gm.func is for", [
+    I32EnumAttrCase<"loss", 0>, I32EnumAttrCase<"gradient", 1>,
+    I32EnumAttrCase<"train", 2>, I32EnumAttrCase<"eval", 3>,
+    I32EnumAttrCase<"encode", 4>, I32EnumAttrCase<"decode", 5>,
+    I32EnumAttrCase<"generate", 6>]> {
+  let cppNamespace = "::mlir::gm";
+  let genSpecializedAttr = 0;
+}
+
+def GM_Player : I32EnumAttr<"Player", "who a training step trains", [
+    I32EnumAttrCase<"all", 0>, I32EnumAttrCase<"discriminator", 1>,
+    I32EnumAttrCase<"generator", 2>]> {
+  let cppNamespace = "::mlir::gm";
+  let genSpecializedAttr = 0;
+}
+
+def GM_Bound : I32EnumAttr<"Bound", "the bound on log p(x) an objective computes", [
+    I32EnumAttrCase<"elbo", 0>, I32EnumAttrCase<"iwae", 1>]> {
+  let cppNamespace = "::mlir::gm";
+  let genSpecializedAttr = 0;
+}
+
 def GM_OptimizerKind : I32EnumAttr<"OptimizerKind", "optimizer", [
     I32EnumAttrCase<"adam", 0>, I32EnumAttrCase<"sgd", 1>]> {
   let cppNamespace = "::mlir::gm";
@@ -121,6 +147,26 @@ def GM_OptimizerKind : I32EnumAttr<"OptimizerKind", "optimizer", [
 //===----------------------------------------------------------------------===//
 // Attributes
 //===----------------------------------------------------------------------===//
+
+def GM_FuncRoleAttr : EnumAttr<GM_Dialect, GM_FuncRole, "role"> {
+  let summary = "what a derived function is for";
+  let description = [{
+    `loss` and `gradient` are intermediate (gm-build-losses, gm-autodiff);
+    `train`, `eval`, `encode`, `decode` and `generate` are the artifact's
+    entry points.
+  }];
+  let assemblyFormat = "`<` $value `>`";
+}
+
+def GM_PlayerAttr : EnumAttr<GM_Dialect, GM_Player, "player"> {
+  let summary = "the player of a training step: all, or one side of a game";
+  let assemblyFormat = "`<` $value `>`";
+}
+
+def GM_BoundAttr : EnumAttr<GM_Dialect, GM_Bound, "bound"> {
+  let summary = "which bound on log p(x) an evaluation computes";
+  let assemblyFormat = "`<` $value `>`";
+}
 
 def GM_OptimizerAttr : AttrDef<GM_Dialect, "Optimizer"> {
   let mnemonic = "optimizer";
@@ -140,6 +186,15 @@ def GM_OptimizerAttr : AttrDef<GM_Dialect, "Optimizer"> {
                         "DictionaryAttr":$hparams);
   let assemblyFormat = "`<` $kind `,` $hparams `>`";
   let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// The run-time scalar arguments of a training step with this optimizer,
+    /// in order: Adam's step count t, lr, beta1, beta2, eps; SGD's lr,
+    /// momentum. Every name but `t` has a default in the hyper-parameters.
+    ::llvm::ArrayRef<::llvm::StringRef> getRuntimeArgs() const;
+    /// The names of the optimizer's state slots per parameter: Adam's m and
+    /// v, SGD's momentum buffer.
+    ::llvm::ArrayRef<::llvm::StringRef> getSlotNames() const;
+  }];
 }
 
 //===----------------------------------------------------------------------===//

@@ -97,6 +97,22 @@ LogicalResult DistType::verify(function_ref<InFlightDiagnostic()> emitError,
 // OptimizerAttr
 //===----------------------------------------------------------------------===//
 
+ArrayRef<StringRef> OptimizerAttr::getRuntimeArgs() const {
+  static const StringRef adam[] = {"t", "lr", "beta1", "beta2", "eps"};
+  static const StringRef sgd[] = {"lr", "momentum"};
+  if (getKind() == OptimizerKind::adam)
+    return adam;
+  return sgd;
+}
+
+ArrayRef<StringRef> OptimizerAttr::getSlotNames() const {
+  static const StringRef adam[] = {"m", "v"};
+  static const StringRef sgd[] = {"momentum"};
+  if (getKind() == OptimizerKind::adam)
+    return adam;
+  return sgd;
+}
+
 LogicalResult
 OptimizerAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                       OptimizerKind kind, DictionaryAttr hparams) {

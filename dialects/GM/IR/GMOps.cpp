@@ -192,6 +192,33 @@ static LogicalResult verifyHasBody(FunctionOpInterface fn) {
 
 LogicalResult NetOp::verify() { return verifyHasBody(*this); }
 
+ArrayAttr mlir::gm::getDataInputs(Operation *fn) {
+  if (auto obj = dyn_cast<ObjectiveOp>(fn))
+    return obj.getInputs();
+  if (auto func = dyn_cast<FuncOp>(fn))
+    return func.getInputs();
+  return {};
+}
+
+/// Each of |inputs| names a gm.data whose type is that of the argument in
+/// its position.
+static LogicalResult verifyDataInputs(FunctionOpInterface fn, ArrayAttr inputs) {
+  auto model = fn->getParentOfType<ModelOp>();
+  for (auto [ref, argType] : llvm::zip(inputs, fn.getArgumentTypes())) {
+    auto flat = dyn_cast<FlatSymbolRefAttr>(ref);
+    auto data = flat ? SymbolTable::lookupSymbolIn(model, flat.getAttr())
+                     : nullptr;
+    auto dataOp = dyn_cast_or_null<DataOp>(data);
+    if (!dataOp)
+      return fn->emitOpError() << "input " << ref << " is not a gm.data";
+    if (dataOp.getType() != argType)
+      return fn->emitOpError() << "argument for " << ref << " has type "
+                               << argType << ", but the data is "
+                               << dataOp.getType();
+  }
+  return success();
+}
+
 
 
 
@@ -205,28 +232,82 @@ LogicalResult ObjectiveOp::verify() {
                          << type.getResults().size() << " result(s)";
   if (type.getNumInputs() == 0 || !isa<KeyType>(type.getInputs().back()))
     return emitOpError() << "expects a !gm.key as its last argument";
-  auto inputs = (*this)->getAttrOfType<ArrayAttr>("inputs");
-  if (!inputs || inputs.size() != type.getNumInputs() - 1)
+  if (getInputs().size() != type.getNumInputs() - 1)
     return emitOpError() << "expects an 'inputs' array naming the gm.data of "
                             "each argument before the key";
-  auto model = (*this)->getParentOfType<ModelOp>();
-  for (auto [ref, argType] : llvm::zip(inputs, type.getInputs())) {
-    auto flat = dyn_cast<FlatSymbolRefAttr>(ref);
-    auto data = flat ? SymbolTable::lookupSymbolIn(model, flat.getAttr())
-                     : nullptr;
-    auto dataOp = dyn_cast_or_null<DataOp>(data);
-    if (!dataOp)
-      return emitOpError() << "input " << ref << " is not a gm.data";
-    if (dataOp.getType() != argType)
-      return emitOpError() << "argument for " << ref << " has type "
-                           << argType << ", but the data is "
-                           << dataOp.getType();
+  return verifyDataInputs(*this, getInputs());
+}
+
+LogicalResult FuncOp::verify() {
+  if (failed(verifyHasBody(*this)))
+    return failure();
+  FuncRole role = getRole();
+  StringRef name = stringifyFuncRole(role);
+  auto need = [&](bool present, StringRef what) -> LogicalResult {
+    if (present)
+      return success();
+    return emitOpError() << "with role " << name << " expects '" << what << "'";
+  };
+  FunctionType type = getFunctionType();
+  auto scalar = RankedTensorType::get({}, Float32Type::get(getContext()));
+  if (type.getNumInputs() == 0 || !isa<KeyType>(type.getInputs().back()))
+    return emitOpError() << "expects a !gm.key as its last argument";
+  bool takesLatent = role == FuncRole::decode || role == FuncRole::generate;
+  // Data first; then a training step's run-time scalars, or the latent
+  // value a decoder maps.
+  size_t extra = takesLatent ? 1 : getRuntimeArgNames().size();
+  if (getInputs().size() + extra + 1 != type.getNumInputs())
+    return emitOpError() << "has " << type.getNumInputs() << " arguments, but "
+                         << getInputs().size() << " data input(s), " << extra
+                         << " other argument(s) and a key";
+  if (failed(verifyDataInputs(*this, getInputs())))
+    return failure();
+  switch (role) {
+  case FuncRole::loss:
+  case FuncRole::gradient:
+  case FuncRole::train:
+    if (failed(need(getStep().has_value(), "step")) ||
+        failed(need(getPlayer().has_value(), "player")))
+      return failure();
+    if (role != FuncRole::train && failed(need(getGroups().has_value(), "groups")))
+      return failure();
+    if (role != FuncRole::loss && failed(need(getParams().has_value(), "params")))
+      return failure();
+    if (role == FuncRole::gradient && failed(need(getLoss().has_value(), "loss")))
+      return failure();
+    if (role == FuncRole::train) {
+      if (failed(need(getOptimizer().has_value(), "optimizer")))
+        return failure();
+      for (Type t : type.getInputs().drop_front(getInputs().size()).drop_back())
+        if (t != scalar)
+          return emitOpError() << "expects the optimizer's run-time arguments as "
+                               << scalar << ", got " << t;
+    }
+    if (role == FuncRole::gradient &&
+        type.getNumResults() != 1 + getParams()->size())
+      return emitOpError() << "returns " << type.getNumResults()
+                           << " values, but a loss and " << getParams()->size()
+                           << " gradient(s) were expected";
+    if (role != FuncRole::gradient &&
+        (type.getNumResults() != 1 || type.getResult(0) != scalar))
+      return emitOpError() << "with role " << name << " expects one "
+                           << scalar << " result";
+    break;
+  case FuncRole::eval:
+    if (type.getNumResults() != 1 || type.getResult(0) != scalar)
+      return emitOpError() << "with role eval expects one " << scalar << " result";
+    break;
+  case FuncRole::encode:
+  case FuncRole::decode:
+  case FuncRole::generate:
+    if (failed(need(getLatent().has_value(), "latent")))
+      return failure();
+    if (type.getNumResults() != 1)
+      return emitOpError() << "with role " << name << " expects one result";
+    break;
   }
   return success();
 }
-
-
-LogicalResult FuncOp::verify() { return verifyHasBody(*this); }
 
 LogicalResult SizeOp::verify() {
   for (int64_t a : getAxes())

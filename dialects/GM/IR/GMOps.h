@@ -25,4 +25,10 @@
 #define GET_OP_CLASSES
 #include "dialects/GM/IR/GMOps.h.inc"
 
+namespace mlir::gm {
+/// The gm.data named by each leading argument of an objective or derived
+/// function (its `inputs`), or null for a net.
+ArrayAttr getDataInputs(Operation *fn);
+} // namespace mlir::gm
+
 #endif // GM_DIALECTS_GM_IR_GMOPS_H

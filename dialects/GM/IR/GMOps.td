@@ -118,13 +118,16 @@ def GM_GroupOp : GM_Op<"group", [Symbol, HasParent<"ModelOp">,
   let assemblyFormat = "$sym_name `=` $params attr-dict";
 }
 
-class GM_FunctionLikeOp<string mnemonic, list<Trait> traits = []>
+class GM_FunctionLikeOp<string mnemonic, list<Trait> traits = [],
+                        dag protocol = (ins)>
     : GM_Op<mnemonic, !listconcat(traits, [FunctionOpInterface,
         IsolatedFromAbove, HasParent<"ModelOp">])> {
-  let arguments = (ins SymbolNameAttr:$sym_name,
-                       TypeAttrOf<FunctionType>:$function_type,
-                       OptionalAttr<DictArrayAttr>:$arg_attrs,
-                       OptionalAttr<DictArrayAttr>:$res_attrs);
+  // The function, then what the passes that write and read it agree on
+  // (|protocol|): checked by the op's verifier, never parsed from names.
+  let arguments = !con((ins SymbolNameAttr:$sym_name,
+                            TypeAttrOf<FunctionType>:$function_type,
+                            OptionalAttr<DictArrayAttr>:$arg_attrs,
+                            OptionalAttr<DictArrayAttr>:$res_attrs), protocol);
   let regions = (region AnyRegion:$body);
   let extraClassDeclaration = [{
     ::llvm::ArrayRef<::mlir::Type> getArgumentTypes() {
@@ -174,7 +177,8 @@ def GM_NetOp : GM_FunctionLikeOp<"net"> {
   }];
 }
 
-def GM_ObjectiveOp : GM_FunctionLikeOp<"objective"> {
+def GM_ObjectiveOp : GM_FunctionLikeOp<"objective", [],
+    (ins SymbolRefArrayAttr:$inputs)> {
   let summary = "a scalar training or evaluation objective";
   let description = [{
     A function from a batch of data (one argument per `gm.data` named in
@@ -192,22 +196,60 @@ def GM_ObjectiveOp : GM_FunctionLikeOp<"objective"> {
   }];
 }
 
-def GM_FuncOp : GM_FunctionLikeOp<"func"> {
-  let summary = "a function the compiler derived: a loss, its gradient";
+def GM_FuncOp : GM_FunctionLikeOp<"func", [],
+    (ins GM_FuncRoleAttr:$role, SymbolRefArrayAttr:$inputs,
+         OptionalAttr<FlatSymbolRefAttr>:$step, OptionalAttr<GM_PlayerAttr>:$player,
+         OptionalAttr<SymbolRefArrayAttr>:$groups, OptionalAttr<SymbolRefArrayAttr>:$params,
+         OptionalAttr<FlatSymbolRefAttr>:$loss, OptionalAttr<GM_OptimizerAttr>:$optimizer,
+         OptionalAttr<GM_BoundAttr>:$bound, OptionalAttr<StrAttr>:$latent,
+         UnitAttr:$standard_prior)> {
+  let summary = "a function the compiler derived: a loss, a gradient, an entry point";
   let description = [{
-    Written by the training passes, not by MLIRGen: the loss of one player
-    of a training step (`@<step>.loss.<player>`) and its gradient
-    (`@<step>.grad.<player>`), which returns the loss and then one gradient
-    per parameter listed in its `params` attribute. Data arguments are named
-    by `inputs`, as for gm.objective; the !gm.key comes last.
+    Written by the passes and by MLIRGen's entry points, never by hand in a
+    .gm file. Its `role` says what it is, and the other attributes are the
+    protocol between the passes, checked by the verifier:
+
+    | role | arguments | results | also |
+    |---|---|---|---|
+    | `loss` | data (`inputs`), key | tensor<f32> | `step`, `player`, `groups` |
+    | `gradient` | data, key | loss, one gradient per `params` | `step`, `player`, `groups`, `loss` |
+    | `train` | data, the optimizer's run-time scalars, key | loss | `step`, `player`, `params`, `optimizer` |
+    | `eval` | data, key | tensor<f32> | `bound` when it is an ELBO or IWAE bound |
+    | `encode` | data, key | the posterior mean of `latent` | |
+    | `decode`, `generate` | a value of `latent`, key | a mean image | `standard_prior` |
+
+    `loss`, `gradient` and `train` functions of one player of one training
+    block are named `@<step>.loss.<player>`, `.grad.`, `.train.` for the
+    reader; no pass reads a name.
 
     ```mlir
     gm.func @train.grad.all(%x: tensor<?x4xf32>, %key: !gm.key) -> (tensor<f32>, tensor<3x4xf32>)
-        attributes {inputs = [@x], params = [@f.w]} {
+        attributes {role = #gm.role<gradient>, inputs = [@x], step = @train,
+                    player = #gm.player<all>, groups = [@g], params = [@f.w],
+                    loss = @train.loss.all} {
       ...
       gm.return %loss, %dw : tensor<f32>, tensor<3x4xf32>
     }
     ```
+  }];
+  let extraClassDeclaration = [{
+    ::llvm::ArrayRef<::mlir::Type> getArgumentTypes() {
+      return getFunctionType().getInputs();
+    }
+    ::llvm::ArrayRef<::mlir::Type> getResultTypes() {
+      return getFunctionType().getResults();
+    }
+    ::mlir::Region *getCallableRegion() { return &getBody(); }
+    /// An entry point of the artifact (train, eval, encode, decode, generate).
+    bool isEntry() {
+      return getRole() != FuncRole::loss && getRole() != FuncRole::gradient;
+    }
+    /// The names of the run-time scalars a training step takes after its
+    /// data (empty for other roles).
+    ::llvm::ArrayRef<::llvm::StringRef> getRuntimeArgNames() {
+      return getOptimizer() ? getOptimizer()->getRuntimeArgs()
+                            : ::llvm::ArrayRef<::llvm::StringRef>();
+    }
   }];
 }
 
@@ -1186,7 +1228,9 @@ def GM_IwaeOp : GM_Op<"iwae", [SingleBlock,
   let description = [{
     log (1/k) sum_i p(x | z_i) p(z_i) / q(z_i), z_i ~ q, i = 1..k. The region
     computes log p(x | z) for the sample in its block argument; it may use
-    values from the enclosing function.
+    values from the enclosing function. With `log_weight` (set by
+    gm-expand-objectives) the region yields the whole log-weight
+    log p(x | z) + log p(z) - log q(z | x) instead.
 
     ```mlir
     %b = gm.iwae %q, %p, %key stream 1 {k = 100 : i64} : !gm.dist<normal, tensor<?x20xf32>>,
@@ -1199,7 +1243,8 @@ def GM_IwaeOp : GM_Op<"iwae", [SingleBlock,
   }];
   let arguments = (ins GM_Dist:$q, GM_Dist:$p, GM_KeyType:$key,
                        ConfinedAttr<I64Attr, [IntNonNegative]>:$stream,
-                       ConfinedAttr<I64Attr, [IntPositive]>:$k);
+                       ConfinedAttr<I64Attr, [IntPositive]>:$k,
+                       UnitAttr:$log_weight);
   let results = (outs GM_PerExample:$result);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{

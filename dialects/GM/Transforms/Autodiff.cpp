@@ -10,8 +10,8 @@
 //   4. return the loss and, per parameter, the sum of the adjoints of its
 //      gm.param_ref reads (zeros when the loss does not depend on it).
 //
-// Expects: gm.func losses with a scalar result and `gm.groups`. Errors are
-// reported at the op that blocks differentiation.
+// Expects: gm.func losses (role loss) with a scalar result and `groups`.
+// Errors are reported at the op that blocks differentiation.
 //
 //===----------------------------------------------------------------------===//
 
@@ -36,8 +36,8 @@ struct Autodiff : public mlir::gm::impl::GMAutodiffPassBase<Autodiff> {
     for (ModelOp model : getOperation().getOps<ModelOp>()) {
       SmallVector<FuncOp> losses;
       for (FuncOp fn : model.getBlock().getOps<FuncOp>())
-        if (fn->hasAttr("gm.player") && !fn->hasAttr("params"))
-          losses.push_back(fn); // a loss, not a gradient already made
+        if (fn.getRole() == FuncRole::loss)
+          losses.push_back(fn);
       for (FuncOp loss : losses)
         if (failed(differentiate(model, loss)))
           return signalPassFailure();
@@ -48,16 +48,17 @@ struct Autodiff : public mlir::gm::impl::GMAutodiffPassBase<Autodiff> {
 };
 
 LogicalResult Autodiff::differentiate(ModelOp model, FuncOp loss) {
-  std::string name = loss.getSymName().str();
-  size_t at = name.rfind(".loss.");
-  if (at != std::string::npos)
-    name.replace(at, 6, ".grad.");
-  else
-    name += ".grad";
+  std::string name = (loss.getStepAttr().getValue() + ".grad." +
+                      stringifyPlayer(*loss.getPlayer()))
+                         .str();
+  if (SymbolTable::lookupSymbolIn(model, name))
+    return loss.emitError() << "cannot write gradient @" << name
+                            << ": the symbol is taken";
 
   // The parameters of the player's groups, in group order.
   llvm::SetVector<StringAttr> params;
-  for (Attribute ref : loss->getAttrOfType<ArrayAttr>("gm.groups")) {
+  ArrayAttr groups = *loss.getGroups();
+  for (Attribute ref : groups) {
     auto group = SymbolTable::lookupNearestSymbolFrom<GroupOp>(
         loss, cast<FlatSymbolRefAttr>(ref));
     for (Attribute p : group.getParams())
@@ -164,7 +165,9 @@ LogicalResult Autodiff::differentiate(ModelOp model, FuncOp loss) {
   ret.erase();
   grad.setFunctionType(b.getFunctionType(grad.getArgumentTypes(),
                                          ValueRange(results).getTypes()));
-  grad->setAttr("params", b.getArrayAttr(refs));
+  grad.setRole(FuncRole::gradient);
+  grad.setParamsAttr(b.getArrayAttr(refs));
+  grad.setLossAttr(FlatSymbolRefAttr::get(loss.getSymNameAttr()));
   return success();
 }
 

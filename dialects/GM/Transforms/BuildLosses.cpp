@@ -53,8 +53,8 @@ struct BuildLosses
 
   LogicalResult runOnModel(ModelOp model);
   LogicalResult buildEvaluations(ModelOp model);
-  FuncOp buildLoss(ModelOp model, StringRef name, ArrayRef<Term> terms,
-                   Operation *from, StringRef player, ArrayAttr groups);
+  FuncOp buildLoss(ModelOp model, ArrayRef<Term> terms, Operation *from,
+                   Player player, ArrayAttr groups);
 };
 
 LogicalResult BuildLosses::runOnModel(ModelOp model) {
@@ -71,9 +71,8 @@ LogicalResult BuildLosses::runOnModel(ModelOp model) {
   for (Operation *op : plan) {
     if (auto step = dyn_cast<StepOp>(op)) {
       double sign = step.getDirection() == Direction::maximize ? -1.0 : 1.0;
-      if (!buildLoss(model, (step.getSymName() + ".loss.all").str(),
-                     {Term{objective(step.getObjectiveAttr()), sign}}, step,
-                     "all", step.getGroups()))
+      if (!buildLoss(model, {Term{objective(step.getObjectiveAttr()), sign}}, step,
+                     Player::all, step.getGroups()))
         return failure();
       continue;
     }
@@ -85,10 +84,8 @@ LogicalResult BuildLosses::runOnModel(ModelOp model) {
     SmallVector<Term> gen{Term{value, 1.0, true, mm.getGenLoss()}};
     if (ObjectiveOp extra = objective(mm.getGenExtraAttr()))
       gen.push_back(Term{extra, 1.0});
-    if (!buildLoss(model, (mm.getSymName() + ".loss.discriminator").str(), disc,
-                   mm, "discriminator", mm.getDiscGroups()) ||
-        !buildLoss(model, (mm.getSymName() + ".loss.generator").str(), gen, mm,
-                   "generator", mm.getGenGroups()))
+    if (!buildLoss(model, disc, mm, Player::discriminator, mm.getDiscGroups()) ||
+        !buildLoss(model, gen, mm, Player::generator, mm.getGenGroups()))
       return failure();
   }
   return success();
@@ -107,23 +104,25 @@ LogicalResult BuildLosses::buildEvaluations(ModelOp model) {
     auto fn = b.create<FuncOp>(obj.getLoc(), name, obj.getFunctionType());
     IRMapping map;
     obj.getBody().cloneInto(&fn.getBody(), map);
-    fn->setAttr("inputs", obj->getAttr("inputs"));
-    fn->setAttr("gm.entry", b.getStringAttr("eval"));
+    fn.setRole(FuncRole::eval);
+    fn.setInputsAttr(obj.getInputs());
     auto ret = cast<ReturnOp>(fn.getBody().front().getTerminator());
     Operation *value = ret.getOperand(0).getDefiningOp();
     if (auto mean = dyn_cast_or_null<MeanOp>(value))
       value = mean.getInput().getDefiningOp();
     if (isa_and_nonnull<ElboOp>(value))
-      fn->setAttr("gm.info.value", b.getStringAttr("elbo"));
+      fn.setBound(Bound::elbo);
     else if (isa_and_nonnull<IwaeOp>(value))
-      fn->setAttr("gm.info.value", b.getStringAttr("iwae"));
+      fn.setBound(Bound::iwae);
   }
   return success();
 }
 
-FuncOp BuildLosses::buildLoss(ModelOp model, StringRef name,
-                              ArrayRef<Term> terms, Operation *from,
-                              StringRef player, ArrayAttr groups) {
+FuncOp BuildLosses::buildLoss(ModelOp model, ArrayRef<Term> terms,
+                              Operation *from, Player player, ArrayAttr groups) {
+  auto step = cast<SymbolOpInterface>(from).getNameAttr();
+  // Named for the reader; passes find it by its attributes.
+  std::string name = (step.getValue() + ".loss." + stringifyPlayer(player)).str();
   if (SymbolTable::lookupSymbolIn(model, name)) {
     from->emitError() << "cannot write loss @" << name
                       << ": the symbol is taken";
@@ -132,7 +131,7 @@ FuncOp BuildLosses::buildLoss(ModelOp model, StringRef name,
   // The union of the terms' data inputs, in the model's declaration order.
   llvm::SetVector<StringAttr> used;
   for (Term t : terms)
-    for (Attribute ref : t.fn->getAttrOfType<ArrayAttr>("inputs"))
+    for (Attribute ref : t.fn.getInputs())
       used.insert(cast<FlatSymbolRefAttr>(ref).getAttr());
   SmallVector<DataOp> inputs;
   for (DataOp data : model.getBlock().getOps<DataOp>())
@@ -151,11 +150,11 @@ FuncOp BuildLosses::buildLoss(ModelOp model, StringRef name,
   }
   argTypes.push_back(KeyType::get(b.getContext()));
   auto fn = b.create<FuncOp>(loc, name, b.getFunctionType(argTypes, {scalar}));
-  fn->setAttr("inputs", b.getArrayAttr(refs));
-  fn->setAttr("gm.step", FlatSymbolRefAttr::get(
-                             cast<SymbolOpInterface>(from).getNameAttr()));
-  fn->setAttr("gm.player", b.getStringAttr(player));
-  fn->setAttr("gm.groups", groups);
+  fn.setRole(FuncRole::loss);
+  fn.setInputsAttr(b.getArrayAttr(refs));
+  fn.setStepAttr(FlatSymbolRefAttr::get(step));
+  fn.setPlayer(player);
+  fn.setGroupsAttr(groups);
   Block *entry = fn.addEntryBlock();
   b.setInsertionPointToEnd(entry);
 
@@ -164,8 +163,7 @@ FuncOp BuildLosses::buildLoss(ModelOp model, StringRef name,
     IRMapping map;
     ObjectiveOp srcFn = t.fn;
     Block &src = srcFn.getBody().front();
-    auto srcInputs = srcFn->getAttrOfType<ArrayAttr>("inputs");
-    for (auto [i, ref] : llvm::enumerate(srcInputs)) {
+    for (auto [i, ref] : llvm::enumerate(srcFn.getInputs())) {
       auto sym = cast<FlatSymbolRefAttr>(ref).getAttr();
       auto it = llvm::find_if(inputs, [&](DataOp d) { return d.getSymNameAttr() == sym; });
       map.map(src.getArgument(i), entry->getArgument(it - inputs.begin()));

@@ -5,8 +5,9 @@
 // parameters, and the optimizer's state as zero-initialised slots
 // (gm.param with slot_of): Adam's @<step>.<player>.m.<param> and .v., SGD's
 // .momentum.. The function takes the gradient's data, then the optimizer's
-// hyper-parameters as runtime scalars (Adam: t, lr, beta1, beta2, eps; SGD:
-// lr, momentum; defaults in `gm.hparams`), then the key; it calls the
+// hyper-parameters as runtime scalars (OptimizerAttr::getRuntimeArgs: Adam's
+// t, lr, beta1, beta2, eps; SGD's lr, momentum; defaults in the optimizer
+// attribute the function carries), then the key; it calls the
 // gradient, updates every parameter and slot with gm.assign (after every
 // read), and returns the loss.
 //
@@ -32,8 +33,8 @@ struct BuildTrainSteps
     for (ModelOp model : getOperation().getOps<ModelOp>()) {
       SmallVector<FuncOp> grads;
       for (FuncOp fn : model.getBlock().getOps<FuncOp>())
-        if (fn->hasAttr("params") && fn->hasAttr("gm.player"))
-          grads.push_back(fn); // a gradient (train steps have no player)
+        if (fn.getRole() == FuncRole::gradient)
+          grads.push_back(fn);
       for (FuncOp grad : grads)
         if (failed(build(model, grad)))
           return signalPassFailure();
@@ -45,33 +46,27 @@ struct BuildTrainSteps
 
 LogicalResult BuildTrainSteps::build(ModelOp model, FuncOp grad) {
   // The optimizer of this player, from the training block.
-  auto stepRef = grad->getAttrOfType<FlatSymbolRefAttr>("gm.step");
-  auto player = grad->getAttrOfType<StringAttr>("gm.player");
-  if (!stepRef || !player)
-    return grad.emitError() << "gradient function without gm.step/gm.player";
+  FlatSymbolRefAttr stepRef = grad.getStepAttr();
+  Player player = *grad.getPlayer();
   Operation *plan = SymbolTable::lookupSymbolIn(model, stepRef.getAttr());
   OptimizerAttr opt;
   if (auto step = dyn_cast_or_null<StepOp>(plan))
     opt = step.getOptimizer();
   else if (auto mm = dyn_cast_or_null<MinimaxOp>(plan))
-    opt = player.getValue() == "generator" ? mm.getGenOptimizer()
-                                           : mm.getDiscOptimizer();
+    opt = player == Player::generator ? mm.getGenOptimizer() : mm.getDiscOptimizer();
   else
     return grad.emitError() << "no training block @" << stepRef.getValue();
   bool adam = opt.getKind() == OptimizerKind::adam;
-  SmallVector<StringRef> hparams =
-      adam ? SmallVector<StringRef>{"t", "lr", "beta1", "beta2", "eps"}
-           : SmallVector<StringRef>{"lr", "momentum"};
-  SmallVector<StringRef> slots = adam ? SmallVector<StringRef>{"m", "v"}
-                                      : SmallVector<StringRef>{"momentum"};
+  ArrayRef<StringRef> hparams = opt.getRuntimeArgs();
+  ArrayRef<StringRef> slots = opt.getSlotNames();
 
   OpBuilder b(model.getContext());
   Location loc = grad.getLoc();
   auto scalar = RankedTensorType::get({}, b.getF32Type());
-  std::string base = (stepRef.getValue() + "." + player.getValue()).str();
+  std::string base = (stepRef.getValue() + "." + stringifyPlayer(player)).str();
 
   // Slots, next to the parameters they serve.
-  auto params = grad->getAttrOfType<ArrayAttr>("params");
+  ArrayAttr params = *grad.getParams();
   SmallVector<SmallVector<ParamOp>> slotOps;
   for (Attribute ref : params) {
     auto p = SymbolTable::lookupNearestSymbolFrom<ParamOp>(grad, cast<FlatSymbolRefAttr>(ref));
@@ -93,16 +88,18 @@ LogicalResult BuildTrainSteps::build(ModelOp model, FuncOp grad) {
   SmallVector<Type> argTypes(gradArgs.drop_back().begin(), gradArgs.drop_back().end());
   argTypes.append(hparams.size(), scalar);
   argTypes.push_back(gradArgs.back());
-  std::string name = grad.getSymName().str();
-  name.replace(name.rfind(".grad."), 6, ".train.");
+  std::string name = (stepRef.getValue() + ".train." + stringifyPlayer(player)).str();
+  if (SymbolTable::lookupSymbolIn(model, name))
+    return grad.emitError() << "cannot write training step @" << name
+                            << ": the symbol is taken";
   b.setInsertionPointAfter(grad);
   auto fn = b.create<FuncOp>(loc, name, b.getFunctionType(argTypes, {scalar}));
-  fn->setAttr("inputs", grad->getAttr("inputs"));
-  fn->setAttr("params", params);
-  fn->setAttr("gm.step", stepRef);
-  fn->setAttr("gm.hparam_names", b.getStrArrayAttr(hparams));
-  fn->setAttr("gm.entry", b.getStringAttr("train"));
-  fn->setAttr("gm.hparams", opt.getHparams());
+  fn.setRole(FuncRole::train);
+  fn.setInputsAttr(grad.getInputs());
+  fn.setParamsAttr(params);
+  fn.setStepAttr(stepRef);
+  fn.setPlayer(player);
+  fn.setOptimizerAttr(opt);
   Block *entry = fn.addEntryBlock();
   b.setInsertionPointToEnd(entry);
   unsigned numData = gradArgs.size() - 1;

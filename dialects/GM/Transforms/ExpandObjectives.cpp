@@ -149,7 +149,7 @@ struct ExpandObjectives
     // yield the whole log-weight log p(x | z) + log p(z) - log q(z | x), so
     // code generation only has to draw z and reduce (`log_weight` marks it).
     fn.walk([&](IwaeOp iw) {
-      if (iw->hasAttr("log_weight"))
+      if (iw.getLogWeight())
         return;
       auto yield = cast<YieldOp>(iw.getBody().front().getTerminator());
       Value z = iw.getBody().front().getArgument(0);
@@ -160,7 +160,7 @@ struct ExpandObjectives
       if (!lq)
         return; // a mixture: no expansion
       yield->setOperand(0, e.sub(e.add(yield->getOperand(0), lp), lq));
-      iw->setAttr("log_weight", b.getUnitAttr());
+      iw.setLogWeight(true);
     });
     // Distributions whose every use was rewritten are dead now.
     for (bool changed = true; changed;) {

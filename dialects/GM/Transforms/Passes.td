@@ -12,10 +12,11 @@ include "mlir/Pass/PassBase.td"
 def GMAutodiffPass : Pass<"gm-autodiff", "::mlir::ModuleOp"> {
   let summary = "derive the gradient of every loss by reverse-mode autodiff";
   let description = [{
-    For every `gm.func @<step>.loss.<player>` (written by gm-build-losses and
-    expanded by gm-expand-objectives) writes `gm.func @<step>.grad.<player>`
-    returning the loss and its gradient with respect to each parameter of
-    the player's groups, in the order of the `params` attribute. Net calls
+    For every `gm.func` with role `loss` (written by gm-build-losses and
+    expanded by gm-expand-objectives) writes one with role `gradient`,
+    `@<step>.grad.<player>`, returning the loss and its gradient with
+    respect to each parameter of the player's groups, in the order of its
+    `params` attribute. Net calls
     are inlined first; the reverse sweep asks each op for its
     vector-Jacobian product (DifferentiableOpInterface) and adds adjoints at
     fan-out. Only values that depend on the player's parameters are
@@ -34,13 +35,13 @@ def GMAutodiffPass : Pass<"gm-autodiff", "::mlir::ModuleOp"> {
 def GMBuildTrainStepsPass : Pass<"gm-build-train-steps", "::mlir::ModuleOp"> {
   let summary = "one optimizer step per gradient: Adam or SGD over a group";
   let description = [{
-    For every `gm.func @<step>.grad.<player>` writes
-    `gm.func @<step>.train.<player>(data..., hparams..., key) -> loss` that
+    For every `gm.func` with role `gradient` writes one with role `train`,
+    `@<step>.train.<player>(data..., hparams..., key) -> loss`, that
     calls the gradient and applies `gm.adam_update` or `gm.sgd_update` to
     each parameter, keeping the optimizer's state in zero-initialised slots
     (`gm.param ... {slot_of = @p}`), one set per player, and writing back with
-    `gm.assign`. Hyper-parameters are runtime arguments; their defaults from
-    the .gm file are in `gm.hparams`.
+    `gm.assign`. Hyper-parameters are runtime arguments, named by the
+    `optimizer` attribute it carries, whose values are the .gm defaults.
   }];
 }
 
@@ -52,8 +53,9 @@ def GMBuildLossesPass : Pass<"gm-build-losses", "::mlir::ModuleOp"> {
     `@<name>.loss.generator` = the generator's form of the value + gen_extra,
     where each `gm.adversarial(real, fake)` becomes mean log(1 - D(fake))
     (saturating) or -mean log D(fake) (non-saturating). Each loss takes the
-    union of its objectives' data inputs and the key, and names its step,
-    player and groups in attributes.
+    union of its objectives' data inputs and the key, and has role `loss`
+    with its step, player and groups as attributes. Every objective is also
+    written on its own as an `eval` entry point.
   }];
 }
 

@@ -763,7 +763,7 @@ gm.model @m {
 
 gm.model @m {
   gm.param @w : tensor<3xf32> init zeros
-  gm.func @f(%v: tensor<4xf32>) {
+  gm.net @f(%v: tensor<4xf32>) {
     // expected-error @+1 {{writes 'tensor<4xf32>' into @w of type 'tensor<3xf32>'}}
     gm.assign @w, %v : tensor<4xf32>
     gm.return
@@ -773,7 +773,7 @@ gm.model @m {
 // -----
 
 gm.model @m {
-  gm.func @f(%x: tensor<?x1x8x8xf32>, %g: tensor<?x4x8x8xf32>) -> tensor<3x1x3x3xf32> {
+  gm.net @f(%x: tensor<?x1x8x8xf32>, %g: tensor<?x4x8x8xf32>) -> tensor<3x1x3x3xf32> {
     // expected-error @+1 {{does not match input}}
     %w = gm.conv2d_weight_grad %x, %g {stride = array<i64: 1, 1>, padding = array<i64: 1, 1>} : (tensor<?x1x8x8xf32>, tensor<?x4x8x8xf32>) -> tensor<3x1x3x3xf32>
     gm.return %w : tensor<3x1x3x3xf32>
@@ -783,9 +783,86 @@ gm.model @m {
 // -----
 
 gm.model @m {
-  gm.func @f(%ids: tensor<?x5xi32>, %g: tensor<?x5x6xf32>) -> tensor<7x5xf32> {
+  gm.net @f(%ids: tensor<?x5xi32>, %g: tensor<?x5x6xf32>) -> tensor<7x5xf32> {
     // expected-error @+1 {{expects ids (B, T), grad (B, T, E) and a (V, E) result}}
     %t = gm.embedding_grad %ids, %g : (tensor<?x5xi32>, tensor<?x5x6xf32>) -> tensor<7x5xf32>
     gm.return %t : tensor<7x5xf32>
+  }
+}
+
+// -----
+
+// Tests that a derived function says what it is for.
+gm.model @m {
+  gm.data @x : tensor<?x4xf32> real
+  // expected-error @+1 {{requires attribute 'role'}}
+  gm.func @f(%x: tensor<?x4xf32>, %k: !gm.key) -> tensor<f32> attributes {inputs = [@x]} {
+    %c = gm.constant dense<0.0> : tensor<f32>
+    gm.return %c : tensor<f32>
+  }
+}
+
+// -----
+
+// Tests that a loss names its training block, player and groups.
+gm.model @m {
+  gm.data @x : tensor<?x4xf32> real
+  // expected-error @+1 {{with role loss expects 'step'}}
+  gm.func @f(%x: tensor<?x4xf32>, %k: !gm.key) -> tensor<f32> attributes {role = #gm.role<loss>, inputs = [@x]} {
+    %c = gm.constant dense<0.0> : tensor<f32>
+    gm.return %c : tensor<f32>
+  }
+}
+
+// -----
+
+// Tests that a gradient returns the loss and one gradient per parameter.
+gm.model @m {
+  gm.data @x : tensor<?x4xf32> real
+  gm.param @w : tensor<4xf32> init zeros
+  gm.group @g = [@w]
+  // expected-error @+1 {{returns 1 values, but a loss and 1 gradient(s) were expected}}
+  gm.func @f(%x: tensor<?x4xf32>, %k: !gm.key) -> tensor<f32> attributes {role = #gm.role<gradient>, inputs = [@x], step = @s, player = #gm.player<all>, groups = [@g], params = [@w], loss = @f} {
+    %c = gm.constant dense<0.0> : tensor<f32>
+    gm.return %c : tensor<f32>
+  }
+}
+
+// -----
+
+// Tests that a training step carries its optimizer, whose run-time
+// arguments follow the data.
+gm.model @m {
+  gm.data @x : tensor<?x4xf32> real
+  gm.param @w : tensor<4xf32> init zeros
+  // expected-error @+1 {{with role train expects 'optimizer'}}
+  gm.func @f(%x: tensor<?x4xf32>, %k: !gm.key) -> tensor<f32> attributes {role = #gm.role<train>, inputs = [@x], step = @s, player = #gm.player<all>, params = [@w]} {
+    %c = gm.constant dense<0.0> : tensor<f32>
+    gm.return %c : tensor<f32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.data @x : tensor<?x4xf32> real
+  gm.param @w : tensor<4xf32> init zeros
+  // expected-error @+1 {{has 2 arguments, but 1 data input(s), 2 other argument(s) and a key}}
+  gm.func @f(%x: tensor<?x4xf32>, %k: !gm.key) -> tensor<f32> attributes {role = #gm.role<train>, inputs = [@x], step = @s, player = #gm.player<all>, params = [@w], optimizer = #gm.optimizer<sgd, {lr = 0.1 : f64, momentum = 0.0 : f64}>} {
+    %c = gm.constant dense<0.0> : tensor<f32>
+    gm.return %c : tensor<f32>
+  }
+}
+
+// -----
+
+// Tests that a decoder names the latent it maps.
+gm.model @m {
+  // expected-error @+1 {{with role decode expects 'latent'}}
+  gm.func @f(%z: tensor<?x2xf32>, %k: !gm.key) -> tensor<?x4xf32> attributes {role = #gm.role<decode>, inputs = []} {
+    %c = gm.constant dense<0.0> : tensor<f32>
+    %n = gm.batch_size %z : tensor<?x2xf32>
+    %b = gm.broadcast %c [%n] : tensor<f32> -> tensor<?x4xf32>
+    gm.return %b : tensor<?x4xf32>
   }
 }

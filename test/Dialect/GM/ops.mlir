@@ -261,15 +261,35 @@ gm.model @densities {
 
 // -----
 
-// Tests the ops the training passes write: gm.func, gm.sign, gm.size, the
-// backward helpers, the optimizer updates and gm.assign.
+// Tests the ops the training passes write: gm.func with its protocol,
+// gm.sign, gm.size, the backward helpers, the optimizer updates and
+// gm.assign.
 
 // CHECK-LABEL: gm.model @derived
 gm.model @derived {
+  gm.data @x : tensor<?x4xf32> real
   gm.param @w : tensor<4x1x3x3xf32> init zeros
   gm.param @m : tensor<4x1x3x3xf32> init zeros {slot_of = @w}
-  // CHECK: gm.func @f(
-  gm.func @f(%x: tensor<?x1x8x8xf32>, %g: tensor<?x4x8x8xf32>, %ids: tensor<?x5xi32>,
+  gm.group @g = [@w]
+  // CHECK: gm.func @s.train.all(%{{.*}}: tensor<?x4xf32>, %{{.*}}: tensor<f32>, %{{.*}}: tensor<f32>, %{{.*}}: !gm.key) -> tensor<f32>
+  // CHECK-SAME: inputs = [@x]
+  // CHECK-SAME: optimizer = #gm.optimizer<sgd
+  // CHECK-SAME: params = [@w]
+  // CHECK-SAME: player = #gm.player<all>
+  // CHECK-SAME: role = #gm.role<train>
+  // CHECK-SAME: step = @s
+  gm.func @s.train.all(%x: tensor<?x4xf32>, %lr: tensor<f32>, %mom: tensor<f32>, %k: !gm.key) -> tensor<f32>
+      attributes {role = #gm.role<train>, inputs = [@x], step = @s, player = #gm.player<all>, params = [@w],
+                  optimizer = #gm.optimizer<sgd, {lr = 0.1 : f64, momentum = 0.0 : f64}>} {
+    gm.return %lr : tensor<f32>
+  }
+  // CHECK: gm.func @eval.o({{.*}}) -> tensor<f32> attributes {bound = #gm.bound<iwae>, inputs = [@x], role = #gm.role<eval>}
+  gm.func @eval.o(%x: tensor<?x4xf32>, %k: !gm.key) -> tensor<f32> attributes {role = #gm.role<eval>, bound = #gm.bound<iwae>, inputs = [@x]} {
+    %c = gm.constant dense<0.0> : tensor<f32>
+    gm.return %c : tensor<f32>
+  }
+  // CHECK: gm.net @f(
+  gm.net @f(%x: tensor<?x1x8x8xf32>, %g: tensor<?x4x8x8xf32>, %ids: tensor<?x5xi32>,
              %ge: tensor<?x5x6xf32>, %v: tensor<?x16xf32>, %W: tensor<5x16xf32>,
              %c: tensor<5xf32>, %V: tensor<16x5xf32>, %b: tensor<16xf32>,
              %r: tensor<?x4x2x3xf32>, %wis: tensor<8x4x1x3xf32>, %wss: tensor<8x2x1x3xf32>,

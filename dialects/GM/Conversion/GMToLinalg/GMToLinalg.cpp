@@ -803,7 +803,7 @@ LogicalResult EntryLowering::iwae(IwaeOp op) {
   // running maximum m and sum s of exp(log w - m) per example, so k is a
   // run-time argument and memory does not grow with it.
   auto q = op.getQ().getDefiningOp<NormalOp>();
-  if (!q || !op->hasAttr("log_weight") || !iwaeK)
+  if (!q || !op.getLogWeight() || !iwaeK)
     return unsupported = op, failure();
   Location loc = op.getLoc();
   Value mean = lookup(q.getLoc()), spread = lookup(q.getSpread());
@@ -1354,10 +1354,12 @@ void GMToLinalg::runOnOperation() {
   unsigned next = 0;
   SmallVector<FuncOp> entries;
   for (FuncOp fn : model.getBlock().getOps<FuncOp>())
-    if (fn->hasAttr("gm.entry"))
+    if (fn.isEntry())
       entries.push_back(fn);
   for (FuncOp fn : entries) {
-    StringRef kind = fn->getAttrOfType<StringAttr>("gm.entry").getValue();
+    // generate.<z> serves gmrun as a decoder does.
+    StringRef kind = fn.getRole() == FuncRole::generate ? "decode"
+                                                        : stringifyFuncRole(fn.getRole());
     std::string symbol = "gm_entry_" + std::to_string(next);
     Operation *unsupported = nullptr;
     FailureOr<func::FuncOp> lowered = lowerEntry(model, fn, symbol + "_impl", unsupported);
@@ -1377,26 +1379,24 @@ void GMToLinalg::runOnOperation() {
     }
     ++next;
     manifest += "entry " + fn.getSymName().str() + " " + symbol + " " + kind.str() + "\n";
-    auto inputs = fn->getAttrOfType<ArrayAttr>("inputs");
-    auto hparamNames = fn->getAttrOfType<ArrayAttr>("gm.hparam_names");
-    auto hparams = fn->getAttrOfType<DictionaryAttr>("gm.hparams");
-    unsigned dataCount = inputs ? inputs.size() : 0;
+    ArrayAttr inputs = fn.getInputs();
+    ArrayRef<StringRef> hparamNames = fn.getRuntimeArgNames();
+    DictionaryAttr hparams = fn.getOptimizer() ? fn.getOptimizer()->getHparams() : DictionaryAttr();
+    unsigned dataCount = inputs.size();
     for (auto [i, t] : llvm::enumerate(fn.getFunctionType().getInputs())) {
       if (isa<KeyType>(t)) {
         manifest += "  in key\n";
       } else if (i < dataCount) {
         manifest += "  in data " + cast<FlatSymbolRefAttr>(inputs[i]).getValue().str() + " " +
                     shapeText(cast<RankedTensorType>(t).getShape()) + "\n";
-      } else if (hparamNames && i - dataCount < hparamNames.size()) {
-        StringRef name = cast<StringAttr>(hparamNames[i - dataCount]).getValue();
+      } else if (i - dataCount < hparamNames.size()) {
+        StringRef name = hparamNames[i - dataCount];
         auto value = hparams ? hparams.getAs<FloatAttr>(name) : FloatAttr();
         manifest += "  in hparam " + name.str() + " " +
                     (value ? number(value.getValueAsDouble()) : std::string("-")) + "\n";
       } else {
-        auto names = fn->getAttrOfType<ArrayAttr>("gm.input_names");
-        std::string name = names && i < names.size()
-                               ? cast<StringAttr>(names[i]).getValue().str()
-                               : "in" + std::to_string(i);
+        // A decoder's latent value.
+        std::string name = fn.getLatent() ? fn.getLatent()->str() : "in" + std::to_string(i);
         manifest += "  in tensor " + name + " " +
                     shapeText(cast<RankedTensorType>(t).getShape()) + "\n";
       }
@@ -1410,22 +1410,20 @@ void GMToLinalg::runOnOperation() {
     // How training steps are scheduled: which step (gm.step or gm.minimax)
     // an entry belongs to, its player, and a game's discriminator steps per
     // generator step.
-    if (auto step = fn->getAttrOfType<FlatSymbolRefAttr>("gm.step"))
+    if (FlatSymbolRefAttr step = fn.getStepAttr())
       if (Operation *def = SymbolTable::lookupNearestSymbolFrom(fn, step)) {
         if (auto batch = def->getAttrOfType<IntegerAttr>("batch"))
           manifest += "  info batch " + std::to_string(batch.getInt()) + "\n";
         manifest += "  info step " + step.getValue().str() + "\n";
-        StringRef name = fn.getSymName();
-        if (size_t at = name.rfind(".train."); at != StringRef::npos)
-          manifest += "  info player " + name.drop_front(at + 7).str() + "\n";
+        if (fn.getPlayer())
+          manifest += "  info player " + stringifyPlayer(*fn.getPlayer()).str() + "\n";
         if (auto mm = dyn_cast<MinimaxOp>(def))
           manifest += "  info k " + std::to_string(mm.getK()) + "\n";
       }
-    for (NamedAttribute a : fn->getAttrs())
-      if (a.getName().getValue().starts_with("gm.info."))
-        if (auto s = dyn_cast<StringAttr>(a.getValue()))
-          manifest += "  info " + a.getName().getValue().drop_front(8).str() + " " +
-                      s.getValue().str() + "\n";
+    if (fn.getBound())
+      manifest += "  info value " + stringifyBound(*fn.getBound()).str() + "\n";
+    if (fn.getStandardPrior())
+      manifest += "  info prior standard_normal\n";
   }
   if (next == 0) {
     model.emitError() << "model '" << model.getSymName()
