@@ -3,6 +3,7 @@
 #include "compiler/CodeGen/CodeGen.h"
 
 #include "dialects/GM/Conversion/Passes.h"
+#include "dialects/GM/Transforms/Passes.h"
 #include "runtime/include/gmrt/abi.h"
 #include "runtime/include/gmrt/isa.h"
 
@@ -123,6 +124,8 @@ void registerCodeGenDialects(MLIRContext &context) {
 }
 
 void buildLinalgPipeline(OpPassManager &pm) {
+  // Composite ops into the core: only core ops have lowering patterns.
+  pm.addPass(mlir::gm::createGMDecomposePass());
   pm.addPass(mlir::gm::createGMToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

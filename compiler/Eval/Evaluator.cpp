@@ -1024,6 +1024,18 @@ bool Evaluator::eval(Operation *op) {
         setT(o, std::move(y));
         return true;
       })
+      .Case([&](OneHotOp o) {
+        const Tensor &ids = T(o.getIds());
+        int64_t k = o.getClasses();
+        Tensor y(concreteShape(o.getType(), ids.shape[0]));
+        for (int64_t i = 0; i < ids.numel(); ++i) {
+          int64_t id = (int64_t)ids.data[i];
+          if (id >= 0 && id < k)
+            y.data[i * k + id] = 1;
+        }
+        setT(o, std::move(y));
+        return true;
+      })
       .Case([&](EmbeddingOp o) {
         const Tensor &ids = T(o.getIds()), &table = T(o.getTable());
         int64_t vocab = table.shape[0], e = table.shape[1];

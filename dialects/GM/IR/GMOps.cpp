@@ -781,6 +781,17 @@ LogicalResult EmbeddingOp::verify() {
                            {ids.getDimSize(1), table.getDimSize(1)});
 }
 
+LogicalResult OneHotOp::verify() {
+  auto ids = rt(getIds());
+  SmallVector<int64_t> shape(ids.getShape());
+  shape.push_back(getClasses());
+  auto expected = RankedTensorType::get(shape, Float32Type::get(getContext()));
+  if (getType() != expected)
+    return emitOpError() << "expects result type " << expected << ", got "
+                         << getType();
+  return success();
+}
+
 LogicalResult LSTMCellOp::verify() {
   auto x = rt(getInput()), h = rt(getH());
   if (x.getRank() != 2 || !isBatched(x) || h.getRank() != 2 || !isBatched(h))
@@ -1283,9 +1294,7 @@ LogicalResult ReconLossOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
   return success();
 }
 
-/// 1 where masked_linear's weight[o, i] is used (see its description).
-static DenseElementsAttr linearMask(OpBuilder &b, RankedTensorType w,
-                                    MaskKind kind) {
+DenseElementsAttr mlir::gm::getLinearMask(RankedTensorType w, MaskKind kind) {
   int64_t out = w.getDimSize(0), in = w.getDimSize(1);
   SmallVector<float> m(out * in);
   for (int64_t o = 0; o < out; ++o)
@@ -1296,8 +1305,7 @@ static DenseElementsAttr linearMask(OpBuilder &b, RankedTensorType w,
   return DenseElementsAttr::get(w, ArrayRef<float>(m));
 }
 
-/// 1 where a PixelCNN mask keeps a kernel tap (see masked_conv2d).
-static DenseElementsAttr convMask(RankedTensorType w, MaskKind kind) {
+DenseElementsAttr mlir::gm::getConvMask(RankedTensorType w, MaskKind kind) {
   int64_t o = w.getDimSize(0), c = w.getDimSize(1), kh = w.getDimSize(2),
           kw = w.getDimSize(3);
   SmallVector<float> m(o * c * kh * kw);
@@ -1316,7 +1324,7 @@ LogicalResult MaskedLinearOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
   Grad G(b, getLoc());
   Value g = adj[0];
   auto wt = rt(getWeight());
-  Value mask = b.create<ConstantOp>(getLoc(), wt, linearMask(b, wt, getMask()));
+  Value mask = b.create<ConstantOp>(getLoc(), wt, getLinearMask(wt, getMask()));
   Value wm = G.mul(getWeight(), mask);
   out.push_back(b.create<MatmulOp>(getLoc(), getInput().getType(), g, wm));
   out.push_back(G.mul(b.create<MatmulOp>(getLoc(), wt, G.transpose(g, {1, 0}),
@@ -1376,7 +1384,7 @@ LogicalResult MaskedConv2DOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
   Grad G(b, getLoc());
   Value g = adj[0];
   auto w = rt(getWeight());
-  Value mask = b.create<ConstantOp>(getLoc(), w, convMask(w, getMask()));
+  Value mask = b.create<ConstantOp>(getLoc(), w, getConvMask(w, getMask()));
   auto one = b.getDenseI64ArrayAttr({1, 1});
   auto pad = b.getDenseI64ArrayAttr({(w.getDimSize(2) - 1) / 2, (w.getDimSize(3) - 1) / 2});
   out.push_back(b.create<Conv2DTransposeOp>(

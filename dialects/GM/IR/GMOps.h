@@ -29,6 +29,15 @@ namespace mlir::gm {
 /// The gm.data named by each leading argument of an objective or derived
 /// function (its `inputs`), or null for a net.
 ArrayAttr getDataInputs(Operation *fn);
+
+/// 1 where gm.masked_linear's weight |w| (OUT, IN) is used, 0 elsewhere:
+/// input i has degree i * OUT / IN, output o degree o; mask A keeps degree
+/// < o, mask B degree <= o.
+DenseElementsAttr getLinearMask(RankedTensorType w, MaskKind kind);
+
+/// 1 where a PixelCNN mask keeps a tap of the kernel |w| (O, C, KH, KW):
+/// rows above the centre, and the centre row left of (A) or up to (B) it.
+DenseElementsAttr getConvMask(RankedTensorType w, MaskKind kind);
 } // namespace mlir::gm
 
 #endif // GM_DIALECTS_GM_IR_GMOPS_H

@@ -882,6 +882,23 @@ def GM_EmbeddingOp : GM_Op<"embedding", [Pure, DeclareOpInterfaceMethods<GM_Diff
   let hasVerifier = 1;
 }
 
+def GM_OneHotOp : GM_Op<"one_hot", [Pure]> {
+  let summary = "one-hot rows of token ids";
+  let description = [{
+    ids (B, T) i32 -> (B, T, V) f32 with V = `classes`: 1 at the id, 0
+    elsewhere (a row of zeros for an id outside [0, V)). The core op that
+    embedding lookups and their gradients decompose into (gm-decompose).
+
+    ```mlir
+    %h = gm.one_hot %ids {classes = 32 : i64} : tensor<?x8xi32> -> tensor<?x8x32xf32>
+    ```
+  }];
+  let arguments = (ins GM_TokenTensor:$ids, ConfinedAttr<I64Attr, [IntPositive]>:$classes);
+  let results = (outs GM_F32Tensor:$result);
+  let assemblyFormat = "$ids attr-dict `:` type($ids) `->` type($result)";
+  let hasVerifier = 1;
+}
+
 def GM_LSTMCellOp : GM_Op<"lstm_cell", [Pure, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
   let summary = "one step of an LSTM";
   let description = [{

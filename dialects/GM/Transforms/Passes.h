@@ -10,6 +10,7 @@
 #include "dialects/GM/IR/GMOps.h"
 
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/PatternMatch.h"
 #include "mlir/Pass/Pass.h"
 
 namespace mlir::gm {
@@ -19,6 +20,9 @@ namespace mlir::gm {
 
 #define GEN_PASS_REGISTRATION
 #include "dialects/GM/Transforms/Passes.h.inc"
+
+/// The rewrites of gm-decompose: composite ops into core ops.
+void populateDecomposePatterns(RewritePatternSet &patterns);
 
 /// Replaces every gm.call inside |fn| (nested calls too) by the callee's
 /// body. Fails, with a diagnostic, on a callee without a body or on calls

@@ -75,4 +75,32 @@ def GMExpandObjectivesPass : Pass<"gm-expand-objectives", "::mlir::ModuleOp"> {
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// Lowering preparation
+//===----------------------------------------------------------------------===//
+
+def GMDecomposePass : Pass<"gm-decompose", "::mlir::ModuleOp"> {
+  let summary = "rewrite composite ops into the core that code generation lowers";
+  let description = [{
+    Above this pass composite ops are first-class: they have gradient rules
+    and the reference evaluator runs them directly. Below it only the core
+    ops remain (docs/dialect.md lists them), each with one lowering pattern
+    per target. Every rewrite is an identity, stated at its pattern:
+
+    - `masked_linear(x, W, b, M)` = `linear(x, W * M, b)`;
+    - `masked_conv2d(x, W, b, M)` = `conv2d(x, W * M, b)`, stride 1, "same"
+      padding;
+    - `lstm_cell` = two `linear`s, four gate slices, sigmoid/tanh and the
+      cell update;
+    - `embedding(ids, E)` = the sum over v of `one_hot(ids)[.., v] E[v]`,
+      and `embedding_grad` its transpose;
+    - `recon_loss` = its elementwise error summed per example;
+    - `fade(lo, hi, a)` = `lo + a (hi - lo)`;
+    - `stop_gradient(x)` = `x` (gradients are already built).
+
+    `nade`, `row_lstm` and their gradients stay whole: they become fused
+    loops of their own.
+  }];
+}
+
 #endif // GM_PASSES_TD
