@@ -83,6 +83,10 @@ struct RtValue {
   static RtValue ofKey(uint64_t k);
 };
 
+namespace eval {
+class Frame;
+} // namespace eval
+
 /// Interprets the functions of one gm.model. Not thread-safe.
 class Evaluator {
 public:
@@ -105,6 +109,7 @@ public:
             std::vector<RtValue> &results, std::string &error);
 
 private:
+  friend class eval::Frame; // the rules' view of the frames and parameters
   bool run(mlir::Region &region, llvm::ArrayRef<RtValue> args,
            std::vector<RtValue> &results);
   bool eval(mlir::Operation *op);
