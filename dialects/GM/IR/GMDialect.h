@@ -10,6 +10,7 @@
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Dialect.h"
 
 #include "dialects/GM/IR/GMDialect.h.inc"
@@ -36,6 +37,16 @@ llvm::StringRef klIncompatibility(DistKind q, DistKind p);
 
 /// True if KL(q || p) has a closed form for these families.
 bool hasAnalyticKL(DistKind q, DistKind p);
+
+/// Where a shape rule reports what is wrong: the verifier passes its
+/// emitOpError, MLIRGen an error at the .gm construct, already naming the
+/// builtin; the rule continues the message ("expects ...").
+using ShapeError = llvm::function_ref<InFlightDiagnostic()>;
+
+/// A shape as the .gm source writes it: "[1, 28, 28]" per example for a
+/// batched type (the batch is implicit), "[400, 784] (unbatched)" for a
+/// parameter, "[]" for a scalar.
+std::string describeShape(Type type);
 
 } // namespace mlir::gm
 

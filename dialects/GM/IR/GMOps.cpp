@@ -44,30 +44,6 @@ static LogicalResult expectBatched(Operation *op, Type type, StringRef what) {
   return success();
 }
 
-/// Checks that `actual` equals the shape (B, dims...).
-static LogicalResult expectResultShape(Operation *op, Type actual,
-                                       ArrayRef<int64_t> dims) {
-  SmallVector<int64_t> shape{ShapedType::kDynamic};
-  shape.append(dims.begin(), dims.end());
-  auto expected = RankedTensorType::get(shape, rt(actual).getElementType());
-  if (actual != expected)
-    return op->emitOpError() << "expects result type " << expected << ", got "
-                             << actual;
-  return success();
-}
-
-static LogicalResult expectShape(Operation *op, Value value, StringRef what,
-                                 ArrayRef<int64_t> shape) {
-  if (rt(value).getShape() != shape) {
-    std::string expected;
-    llvm::raw_string_ostream os(expected);
-    llvm::interleave(shape, os, "x");
-    return op->emitOpError() << "expects " << what << " of shape " << expected
-                             << ", got " << value.getType();
-  }
-  return success();
-}
-
 template <typename OpT>
 static OpT lookup(Operation *from, SymbolTableCollection &tables,
                   FlatSymbolRefAttr ref) {
@@ -113,7 +89,7 @@ LogicalResult DataOp::verify() {
     if (!type.getElementType().isF32() || type.getRank() != 2)
       return emitOpError() << "expects labels as one-hot tensor<?xKxf32>, got "
                            << type;
-    if (!getClasses() || *getClasses() != type.getDimSize(1))
+    if (!getClasses() || (int64_t)*getClasses() != type.getDimSize(1))
       return emitOpError() << "expects 'classes' equal to the label width "
                            << type.getDimSize(1);
     break;
@@ -483,22 +459,96 @@ LogicalResult BroadcastOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
-// Axis ops, shape manipulation, reductions
+// Shape rules
+//
+// Each op whose result shape follows from its operands and attributes has
+// one static inferResultType: its verifier checks the result type against
+// it, and MLIRGen builds the op with the type it returns, so a formula is
+// written once. Messages continue the prefix of |err| ("'gm.conv2d' op " in
+// the verifier, "conv2d " at the .gm source) and print shapes as the .gm
+// source writes them (describeShape).
 //===----------------------------------------------------------------------===//
 
-static LogicalResult verifyAxis(Operation *op, int64_t axis, int64_t rank,
-                                bool allowBatch = false) {
+std::string mlir::gm::describeShape(Type type) {
+  auto t = cast<RankedTensorType>(type);
+  ArrayRef<int64_t> dims = t.getShape();
+  bool batched = isBatched(t);
+  if (batched)
+    dims = dims.drop_front();
+  std::string s = "[";
+  for (size_t i = 0; i < dims.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(dims[i]);
+  s += "]";
+  if (!batched && !dims.empty())
+    s += " (unbatched)";
+  return s;
+}
+
+/// (B, dims...) with the element type |elt|.
+static RankedTensorType batchedType(ArrayRef<int64_t> dims, Type elt) {
+  SmallVector<int64_t> shape{ShapedType::kDynamic};
+  shape.append(dims.begin(), dims.end());
+  return RankedTensorType::get(shape, elt);
+}
+
+/// A verifier: the result type must be the one the shape rule infers.
+static LogicalResult checkInferred(Operation *op, FailureOr<RankedTensorType> inferred,
+                                   Type actual) {
+  if (failed(inferred))
+    return failure();
+  if (*inferred != actual)
+    return op->emitOpError() << "expects result type " << *inferred << ", got " << actual;
+  return success();
+}
+
+/// |axis| counts from 0 = the batch; per-example axes only, unless
+/// |allowBatch|.
+static LogicalResult checkAxis(ShapeError err, int64_t axis, int64_t rank,
+                               bool allowBatch = false) {
   if (axis < (allowBatch ? 0 : 1) || axis >= rank)
-    return op->emitOpError() << "axis " << axis << " is out of range for rank "
-                             << rank << (allowBatch ? "" : " (axis 0 is the batch)");
+    return err() << "axis " << axis << " is out of range for rank " << rank
+                 << (allowBatch ? "" : " (axis 0 is the batch)");
+  return success();
+}
+
+/// |t| is (B, ...) with |rank| dimensions in all, else an error naming
+/// |what| it should be and the |hint| to get there.
+static LogicalResult checkBatched(ShapeError err, RankedTensorType t, int64_t rank,
+                                  StringRef what, StringRef hint = "") {
+  if (!isBatched(t) || (rank >= 0 && t.getRank() != rank)) {
+    InFlightDiagnostic d = err();
+    d << "expects " << what << ", got " << describeShape(t);
+    if (!hint.empty())
+      d << "; " << hint;
+    return d;
+  }
+  return success();
+}
+
+static LogicalResult checkShape(ShapeError err, RankedTensorType t, StringRef what,
+                                ArrayRef<int64_t> shape) {
+  if (t.getShape() != shape)
+    return err() << "expects " << what << " of shape "
+                 << describeShape(RankedTensorType::get(shape, t.getElementType())) << ", got "
+                 << describeShape(t);
+  return success();
+}
+
+static LogicalResult checkPair(ShapeError err, ArrayRef<int64_t> v, StringRef name,
+                               int64_t min) {
+  if (v.size() != 2 || v[0] < min || v[1] < min)
+    return err() << "expects '" << name << "' to be two integers >= " << min;
   return success();
 }
 
 LogicalResult SoftmaxOp::verify() {
-  return verifyAxis(*this, getAxis(), rt(getInput()).getRank());
+  return checkAxis([&] { return emitOpError(); }, getAxis(), rt(getInput()).getRank());
 }
 LogicalResult LogSoftmaxOp::verify() {
-  return verifyAxis(*this, getAxis(), rt(getInput()).getRank());
+  return checkAxis([&] { return emitOpError(); }, getAxis(), rt(getInput()).getRank());
+}
+LogicalResult ShiftOp::verify() {
+  return checkAxis([&] { return emitOpError(); }, getAxis(), rt(getInput()).getRank());
 }
 
 LogicalResult ReshapeOp::verify() {
@@ -520,325 +570,399 @@ LogicalResult ReshapeOp::verify() {
     return n;
   };
   if (count(in) != count(out))
-    return emitOpError() << "cannot reshape " << in << " (" << count(in)
-                         << " elements per example) to " << out << " ("
-                         << count(out) << ")";
+    return emitOpError() << "cannot reshape " << describeShape(in) << " (" << count(in)
+                         << " elements) to " << describeShape(out) << " (" << count(out) << ")";
   return success();
 }
 
-LogicalResult TransposeOp::verify() {
-  auto in = rt(getInput()), out = rt(getResult());
-  ArrayRef<int64_t> perm = getPermutation();
-  if ((int64_t)perm.size() != in.getRank() || out.getRank() != in.getRank())
-    return emitOpError() << "expects a permutation of " << in.getRank()
-                         << " dimensions";
+FailureOr<RankedTensorType> TransposeOp::inferResultType(ShapeError err, RankedTensorType in,
+                                                         ArrayRef<int64_t> perm) {
+  if ((int64_t)perm.size() != in.getRank())
+    return err() << "expects a permutation of " << in.getRank() << " dimensions";
   llvm::SmallSet<int64_t, 8> seen;
-  for (auto [i, p] : llvm::enumerate(perm)) {
+  SmallVector<int64_t> shape;
+  for (int64_t p : perm) {
     if (p < 0 || p >= in.getRank() || !seen.insert(p).second)
-      return emitOpError() << "expects a permutation of " << in.getRank()
-                           << " dimensions";
-    if (out.getDimSize(i) != in.getDimSize(p))
-      return emitOpError() << "result dimension " << i << " should be "
-                           << in.getDimSize(p);
+      return err() << "expects a permutation of " << in.getRank() << " dimensions";
+    shape.push_back(in.getDimSize(p));
   }
-  return success();
+  return RankedTensorType::get(shape, in.getElementType());
+}
+LogicalResult TransposeOp::verify() {
+  return checkInferred(*this,
+                       inferResultType([&] { return emitOpError(); }, rt(getInput()),
+                                       getPermutation()),
+                       getType());
 }
 
-LogicalResult ConcatOp::verify() {
-  if (getInputs().empty())
-    return emitOpError() << "expects at least one input";
-  auto first = rt(getInputs().front());
-  int64_t axis = getAxis();
-  if (failed(verifyAxis(*this, axis, first.getRank())))
+FailureOr<RankedTensorType> ConcatOp::inferResultType(ShapeError err, TypeRange inputs,
+                                                      int64_t axis) {
+  if (inputs.empty())
+    return err() << "expects at least one input";
+  auto first = rt(inputs.front());
+  if (failed(checkAxis(err, axis, first.getRank())))
     return failure();
   SmallVector<int64_t> shape(first.getShape());
-  for (Value input : getInputs().drop_front()) {
+  for (Type input : inputs.drop_front()) {
     auto t = rt(input);
-    if (t.getRank() != first.getRank())
-      return emitOpError() << "expects inputs of one rank, got " << first
-                           << " and " << t;
-    for (int64_t i = 0; i < t.getRank(); ++i)
-      if (i != axis && t.getDimSize(i) != first.getDimSize(i))
-        return emitOpError() << "expects inputs to agree off axis " << axis
-                             << ", got " << first << " and " << t;
+    bool agree = t.getRank() == first.getRank() && t.getElementType() == first.getElementType();
+    for (int64_t i = 0; agree && i < t.getRank(); ++i)
+      agree = i == axis || t.getDimSize(i) == first.getDimSize(i);
+    if (!agree)
+      return err() << "cannot concatenate " << describeShape(first) << " and "
+                   << describeShape(t) << " along axis " << axis;
     shape[axis] += t.getDimSize(axis);
   }
-  auto expected = RankedTensorType::get(shape, first.getElementType());
-  if (expected != getType())
-    return emitOpError() << "expects result type " << expected << ", got "
-                         << getType();
-  return success();
+  return RankedTensorType::get(shape, first.getElementType());
+}
+LogicalResult ConcatOp::verify() {
+  return checkInferred(*this,
+                       inferResultType([&] { return emitOpError(); },
+                                       getInputs().getTypes(), getAxis()),
+                       getType());
 }
 
-LogicalResult SliceOp::verify() {
-  auto in = rt(getInput());
-  int64_t axis = getAxis(), start = getStart(), size = getSize();
-  if (failed(verifyAxis(*this, axis, in.getRank())))
+FailureOr<RankedTensorType> SliceOp::inferResultType(ShapeError err, RankedTensorType in,
+                                                     int64_t axis, int64_t start, int64_t size) {
+  if (failed(checkAxis(err, axis, in.getRank())))
     return failure();
   if (start < 0 || size < 1 || start + size > in.getDimSize(axis))
-    return emitOpError() << "slice [" << start << ", " << start + size
-                         << ") is out of bounds for dimension of size "
-                         << in.getDimSize(axis);
+    return err() << "slice [" << start << ", " << start + size
+                 << ") is out of bounds for an axis of size " << in.getDimSize(axis);
   SmallVector<int64_t> shape(in.getShape());
   shape[axis] = size;
-  auto expected = RankedTensorType::get(shape, in.getElementType());
-  if (expected != getType())
-    return emitOpError() << "expects result type " << expected << ", got "
-                         << getType();
-  return success();
+  return RankedTensorType::get(shape, in.getElementType());
+}
+LogicalResult SliceOp::verify() {
+  return checkInferred(*this,
+                       inferResultType([&] { return emitOpError(); }, rt(getInput()),
+                                       getAxis(), getStart(), getSize()),
+                       getType());
 }
 
-LogicalResult ShiftOp::verify() {
-  return verifyAxis(*this, getAxis(), rt(getInput()).getRank());
-}
-
-template <typename OpT>
-static LogicalResult verifyReduce(OpT op) {
-  auto in = rt(op.getInput());
-  ArrayRef<int64_t> axes = op.getAxes();
+/// The shape rule of sum and mean.
+static FailureOr<RankedTensorType> inferReduce(ShapeError err, RankedTensorType in,
+                                               ArrayRef<int64_t> axes) {
   if (axes.empty())
-    return op.emitOpError() << "expects at least one axis";
+    return err() << "expects at least one axis";
   for (size_t i = 0; i < axes.size(); ++i) {
-    if (failed(verifyAxis(op, axes[i], in.getRank(), /*allowBatch=*/true)))
+    if (failed(checkAxis(err, axes[i], in.getRank(), /*allowBatch=*/true)))
       return failure();
     if (i > 0 && axes[i] <= axes[i - 1])
-      return op.emitOpError() << "expects strictly increasing axes";
+      return err() << "expects strictly increasing axes";
   }
   SmallVector<int64_t> shape;
   for (int64_t i = 0; i < in.getRank(); ++i)
     if (!llvm::is_contained(axes, i))
       shape.push_back(in.getDimSize(i));
-  auto expected = RankedTensorType::get(shape, in.getElementType());
-  if (expected != op.getType())
-    return op.emitOpError() << "expects result type " << expected << ", got "
-                            << op.getType();
-  return success();
+  return RankedTensorType::get(shape, in.getElementType());
+}
+FailureOr<RankedTensorType> SumOp::inferResultType(ShapeError err, RankedTensorType in,
+                                                   ArrayRef<int64_t> axes) {
+  return inferReduce(err, in, axes);
+}
+FailureOr<RankedTensorType> MeanOp::inferResultType(ShapeError err, RankedTensorType in,
+                                                    ArrayRef<int64_t> axes) {
+  return inferReduce(err, in, axes);
+}
+LogicalResult SumOp::verify() {
+  return checkInferred(
+      *this, inferResultType([&] { return emitOpError(); }, rt(getInput()), getAxes()),
+      getType());
+}
+LogicalResult MeanOp::verify() {
+  return checkInferred(
+      *this, inferResultType([&] { return emitOpError(); }, rt(getInput()), getAxes()),
+      getType());
 }
 
-LogicalResult SumOp::verify() { return verifyReduce(*this); }
-LogicalResult MeanOp::verify() { return verifyReduce(*this); }
-
-static LogicalResult verifyResample(Operation *op, Value input, Type result,
-                                    int64_t factor, bool up) {
-  auto in = rt(input);
-  if (in.getRank() != 4 || !isBatched(in))
-    return op->emitOpError() << "expects a (B, C, H, W) image, got " << in;
+/// The shape rule of upsample (|up|) and avg_pool.
+static FailureOr<RankedTensorType> inferResample(ShapeError err, RankedTensorType in,
+                                                 int64_t factor, bool up) {
+  if (failed(checkBatched(err, in, 4, "(batch, channels, height, width) images")))
+    return failure();
   int64_t h = in.getDimSize(2), w = in.getDimSize(3);
+  if (factor < 1)
+    return err() << "expects a positive factor, got " << factor;
   if (!up && (h % factor || w % factor))
-    return op->emitOpError() << "expects H and W divisible by " << factor
-                             << ", got " << in;
+    return err() << "needs height and width divisible by " << factor << ", got "
+                 << describeShape(in);
   int64_t oh = up ? h * factor : h / factor, ow = up ? w * factor : w / factor;
-  return expectResultShape(op, result, {in.getDimSize(1), oh, ow});
+  return batchedType({in.getDimSize(1), oh, ow}, in.getElementType());
 }
-
+FailureOr<RankedTensorType> UpsampleOp::inferResultType(ShapeError err, RankedTensorType in,
+                                                        int64_t factor) {
+  return inferResample(err, in, factor, true);
+}
+FailureOr<RankedTensorType> AvgPoolOp::inferResultType(ShapeError err, RankedTensorType in,
+                                                       int64_t factor) {
+  return inferResample(err, in, factor, false);
+}
 LogicalResult UpsampleOp::verify() {
-  return verifyResample(*this, getInput(), getType(), getFactor(), true);
+  return checkInferred(
+      *this, inferResultType([&] { return emitOpError(); }, rt(getInput()), getFactor()),
+      getType());
 }
 LogicalResult AvgPoolOp::verify() {
-  return verifyResample(*this, getInput(), getType(), getFactor(), false);
+  return checkInferred(
+      *this, inferResultType([&] { return emitOpError(); }, rt(getInput()), getFactor()),
+      getType());
+}
+
+FailureOr<RankedTensorType> OneHotOp::inferResultType(ShapeError err, RankedTensorType ids,
+                                                      int64_t classes) {
+  if (classes < 1)
+    return err() << "expects a positive number of classes, got " << classes;
+  SmallVector<int64_t> shape(ids.getShape());
+  shape.push_back(classes);
+  return RankedTensorType::get(shape, Float32Type::get(ids.getContext()));
+}
+LogicalResult OneHotOp::verify() {
+  return checkInferred(
+      *this, inferResultType([&] { return emitOpError(); }, rt(getIds()), getClasses()),
+      getType());
 }
 
 //===----------------------------------------------------------------------===//
-// Layers
+// Shape rules: layers
 //===----------------------------------------------------------------------===//
 
-LogicalResult MatmulOp::verify() {
-  auto a = rt(getLhs()), b = rt(getRhs());
+FailureOr<RankedTensorType> MatmulOp::inferResultType(ShapeError err, RankedTensorType a,
+                                                      RankedTensorType b) {
   if (a.getRank() != 2 || b.getRank() != 2)
-    return emitOpError() << "expects rank-2 operands, got " << a << " and "
-                         << b;
+    return err() << "expects rank-2 operands, got " << a << " and " << b;
   if (a.getDimSize(1) != b.getDimSize(0))
-    return emitOpError() << "contracting dimensions differ: " << a << " and "
-                         << b;
-  auto expected = RankedTensorType::get({a.getDimSize(0), b.getDimSize(1)},
-                                        a.getElementType());
-  if (expected != getType())
-    return emitOpError() << "expects result type " << expected << ", got "
-                         << getType();
-  return success();
+    return err() << "contracting dimensions differ: " << a << " and " << b;
+  return RankedTensorType::get({a.getDimSize(0), b.getDimSize(1)}, a.getElementType());
+}
+LogicalResult MatmulOp::verify() {
+  return checkInferred(
+      *this, inferResultType([&] { return emitOpError(); }, rt(getLhs()), rt(getRhs())),
+      getType());
 }
 
-static LogicalResult verifyAffine(Operation *op, Value input, Value weight,
-                                  Value bias, Type result) {
-  auto x = rt(input), w = rt(weight);
-  if (x.getRank() != 2 || !isBatched(x))
-    return op->emitOpError() << "expects input (B, IN), got " << x;
-  if (w.getRank() != 2 || w.getDimSize(1) != x.getDimSize(1))
-    return op->emitOpError() << "expects weight (OUT, " << x.getDimSize(1)
-                             << "), got " << w;
-  if (bias && failed(expectShape(op, bias, "bias", {w.getDimSize(0)})))
+/// linear and masked_linear: (B, IN) x (OUT, IN) [+ (OUT)] -> (B, OUT).
+static FailureOr<RankedTensorType> inferAffine(ShapeError err, RankedTensorType x,
+                                               RankedTensorType w, RankedTensorType bias) {
+  if (failed(checkBatched(err, x, 2, "a (batch, features) input", "flatten it first")))
     return failure();
-  return expectResultShape(op, result, {w.getDimSize(0)});
+  if (w.getRank() != 2 || w.getDimSize(1) != x.getDimSize(1))
+    return err() << "expects a weight [OUT, " << x.getDimSize(1) << "], got "
+                 << describeShape(w);
+  if (bias && failed(checkShape(err, bias, "a bias", {w.getDimSize(0)})))
+    return failure();
+  return batchedType({w.getDimSize(0)}, x.getElementType());
 }
-
+FailureOr<RankedTensorType> LinearOp::inferResultType(ShapeError err, RankedTensorType x,
+                                                      RankedTensorType w, RankedTensorType b) {
+  return inferAffine(err, x, w, b);
+}
+FailureOr<RankedTensorType> MaskedLinearOp::inferResultType(ShapeError err, RankedTensorType x,
+                                                            RankedTensorType w,
+                                                            RankedTensorType b) {
+  return inferAffine(err, x, w, b);
+}
+static RankedTensorType typeOrNull(Value v) { return v ? rt(v) : RankedTensorType(); }
 LogicalResult LinearOp::verify() {
-  return verifyAffine(*this, getInput(), getWeight(), getBias(), getType());
+  return checkInferred(*this,
+                       inferResultType([&] { return emitOpError(); }, rt(getInput()),
+                                       rt(getWeight()), typeOrNull(getBias())),
+                       getType());
 }
 LogicalResult MaskedLinearOp::verify() {
-  return verifyAffine(*this, getInput(), getWeight(), getBias(), getType());
+  return checkInferred(*this,
+                       inferResultType([&] { return emitOpError(); }, rt(getInput()),
+                                       rt(getWeight()), typeOrNull(getBias())),
+                       getType());
 }
 
-/// Checks (B, C, H, W) input, (O, C, KH, KW) (or (C, O, KH, KW) when
-/// `transposed`) weight, (O) bias; returns O, KH, KW.
-static LogicalResult verifyConvOperands(Operation *op, Value input,
-                                        Value weight, Value bias,
-                                        bool transposed, int64_t &outC,
-                                        int64_t &kh, int64_t &kw) {
-  auto x = rt(input), w = rt(weight);
-  if (x.getRank() != 4 || !isBatched(x))
-    return op->emitOpError() << "expects input (B, C, H, W), got " << x;
+/// (B, C, H, W) input, (O, C, KH, KW) (or (C, O, KH, KW) when |transposed|)
+/// weight, (O) bias; sets O, KH, KW.
+static LogicalResult checkConvOperands(ShapeError err, RankedTensorType x, RankedTensorType w,
+                                       RankedTensorType bias, bool transposed, int64_t &outC,
+                                       int64_t &kh, int64_t &kw) {
+  if (failed(checkBatched(err, x, 4, "(batch, channels, height, width) images",
+                          "reshape it first")))
+    return failure();
   if (w.getRank() != 4)
-    return op->emitOpError() << "expects a rank-4 weight, got " << w;
+    return err() << "expects a rank-4 weight, got " << describeShape(w);
   int64_t inC = transposed ? w.getDimSize(0) : w.getDimSize(1);
   outC = transposed ? w.getDimSize(1) : w.getDimSize(0);
   kh = w.getDimSize(2);
   kw = w.getDimSize(3);
   if (inC != x.getDimSize(1))
-    return op->emitOpError() << "weight " << w << " expects " << inC
-                             << " input channels, got " << x;
-  if (bias && failed(expectShape(op, bias, "bias", {outC})))
+    return err() << "weight " << describeShape(w) << " expects " << inC
+                 << " input channels, got " << describeShape(x);
+  if (bias && failed(checkShape(err, bias, "a bias", {outC})))
     return failure();
   return success();
 }
 
-static LogicalResult verifyPair(Operation *op, ArrayRef<int64_t> v,
-                                StringRef name, int64_t min) {
-  if (v.size() != 2 || v[0] < min || v[1] < min)
-    return op->emitOpError() << "expects '" << name << "' to be two integers >= "
-                             << min;
-  return success();
+FailureOr<RankedTensorType> Conv2DOp::inferResultType(ShapeError err, RankedTensorType x,
+                                                      RankedTensorType w, RankedTensorType bias,
+                                                      ArrayRef<int64_t> stride,
+                                                      ArrayRef<int64_t> padding) {
+  int64_t o, kh, kw;
+  if (failed(checkConvOperands(err, x, w, bias, false, o, kh, kw)) ||
+      failed(checkPair(err, stride, "stride", 1)) || failed(checkPair(err, padding, "padding", 0)))
+    return failure();
+  int64_t h = x.getDimSize(2) + 2 * padding[0] - kh, wd = x.getDimSize(3) + 2 * padding[1] - kw;
+  if (h < 0 || wd < 0)
+    return err() << "kernel " << kh << "x" << kw << " is larger than the padded input "
+                 << describeShape(x);
+  return batchedType({o, h / stride[0] + 1, wd / stride[1] + 1}, x.getElementType());
 }
-
 LogicalResult Conv2DOp::verify() {
-  int64_t o, kh, kw;
-  if (failed(verifyConvOperands(*this, getInput(), getWeight(), getBias(),
-                                false, o, kh, kw)) ||
-      failed(verifyPair(*this, getStride(), "stride", 1)) ||
-      failed(verifyPair(*this, getPadding(), "padding", 0)))
-    return failure();
-  auto x = rt(getInput());
-  int64_t h = x.getDimSize(2) + 2 * getPadding()[0] - kh;
-  int64_t w = x.getDimSize(3) + 2 * getPadding()[1] - kw;
-  if (h < 0 || w < 0)
-    return emitOpError() << "kernel " << kh << "x" << kw
-                         << " is larger than the padded input " << x;
-  return expectResultShape(*this, getType(),
-                           {o, h / getStride()[0] + 1, w / getStride()[1] + 1});
+  return checkInferred(*this,
+                       inferResultType([&] { return emitOpError(); }, rt(getInput()),
+                                       rt(getWeight()), typeOrNull(getBias()), getStride(),
+                                       getPadding()),
+                       getType());
 }
 
+FailureOr<RankedTensorType>
+Conv2DTransposeOp::inferResultType(ShapeError err, RankedTensorType x, RankedTensorType w,
+                                   RankedTensorType bias, ArrayRef<int64_t> stride,
+                                   ArrayRef<int64_t> padding, ArrayRef<int64_t> outputPadding) {
+  int64_t o, kh, kw;
+  if (failed(checkConvOperands(err, x, w, bias, true, o, kh, kw)) ||
+      failed(checkPair(err, stride, "stride", 1)) ||
+      failed(checkPair(err, padding, "padding", 0)) ||
+      failed(checkPair(err, outputPadding, "output_padding", 0)))
+    return failure();
+  int64_t h = (x.getDimSize(2) - 1) * stride[0] - 2 * padding[0] + kh + outputPadding[0];
+  int64_t wd = (x.getDimSize(3) - 1) * stride[1] - 2 * padding[1] + kw + outputPadding[1];
+  if (h < 1 || wd < 1)
+    return err() << "output would be empty for input " << describeShape(x);
+  return batchedType({o, h, wd}, x.getElementType());
+}
 LogicalResult Conv2DTransposeOp::verify() {
-  int64_t o, kh, kw;
-  if (failed(verifyConvOperands(*this, getInput(), getWeight(), getBias(),
-                                true, o, kh, kw)) ||
-      failed(verifyPair(*this, getStride(), "stride", 1)) ||
-      failed(verifyPair(*this, getPadding(), "padding", 0)) ||
-      failed(verifyPair(*this, getOutputPadding(), "output_padding", 0)))
-    return failure();
-  auto x = rt(getInput());
-  int64_t h = (x.getDimSize(2) - 1) * getStride()[0] - 2 * getPadding()[0] +
-              kh + getOutputPadding()[0];
-  int64_t w = (x.getDimSize(3) - 1) * getStride()[1] - 2 * getPadding()[1] +
-              kw + getOutputPadding()[1];
-  if (h < 1 || w < 1)
-    return emitOpError() << "output would be empty for input " << x;
-  return expectResultShape(*this, getType(), {o, h, w});
+  return checkInferred(*this,
+                       inferResultType([&] { return emitOpError(); }, rt(getInput()),
+                                       rt(getWeight()), typeOrNull(getBias()), getStride(),
+                                       getPadding(), getOutputPadding()),
+                       getType());
 }
 
-LogicalResult MaskedConv2DOp::verify() {
+FailureOr<RankedTensorType> MaskedConv2DOp::inferResultType(ShapeError err, RankedTensorType x,
+                                                            RankedTensorType w,
+                                                            RankedTensorType bias) {
   int64_t o, kh, kw;
-  if (failed(verifyConvOperands(*this, getInput(), getWeight(), getBias(),
-                                false, o, kh, kw)))
+  if (failed(checkConvOperands(err, x, w, bias, false, o, kh, kw)))
     return failure();
   if (kh % 2 == 0 || kw % 2 == 0)
-    return emitOpError() << "expects an odd kernel, got " << kh << "x" << kw;
-  auto x = rt(getInput());
-  return expectResultShape(*this, getType(),
-                           {o, x.getDimSize(2), x.getDimSize(3)});
+    return err() << "needs an odd kernel, got " << kh << "x" << kw;
+  return batchedType({o, x.getDimSize(2), x.getDimSize(3)}, x.getElementType());
+}
+LogicalResult MaskedConv2DOp::verify() {
+  return checkInferred(*this,
+                       inferResultType([&] { return emitOpError(); }, rt(getInput()),
+                                       rt(getWeight()), typeOrNull(getBias())),
+                       getType());
 }
 
-LogicalResult BatchNormOp::verify() {
-  auto x = rt(getInput());
-  if (x.getRank() < 2 || !isBatched(x))
-    return emitOpError() << "expects input (B, C, ...), got " << x;
-  int64_t c = x.getDimSize(1);
-  if (failed(expectShape(*this, getGamma(), "gamma", {c})) ||
-      failed(expectShape(*this, getBeta(), "beta", {c})))
+FailureOr<RankedTensorType> BatchNormOp::inferResultType(ShapeError err, RankedTensorType x,
+                                                         RankedTensorType gamma,
+                                                         RankedTensorType beta) {
+  if (failed(checkBatched(err, x, -1, "(batch, channels, ...)")) ||
+      (x.getRank() < 2 && failed(checkBatched(err, x, 2, "(batch, channels, ...)"))))
     return failure();
-  if (getType() != x)
-    return emitOpError() << "expects result type " << x;
+  int64_t c = x.getDimSize(1);
+  if (failed(checkShape(err, gamma, "gamma", {c})) || failed(checkShape(err, beta, "beta", {c})))
+    return failure();
+  return x;
+}
+LogicalResult BatchNormOp::verify() {
   if (!(getEps().convertToDouble() > 0))
     return emitOpError() << "expects a positive 'eps'";
-  return success();
+  return checkInferred(*this,
+                       inferResultType([&] { return emitOpError(); }, rt(getInput()),
+                                       rt(getGamma()), rt(getBeta())),
+                       getType());
 }
 
-LogicalResult EmbeddingOp::verify() {
-  auto ids = rt(getIds()), table = rt(getTable());
-  if (ids.getRank() != 2 || !isBatched(ids))
-    return emitOpError() << "expects ids (B, T), got " << ids;
+FailureOr<RankedTensorType> EmbeddingOp::inferResultType(ShapeError err, RankedTensorType ids,
+                                                         RankedTensorType table) {
+  if (!ids.getElementType().isInteger(32) || !isBatched(ids) || ids.getRank() != 2)
+    return err() << "expects token ids (batch, tokens), got " << describeShape(ids);
   if (table.getRank() != 2)
-    return emitOpError() << "expects a table (V, E), got " << table;
-  return expectResultShape(*this, getType(),
-                           {ids.getDimSize(1), table.getDimSize(1)});
+    return err() << "expects a table [V, E], got " << describeShape(table);
+  return batchedType({ids.getDimSize(1), table.getDimSize(1)}, table.getElementType());
+}
+LogicalResult EmbeddingOp::verify() {
+  return checkInferred(
+      *this, inferResultType([&] { return emitOpError(); }, rt(getIds()), rt(getTable())),
+      getType());
 }
 
-LogicalResult OneHotOp::verify() {
-  auto ids = rt(getIds());
-  SmallVector<int64_t> shape(ids.getShape());
-  shape.push_back(getClasses());
-  auto expected = RankedTensorType::get(shape, Float32Type::get(getContext()));
-  if (getType() != expected)
-    return emitOpError() << "expects result type " << expected << ", got "
-                         << getType();
-  return success();
-}
-
-LogicalResult LSTMCellOp::verify() {
-  auto x = rt(getInput()), h = rt(getH());
-  if (x.getRank() != 2 || !isBatched(x) || h.getRank() != 2 || !isBatched(h))
-    return emitOpError() << "expects input (B, I) and state (B, H)";
+FailureOr<RankedTensorType> LSTMCellOp::inferResultType(ShapeError err, RankedTensorType x,
+                                                        RankedTensorType h, RankedTensorType c,
+                                                        RankedTensorType wIh,
+                                                        RankedTensorType wHh,
+                                                        RankedTensorType bias) {
+  if (failed(checkBatched(err, x, 2, "a (batch, features) input")) ||
+      failed(checkBatched(err, h, 2, "a (batch, hidden) state h")))
+    return failure();
+  if (c != h)
+    return err() << "expects h and c of one (batch, hidden) shape, got " << describeShape(h)
+                 << " and " << describeShape(c);
   int64_t in = x.getDimSize(1), hid = h.getDimSize(1);
-  if (getC().getType() != h)
-    return emitOpError() << "expects the cell state to have the type of h, "
-                         << h;
-  if (failed(expectShape(*this, getWIh(), "w_ih", {4 * hid, in})) ||
-      failed(expectShape(*this, getWHh(), "w_hh", {4 * hid, hid})) ||
-      failed(expectShape(*this, getBias(), "bias", {4 * hid})))
+  if (failed(checkShape(err, wIh, "w_ih", {4 * hid, in})) ||
+      failed(checkShape(err, wHh, "w_hh", {4 * hid, hid})) ||
+      failed(checkShape(err, bias, "a bias", {4 * hid})))
     return failure();
-  if (getHNext().getType() != h || getCNext().getType() != h)
-    return emitOpError() << "expects results of type " << h;
-  return success();
+  return h;
+}
+LogicalResult LSTMCellOp::verify() {
+  auto t = inferResultType([&] { return emitOpError(); }, rt(getInput()), rt(getH()), rt(getC()),
+                           rt(getWIh()), rt(getWHh()), rt(getBias()));
+  if (failed(checkInferred(*this, t, getHNext().getType())))
+    return failure();
+  return checkInferred(*this, t, getCNext().getType());
 }
 
-LogicalResult RowLSTMOp::verify() {
-  auto x = rt(getInput()), wis = rt(getWIs());
-  if (x.getRank() != 4 || !isBatched(x))
-    return emitOpError() << "expects input (B, C, R, W), got " << x;
-  if (wis.getRank() != 4 || wis.getDimSize(0) % 4 != 0 ||
-      wis.getDimSize(1) != x.getDimSize(1) || wis.getDimSize(2) != 1 ||
-      wis.getDimSize(3) % 2 == 0)
-    return emitOpError() << "expects w_is (4H, " << x.getDimSize(1)
-                         << ", 1, K) with odd K, got " << wis;
+FailureOr<RankedTensorType> RowLSTMOp::inferResultType(ShapeError err, RankedTensorType x,
+                                                       RankedTensorType wis,
+                                                       RankedTensorType wss,
+                                                       RankedTensorType bias) {
+  if (failed(checkBatched(err, x, 4, "(batch, channels, rows, columns) images")))
+    return failure();
+  if (wis.getRank() != 4 || wis.getDimSize(0) % 4 != 0 || wis.getDimSize(1) != x.getDimSize(1) ||
+      wis.getDimSize(2) != 1 || wis.getDimSize(3) % 2 == 0)
+    return err() << "expects w_is [4H, " << x.getDimSize(1) << ", 1, K] with odd K, got "
+                 << describeShape(wis);
   int64_t hid = wis.getDimSize(0) / 4, k = wis.getDimSize(3);
-  if (failed(expectShape(*this, getWSs(), "w_ss", {4 * hid, hid, 1, k})) ||
-      failed(expectShape(*this, getBias(), "bias", {4 * hid})))
+  if (failed(checkShape(err, wss, "w_ss", {4 * hid, hid, 1, k})) ||
+      failed(checkShape(err, bias, "a bias", {4 * hid})))
     return failure();
-  return expectResultShape(*this, getType(),
-                           {hid, x.getDimSize(2), x.getDimSize(3)});
+  return batchedType({hid, x.getDimSize(2), x.getDimSize(3)}, x.getElementType());
+}
+LogicalResult RowLSTMOp::verify() {
+  return checkInferred(*this,
+                       inferResultType([&] { return emitOpError(); }, rt(getInput()),
+                                       rt(getWIs()), rt(getWSs()), rt(getBias())),
+                       getType());
 }
 
-LogicalResult NadeOp::verify() {
-  auto x = rt(getInput()), w = rt(getW());
-  if (x.getRank() != 2 || !isBatched(x))
-    return emitOpError() << "expects input (B, D), got " << x;
+FailureOr<RankedTensorType> NadeOp::inferResultType(ShapeError err, RankedTensorType x,
+                                                    RankedTensorType w, RankedTensorType c,
+                                                    RankedTensorType v, RankedTensorType b) {
+  if (failed(checkBatched(err, x, 2, "a (batch, pixels) input", "flatten it first")))
+    return failure();
   int64_t d = x.getDimSize(1);
   if (w.getRank() != 2 || w.getDimSize(1) != d)
-    return emitOpError() << "expects W (H, " << d << "), got " << w;
+    return err() << "expects W [H, " << d << "], got " << describeShape(w);
   int64_t h = w.getDimSize(0);
-  if (failed(expectShape(*this, getC(), "c", {h})) ||
-      failed(expectShape(*this, getV(), "V", {d, h})) ||
-      failed(expectShape(*this, getB(), "b", {d})))
+  if (failed(checkShape(err, c, "c", {h})) || failed(checkShape(err, v, "V", {d, h})) ||
+      failed(checkShape(err, b, "b", {d})))
     return failure();
-  return expectResultShape(*this, getType(), {d});
+  return x;
+}
+LogicalResult NadeOp::verify() {
+  return checkInferred(*this,
+                       inferResultType([&] { return emitOpError(); }, rt(getInput()), rt(getW()),
+                                       rt(getC()), rt(getV()), rt(getB())),
+                       getType());
 }
 
 LogicalResult Conv2DWeightGradOp::verify() {
@@ -850,8 +974,9 @@ LogicalResult Conv2DWeightGradOp::verify() {
   if (w.getDimSize(0) != g.getDimSize(1) || w.getDimSize(1) != x.getDimSize(1))
     return emitOpError() << "result " << w << " does not match input " << x
                          << " and grad " << g;
-  if (failed(verifyPair(*this, getStride(), "stride", 1)) ||
-      failed(verifyPair(*this, getPadding(), "padding", 0)))
+  ShapeError err = [&] { return emitOpError(); };
+  if (failed(checkPair(err, getStride(), "stride", 1)) ||
+      failed(checkPair(err, getPadding(), "padding", 0)))
     return failure();
   return success();
 }
@@ -1082,8 +1207,15 @@ GM_SIMPLE_VJP(LogSigmoidOp,
 // relu' = [x > 0] = sign(relu(x)); the kink at 0 gets 0.
 GM_SIMPLE_VJP(ReluOp, out.push_back(G.mul(g, b.create<SignOp>(getLoc(), getResult()))))
 // sign and stop_gradient pass nothing back.
-GM_SIMPLE_VJP(SignOp, out.push_back(Value()))
-GM_SIMPLE_VJP(StopGradientOp, out.push_back(Value()))
+LogicalResult SignOp::buildVJP(OpBuilder &, ArrayRef<Value>, SmallVectorImpl<Value> &out) {
+  out.push_back(Value());
+  return success();
+}
+LogicalResult StopGradientOp::buildVJP(OpBuilder &, ArrayRef<Value>,
+                                       SmallVectorImpl<Value> &out) {
+  out.push_back(Value());
+  return success();
+}
 
 LogicalResult LeakyReluOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
                                     SmallVectorImpl<Value> &out) {

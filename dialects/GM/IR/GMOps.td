@@ -639,6 +639,10 @@ def GM_TransposeOp : GM_Op<"transpose", [Pure, DeclareOpInterfaceMethods<GM_Diff
   let results = (outs GM_F32Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The shape rule: input.dim(permutation[i]) for each i.
+    static ::mlir::FailureOr<::mlir::RankedTensorType> inferResultType(::mlir::gm::ShapeError err, ::mlir::RankedTensorType input, ::llvm::ArrayRef<int64_t> permutation);
+  }];
 }
 
 def GM_ConcatOp : GM_Op<"concat", [Pure, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
@@ -652,6 +656,10 @@ def GM_ConcatOp : GM_Op<"concat", [Pure, DeclareOpInterfaceMethods<GM_Differenti
   let results = (outs GM_F32Tensor:$result);
   let assemblyFormat = "$inputs attr-dict `:` functional-type($inputs, $result)";
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The shape rule: the inputs agree off |axis|; their sizes along it add.
+    static ::mlir::FailureOr<::mlir::RankedTensorType> inferResultType(::mlir::gm::ShapeError err, ::mlir::TypeRange inputs, int64_t axis);
+  }];
 }
 
 def GM_SliceOp : GM_Op<"slice", [Pure, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
@@ -669,6 +677,10 @@ def GM_SliceOp : GM_Op<"slice", [Pure, DeclareOpInterfaceMethods<GM_Differentiab
   let results = (outs GM_F32Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The shape rule: |size| elements from |start| along |axis|.
+    static ::mlir::FailureOr<::mlir::RankedTensorType> inferResultType(::mlir::gm::ShapeError err, ::mlir::RankedTensorType input, int64_t axis, int64_t start, int64_t size);
+  }];
 }
 
 def GM_ShiftOp : GM_Op<"shift", [Pure, SameOperandsAndResultType, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
@@ -690,6 +702,12 @@ def GM_ShiftOp : GM_Op<"shift", [Pure, SameOperandsAndResultType, DeclareOpInter
 }
 
 class GM_ReduceOp<string mnemonic> : GM_Op<mnemonic, [Pure, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
+  let extraClassDeclaration = [{
+    /// The shape rule: |axes| (strictly increasing) dropped.
+    static ::mlir::FailureOr<::mlir::RankedTensorType> inferResultType(
+        ::mlir::gm::ShapeError err, ::mlir::RankedTensorType input,
+        ::llvm::ArrayRef<int64_t> axes);
+  }];
   let summary = mnemonic # " over axes";
   let description = "Reduces over `axes` (dropping them) with " # mnemonic # ".\n\n"
       # "```mlir\n%s = gm." # mnemonic # " %x {axes = array<i64: 1>} : "
@@ -714,6 +732,10 @@ def GM_UpsampleOp : GM_Op<"upsample", [Pure, DeclareOpInterfaceMethods<GM_Differ
   let results = (outs GM_F32Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The shape rule: (B, C, H * factor, W * factor).
+    static ::mlir::FailureOr<::mlir::RankedTensorType> inferResultType(::mlir::gm::ShapeError err, ::mlir::RankedTensorType input, int64_t factor);
+  }];
 }
 
 def GM_AvgPoolOp : GM_Op<"avg_pool", [Pure, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
@@ -729,6 +751,10 @@ def GM_AvgPoolOp : GM_Op<"avg_pool", [Pure, DeclareOpInterfaceMethods<GM_Differe
   let results = (outs GM_F32Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The shape rule: (B, C, H / factor, W / factor), H and W divisible.
+    static ::mlir::FailureOr<::mlir::RankedTensorType> inferResultType(::mlir::gm::ShapeError err, ::mlir::RankedTensorType input, int64_t factor);
+  }];
 }
 
 //===----------------------------------------------------------------------===//
@@ -746,6 +772,10 @@ def GM_MatmulOp : GM_Op<"matmul", [Pure, DeclareOpInterfaceMethods<GM_Differenti
   let results = (outs GM_F32Tensor:$result);
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` functional-type(operands, $result)";
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The shape rule: (M, K) x (K, N) -> (M, N).
+    static ::mlir::FailureOr<::mlir::RankedTensorType> inferResultType(::mlir::gm::ShapeError err, ::mlir::RankedTensorType lhs, ::mlir::RankedTensorType rhs);
+  }];
 }
 
 def GM_LinearOp : GM_Op<"linear", [Pure, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
@@ -764,6 +794,10 @@ def GM_LinearOp : GM_Op<"linear", [Pure, DeclareOpInterfaceMethods<GM_Differenti
     $input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, $result)
   }];
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The shape rule: (B, IN) x (OUT, IN) [+ (OUT)] -> (B, OUT).
+    static ::mlir::FailureOr<::mlir::RankedTensorType> inferResultType(::mlir::gm::ShapeError err, ::mlir::RankedTensorType input, ::mlir::RankedTensorType weight, ::mlir::RankedTensorType bias);
+  }];
 }
 
 def GM_MaskedLinearOp : GM_Op<"masked_linear", [Pure, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
@@ -785,6 +819,10 @@ def GM_MaskedLinearOp : GM_Op<"masked_linear", [Pure, DeclareOpInterfaceMethods<
                        Optional<GM_F32Tensor>:$bias, GM_MaskKindAttr:$mask);
   let results = (outs GM_F32Tensor:$result);
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The shape rule: as gm.linear.
+    static ::mlir::FailureOr<::mlir::RankedTensorType> inferResultType(::mlir::gm::ShapeError err, ::mlir::RankedTensorType input, ::mlir::RankedTensorType weight, ::mlir::RankedTensorType bias);
+  }];
 }
 
 class GM_ConvLikeOp<string mnemonic> : GM_Op<mnemonic, [Pure, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
@@ -809,6 +847,10 @@ def GM_Conv2DOp : GM_ConvLikeOp<"conv2d"> {
   let arguments = (ins GM_F32Tensor:$input, GM_F32Tensor:$weight,
                        Optional<GM_F32Tensor>:$bias,
                        DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$padding);
+  let extraClassDeclaration = [{
+    /// The shape rule: (B, C, H, W) x (O, C, KH, KW) -> (B, O, (H + 2 pad - KH) / stride + 1, ...).
+    static ::mlir::FailureOr<::mlir::RankedTensorType> inferResultType(::mlir::gm::ShapeError err, ::mlir::RankedTensorType input, ::mlir::RankedTensorType weight, ::mlir::RankedTensorType bias, ::llvm::ArrayRef<int64_t> stride, ::llvm::ArrayRef<int64_t> padding);
+  }];
 }
 
 def GM_Conv2DTransposeOp : GM_ConvLikeOp<"conv2d_transpose"> {
@@ -827,6 +869,10 @@ def GM_Conv2DTransposeOp : GM_ConvLikeOp<"conv2d_transpose"> {
                        Optional<GM_F32Tensor>:$bias,
                        DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$padding,
                        DenseI64ArrayAttr:$output_padding);
+  let extraClassDeclaration = [{
+    /// The shape rule: (B, C, H, W) x (C, O, KH, KW) -> (B, O, (H - 1) stride - 2 pad + KH + output_padding, ...).
+    static ::mlir::FailureOr<::mlir::RankedTensorType> inferResultType(::mlir::gm::ShapeError err, ::mlir::RankedTensorType input, ::mlir::RankedTensorType weight, ::mlir::RankedTensorType bias, ::llvm::ArrayRef<int64_t> stride, ::llvm::ArrayRef<int64_t> padding, ::llvm::ArrayRef<int64_t> outputPadding);
+  }];
 }
 
 def GM_MaskedConv2DOp : GM_ConvLikeOp<"masked_conv2d"> {
@@ -846,6 +892,10 @@ def GM_MaskedConv2DOp : GM_ConvLikeOp<"masked_conv2d"> {
   }];
   let arguments = (ins GM_F32Tensor:$input, GM_F32Tensor:$weight,
                        Optional<GM_F32Tensor>:$bias, GM_MaskKindAttr:$mask);
+  let extraClassDeclaration = [{
+    /// The shape rule: (B, C, H, W) x (O, C, KH, KW), odd kernel -> (B, O, H, W).
+    static ::mlir::FailureOr<::mlir::RankedTensorType> inferResultType(::mlir::gm::ShapeError err, ::mlir::RankedTensorType input, ::mlir::RankedTensorType weight, ::mlir::RankedTensorType bias);
+  }];
 }
 
 def GM_BatchNormOp : GM_Op<"batch_norm", [Pure, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
@@ -865,6 +915,10 @@ def GM_BatchNormOp : GM_Op<"batch_norm", [Pure, DeclareOpInterfaceMethods<GM_Dif
   let results = (outs GM_F32Tensor:$result);
   let assemblyFormat = "$input `,` $gamma `,` $beta attr-dict `:` functional-type(operands, $result)";
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The shape rule: the input's type, gamma and beta (C).
+    static ::mlir::FailureOr<::mlir::RankedTensorType> inferResultType(::mlir::gm::ShapeError err, ::mlir::RankedTensorType input, ::mlir::RankedTensorType gamma, ::mlir::RankedTensorType beta);
+  }];
 }
 
 def GM_EmbeddingOp : GM_Op<"embedding", [Pure, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
@@ -880,6 +934,10 @@ def GM_EmbeddingOp : GM_Op<"embedding", [Pure, DeclareOpInterfaceMethods<GM_Diff
   let results = (outs GM_F32Tensor:$result);
   let assemblyFormat = "$ids `,` $table attr-dict `:` functional-type(operands, $result)";
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The shape rule: (B, T) ids x (V, E) table -> (B, T, E).
+    static ::mlir::FailureOr<::mlir::RankedTensorType> inferResultType(::mlir::gm::ShapeError err, ::mlir::RankedTensorType ids, ::mlir::RankedTensorType table);
+  }];
 }
 
 def GM_OneHotOp : GM_Op<"one_hot", [Pure]> {
@@ -897,6 +955,10 @@ def GM_OneHotOp : GM_Op<"one_hot", [Pure]> {
   let results = (outs GM_F32Tensor:$result);
   let assemblyFormat = "$ids attr-dict `:` type($ids) `->` type($result)";
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The shape rule: (B, ...) ids -> (B, ..., classes).
+    static ::mlir::FailureOr<::mlir::RankedTensorType> inferResultType(::mlir::gm::ShapeError err, ::mlir::RankedTensorType ids, int64_t classes);
+  }];
 }
 
 def GM_LSTMCellOp : GM_Op<"lstm_cell", [Pure, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
@@ -918,6 +980,10 @@ def GM_LSTMCellOp : GM_Op<"lstm_cell", [Pure, DeclareOpInterfaceMethods<GM_Diffe
     $input `,` $h `,` $c `,` $w_ih `,` $w_hh `,` $bias attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The shape rule: both results have the type of h, (B, H).
+    static ::mlir::FailureOr<::mlir::RankedTensorType> inferResultType(::mlir::gm::ShapeError err, ::mlir::RankedTensorType input, ::mlir::RankedTensorType h, ::mlir::RankedTensorType c, ::mlir::RankedTensorType wIh, ::mlir::RankedTensorType wHh, ::mlir::RankedTensorType bias);
+  }];
 }
 
 def GM_RowLSTMOp : GM_Op<"row_lstm", [Pure, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
@@ -942,6 +1008,10 @@ def GM_RowLSTMOp : GM_Op<"row_lstm", [Pure, DeclareOpInterfaceMethods<GM_Differe
     $input `,` $w_is `,` $w_ss `,` $bias attr-dict `:` functional-type(operands, $result)
   }];
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The shape rule: (B, C, R, W) -> (B, H, R, W) with w_is (4H, C, 1, K).
+    static ::mlir::FailureOr<::mlir::RankedTensorType> inferResultType(::mlir::gm::ShapeError err, ::mlir::RankedTensorType input, ::mlir::RankedTensorType wIs, ::mlir::RankedTensorType wSs, ::mlir::RankedTensorType bias);
+  }];
 }
 
 def GM_NadeOp : GM_Op<"nade", [Pure, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
@@ -963,6 +1033,10 @@ def GM_NadeOp : GM_Op<"nade", [Pure, DeclareOpInterfaceMethods<GM_Differentiable
     $input `,` $w `,` $c `,` $v `,` $b attr-dict `:` functional-type(operands, $result)
   }];
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The shape rule: (B, D) -> (B, D) logits.
+    static ::mlir::FailureOr<::mlir::RankedTensorType> inferResultType(::mlir::gm::ShapeError err, ::mlir::RankedTensorType input, ::mlir::RankedTensorType w, ::mlir::RankedTensorType c, ::mlir::RankedTensorType v, ::mlir::RankedTensorType b);
+  }];
 }
 
 def GM_Conv2DWeightGradOp : GM_Op<"conv2d_weight_grad", [Pure]> {

@@ -227,7 +227,7 @@ gm.model @m {
 // Tests the shape rules of the primitives.
 gm.model @m {
   gm.net @f(%x: tensor<?x4xf32>, %w: tensor<3x5xf32>) -> tensor<?x3xf32> {
-    // expected-error @+1 {{expects weight (OUT, 4), got 'tensor<3x5xf32>'}}
+    // expected-error @+1 {{expects a weight [OUT, 4], got [3, 5] (unbatched)}}
     %y = gm.linear %x, %w : (tensor<?x4xf32>, tensor<3x5xf32>) -> tensor<?x3xf32>
     gm.return %y : tensor<?x3xf32>
   }
@@ -237,7 +237,7 @@ gm.model @m {
 
 gm.model @m {
   gm.net @f(%x: tensor<?x4xf32>, %w: tensor<3x4xf32>, %b: tensor<4xf32>) -> tensor<?x3xf32> {
-    // expected-error @+1 {{expects bias of shape 3, got 'tensor<4xf32>'}}
+    // expected-error @+1 {{expects a bias of shape [3] (unbatched), got [4] (unbatched)}}
     %y = gm.linear %x, %w, %b : (tensor<?x4xf32>, tensor<3x4xf32>, tensor<4xf32>) -> tensor<?x3xf32>
     gm.return %y : tensor<?x3xf32>
   }
@@ -287,7 +287,7 @@ gm.model @m {
 
 gm.model @m {
   gm.net @f(%x: tensor<?x1x8x8xf32>, %w: tensor<4x1x2x2xf32>) -> tensor<?x4x8x8xf32> {
-    // expected-error @+1 {{expects an odd kernel, got 2x2}}
+    // expected-error @+1 {{needs an odd kernel, got 2x2}}
     %y = gm.masked_conv2d %x, %w mask A : (tensor<?x1x8x8xf32>, tensor<4x1x2x2xf32>) -> tensor<?x4x8x8xf32>
     gm.return %y : tensor<?x4x8x8xf32>
   }
@@ -297,7 +297,7 @@ gm.model @m {
 
 gm.model @m {
   gm.net @f(%x: tensor<?x4x2x2xf32>, %g: tensor<3xf32>) -> tensor<?x4x2x2xf32> {
-    // expected-error @+1 {{expects gamma of shape 4}}
+    // expected-error @+1 {{expects gamma of shape [4] (unbatched), got [3] (unbatched)}}
     %y = gm.batch_norm %x, %g, %g {eps = 1.0e-5 : f64, momentum = 0.1 : f64} : (tensor<?x4x2x2xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<?x4x2x2xf32>
     gm.return %y : tensor<?x4x2x2xf32>
   }
@@ -307,7 +307,7 @@ gm.model @m {
 
 gm.model @m {
   gm.net @f(%x: tensor<?x784xf32>) -> tensor<?x1x28x27xf32> {
-    // expected-error @+1 {{cannot reshape 'tensor<?x784xf32>' (784 elements per example) to 'tensor<?x1x28x27xf32>' (756)}}
+    // expected-error @+1 {{cannot reshape [784] (784 elements) to [1, 28, 27] (756)}}
     %y = gm.reshape %x : tensor<?x784xf32> -> tensor<?x1x28x27xf32>
     gm.return %y : tensor<?x1x28x27xf32>
   }
@@ -317,7 +317,7 @@ gm.model @m {
 
 gm.model @m {
   gm.net @f(%x: tensor<?x4xf32>, %y: tensor<?x3x1xf32>) -> tensor<?x7xf32> {
-    // expected-error @+1 {{expects inputs of one rank}}
+    // expected-error @+1 {{cannot concatenate [4] and [3, 1] along axis 1}}
     %z = gm.concat %x, %y {axis = 1 : i64} : (tensor<?x4xf32>, tensor<?x3x1xf32>) -> tensor<?x7xf32>
     gm.return %z : tensor<?x7xf32>
   }
@@ -327,7 +327,7 @@ gm.model @m {
 
 gm.model @m {
   gm.net @f(%x: tensor<?x4xf32>) -> tensor<?x3xf32> {
-    // expected-error @+1 {{slice [2, 5) is out of bounds for dimension of size 4}}
+    // expected-error @+1 {{slice [2, 5) is out of bounds for an axis of size 4}}
     %z = gm.slice %x {axis = 1 : i64, start = 2 : i64, size = 3 : i64} : tensor<?x4xf32> -> tensor<?x3xf32>
     gm.return %z : tensor<?x3xf32>
   }
@@ -357,7 +357,7 @@ gm.model @m {
 
 gm.model @m {
   gm.net @f(%x: tensor<?x1x7x7xf32>) -> tensor<?x1x3x3xf32> {
-    // expected-error @+1 {{expects H and W divisible by 2}}
+    // expected-error @+1 {{needs height and width divisible by 2, got [1, 7, 7]}}
     %z = gm.avg_pool %x {factor = 2 : i64} : tensor<?x1x7x7xf32> -> tensor<?x1x3x3xf32>
     gm.return %z : tensor<?x1x3x3xf32>
   }
@@ -397,7 +397,7 @@ gm.model @m {
 
 gm.model @m {
   gm.net @f(%x: tensor<?x6xf32>, %h: tensor<?x2xf32>, %wih: tensor<8x5xf32>, %whh: tensor<8x2xf32>, %b: tensor<8xf32>) -> tensor<?x2xf32> {
-    // expected-error @+1 {{expects w_ih of shape 8x6}}
+    // expected-error @+1 {{expects w_ih of shape [8, 6] (unbatched), got [8, 5] (unbatched)}}
     %hn, %cn = gm.lstm_cell %x, %h, %h, %wih, %whh, %b : (tensor<?x6xf32>, tensor<?x2xf32>, tensor<?x2xf32>, tensor<8x5xf32>, tensor<8x2xf32>, tensor<8xf32>) -> (tensor<?x2xf32>, tensor<?x2xf32>)
     gm.return %hn : tensor<?x2xf32>
   }
@@ -407,7 +407,7 @@ gm.model @m {
 
 gm.model @m {
   gm.net @f(%x: tensor<?x4x8x8xf32>, %wis: tensor<8x4x1x2xf32>, %wss: tensor<8x2x1x2xf32>, %b: tensor<8xf32>) -> tensor<?x2x8x8xf32> {
-    // expected-error @+1 {{expects w_is (4H, 4, 1, K) with odd K}}
+    // expected-error @+1 {{expects w_is [4H, 4, 1, K] with odd K, got [8, 4, 1, 2] (unbatched)}}
     %y = gm.row_lstm %x, %wis, %wss, %b : (tensor<?x4x8x8xf32>, tensor<8x4x1x2xf32>, tensor<8x2x1x2xf32>, tensor<8xf32>) -> tensor<?x2x8x8xf32>
     gm.return %y : tensor<?x2x8x8xf32>
   }
@@ -417,7 +417,7 @@ gm.model @m {
 
 gm.model @m {
   gm.net @f(%x: tensor<?x16xf32>, %W: tensor<5x16xf32>, %c: tensor<5xf32>, %V: tensor<5x16xf32>, %b: tensor<16xf32>) -> tensor<?x16xf32> {
-    // expected-error @+1 {{expects V of shape 16x5}}
+    // expected-error @+1 {{expects V of shape [16, 5] (unbatched), got [5, 16] (unbatched)}}
     %y = gm.nade %x, %W, %c, %V, %b : (tensor<?x16xf32>, tensor<5x16xf32>, tensor<5xf32>, tensor<5x16xf32>, tensor<16xf32>) -> tensor<?x16xf32>
     gm.return %y : tensor<?x16xf32>
   }
@@ -640,7 +640,7 @@ gm.model @m {
 
 gm.model @m {
   gm.net @f(%x: tensor<?x4xf32>, %w: tensor<3x5xf32>) -> tensor<?x3xf32> {
-    // expected-error @+1 {{expects weight (OUT, 4), got 'tensor<3x5xf32>'}}
+    // expected-error @+1 {{expects a weight [OUT, 4], got [3, 5] (unbatched)}}
     %y = gm.masked_linear %x, %w mask A : (tensor<?x4xf32>, tensor<3x5xf32>) -> tensor<?x3xf32>
     gm.return %y : tensor<?x3xf32>
   }
