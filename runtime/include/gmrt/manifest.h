@@ -50,6 +50,7 @@
 #include "runtime/include/gmrt/abi.h"
 #include "runtime/include/gmrt/json.h"
 
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <initializer_list>
@@ -464,8 +465,9 @@ public:
 /// comment lists. Never throws. Returns false with |error| set to the first
 /// problem, saying where: "syntax error at byte 7: ...", "format is
 /// \"x\", not \"gm-manifest\"", "entries[0].inputs[1].shape: expected an
-/// array of dimensions, got \"400\"". |needTarget| false accepts a
-/// manifest without "target", as gm-to-linalg writes it.
+/// array of dimensions, got \"400\"". |out| is then partly filled.
+/// |needTarget| false accepts a manifest without "target", as gm-to-linalg
+/// writes it. Thread-safe: it shares no state.
 inline bool fromJson(const std::string &text, Manifest &out, std::string &error,
                      bool needTarget = true) {
   out = Manifest();
