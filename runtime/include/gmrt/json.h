@@ -1,10 +1,12 @@
 //===- json.h - gm's one JSON library: nlohmann/json, configured once -*- C++ -*-===//
 //
-// Every JSON text gm reads or writes goes through nlohmann/json (Debian's
+// Every JSON text gm parses goes through nlohmann/json (Debian's
 // nlohmann-json3-dev, header-only) and through this header: the artifact
 // manifest (manifest.h), safetensors checkpoint headers (safetensors.cpp)
 // and .npy header dicts once their Python literal is rewritten as JSON
-// (data.cpp). There is no other JSON parser in gm.
+// (data.cpp). There is no other JSON parser in gm. The manifest and
+// safetensors headers are written with it too; gmrun's metrics lines, flat
+// objects of numbers, are printed directly.
 //
 // Header-only and shared by the compiler and the runtime. It works with and
 // without C++ exceptions: nlohmann turns its throws into std::abort() when
@@ -40,12 +42,14 @@ using Json = nlohmann::ordered_json;
 
 namespace json_detail {
 
-/// Builds the value from nlohmann's SAX events with its own DOM builder,
-/// adding the checks parseJson documents. Syntax errors arrive as
-/// parse_error() calls with the byte offset; returning false stops parsing.
+/// Builds the value from nlohmann's SAX events with the DOM builder its own
+/// json::parse uses (detail::json_sax_dom_parser, stable since 3.2), adding
+/// the checks parseJson documents. Syntax errors arrive as parse_error()
+/// calls with the byte offset; returning false stops parsing.
 class Builder {
 public:
-  Builder(Json &root, unsigned maxDepth) : dom(root, /*allow_exceptions=*/false), maxDepth(maxDepth) {}
+  Builder(Json &root, unsigned maxDepth)
+      : dom(root, /*allow_exceptions=*/false), maxDepth(maxDepth) {}
 
   bool null() { return dom.null(); }
   bool boolean(bool v) { return dom.boolean(v); }
@@ -115,8 +119,9 @@ private:
 /// Parses |text|, which must hold exactly one JSON value (RFC 8259, UTF-8;
 /// surrounding whitespace allowed), into |out|. Never throws. Returns false
 /// with |error| set when the text is not JSON ("syntax error at byte 12:
-/// while parsing value - invalid literal; last read: 'x'"), nests arrays and objects deeper than |maxDepth|, or repeats a key
-/// within one object; |out| is then unspecified.
+/// while parsing value - invalid literal; last read: 'x'"), nests arrays and
+/// objects deeper than |maxDepth|, or repeats a key within one object; |out|
+/// is then unspecified. Thread-safe: it shares no state.
 inline bool parseJson(std::string_view text, Json &out, std::string &error,
                       unsigned maxDepth = 16) {
   out = Json();
