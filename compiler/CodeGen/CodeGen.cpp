@@ -6,6 +6,7 @@
 #include "dialects/GM/Transforms/Passes.h"
 #include "runtime/include/gmrt/abi.h"
 #include "runtime/include/gmrt/isa.h"
+#include "runtime/include/gmrt/manifest.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
@@ -236,21 +237,21 @@ bool resolveTarget(llvm::StringRef mcpu, llvm::StringRef mattr, CPUTarget &out,
   return true;
 }
 
-std::string targetRecord(const CPUTarget &target) {
-  std::string isa;
-  for (const std::string &e : target.isa)
-    isa += (isa.empty() ? "" : ",") + e;
-  return "target " + target.cpu + " " + (isa.empty() ? "-" : isa) + "\n";
-}
-
 LogicalResult addArtifactABI(ModuleOp module, const CPUTarget &target) {
   MLIRContext *ctx = module.getContext();
   OpBuilder b(ctx);
   b.setInsertionPointToEnd(module.getBody());
   Location loc = module.getLoc();
-  auto manifest = module->getAttrOfType<StringAttr>("gm.manifest");
-  if (!manifest)
+  auto manifestText = module->getAttrOfType<StringAttr>("gm.manifest");
+  if (!manifestText)
     return module.emitError() << "no gm.manifest: run gm-to-linalg first";
+  // Read back through the schema (which checks what gm-to-linalg wrote, or
+  // what a hand-edited .mlir holds) and add the target the code is for.
+  gmrt::Manifest manifest;
+  std::string error;
+  if (!gmrt::fromJson(manifestText.getValue().str(), manifest, error, /*needTarget=*/false))
+    return module.emitError() << "malformed gm.manifest: " << error;
+  manifest.target = {target.cpu, target.isa};
 
   auto i8 = IntegerType::get(ctx, 8), i32 = IntegerType::get(ctx, 32);
   auto ptr = LLVM::LLVMPointerType::get(ctx);
@@ -261,7 +262,7 @@ LogicalResult addArtifactABI(ModuleOp module, const CPUTarget &target) {
                              LLVM::Linkage::External, name, b.getStringAttr(z));
   };
   global("gm_artifact_magic", GM_ARTIFACT_MAGIC);
-  global("gm_manifest", (manifest.getValue() + targetRecord(target)).str());
+  global("gm_manifest", gmrt::toJson(manifest));
   b.create<LLVM::GlobalOp>(loc, i32, true, LLVM::Linkage::External, "gm_abi_version",
                            b.getI32IntegerAttr(GM_ABI_VERSION));
 

@@ -44,9 +44,6 @@ struct CPUTarget {
 bool resolveTarget(llvm::StringRef mcpu, llvm::StringRef mattr, CPUTarget &out,
                    std::string &error);
 
-/// The manifest's record of |target|: `target CPU EXT,EXT,...` (abi.h).
-std::string targetRecord(const CPUTarget &target);
-
 /// Registers the dialects and translations code generation needs.
 void registerCodeGenDialects(mlir::MLIRContext &context);
 
@@ -61,7 +58,9 @@ void buildLLVMPipeline(mlir::OpPassManager &pm, bool blas = true);
 
 /// On a module in the LLVM dialect: the ABI globals (magic, version,
 /// manifest) and one `void gm_entry_<n>(void **args)` per entry point.
-/// The manifest records |target|.
+/// The manifest (the module's `gm.manifest`, gmrt/manifest.h) gets
+/// |target|'s CPU and extensions as its "target"; a malformed one is an
+/// error on the module.
 mlir::LogicalResult addArtifactABI(mlir::ModuleOp module, const CPUTarget &target);
 
 /// Translates |module| (LLVM dialect, with the ABI) to LLVM IR, optimises it

@@ -1,4 +1,10 @@
 //===- artifact.cpp - loading gmc's artifacts and calling their entries ---===//
+//
+// The manifest is read by manifest.h's fromJson, the schema gmc writes with;
+// this file adds the file name to its messages, checks the ELF file before
+// dlopen trusts it, and describes buffers to generated code.
+//
+//===----------------------------------------------------------------------===//
 
 #include "runtime/include/gmrt/artifact.h"
 
@@ -10,7 +16,6 @@
 #include <cstring>
 #include <dlfcn.h>
 #include <elf.h>
-#include <sstream>
 
 namespace gmrt {
 
@@ -30,143 +35,21 @@ std::string shapeString(const Shape &shape) {
   return s;
 }
 
-int EntrySpec::find(InputSpec::Kind kind, const std::string &name) const {
-  for (size_t i = 0; i < inputs.size(); ++i)
-    if (inputs[i].kind == kind && (name.empty() || inputs[i].name == name))
-      return (int)i;
-  return -1;
-}
-
-const EntrySpec *Manifest::entry(const std::string &kind, const std::string &name) const {
-  for (const EntrySpec &e : entries)
-    if (e.kind == kind && (name.empty() || e.name == name))
-      return &e;
-  return nullptr;
-}
-
-const DataSpec *Manifest::dataNamed(const std::string &name) const {
-  for (const DataSpec &d : data)
-    if (d.name == name)
-      return &d;
-  return nullptr;
-}
-
-namespace {
-
-bool parseShape(const std::string &text, Shape &out) {
-  out.clear();
-  if (text == "scalar")
-    return true;
-  std::stringstream ss(text);
-  std::string dim;
-  while (std::getline(ss, dim, 'x')) {
-    if (dim == "?") {
-      out.push_back(-1);
-      continue;
-    }
-    char *end = nullptr;
-    long long v = std::strtoll(dim.c_str(), &end, 10);
-    if (dim.empty() || *end || v <= 0 || v > (1ll << 40))
-      return false;
-    out.push_back(v);
-  }
-  return !out.empty();
-}
-
-bool parseNumber(const std::string &text, double &out) {
-  char *end = nullptr;
-  out = std::strtod(text.c_str(), &end);
-  return !text.empty() && !*end && std::isfinite(out);
-}
-
-} // namespace
-
 Status parseManifest(const std::string &text, const std::string &origin, Manifest &out) {
-  out = Manifest();
-  std::stringstream lines(text);
-  std::string line;
-  int lineNo = 0;
-  EntrySpec *entry = nullptr;
   auto bad = [&](const std::string &why) {
-    return Status::error("'" + origin + "' has a malformed manifest (line " +
-                         std::to_string(lineNo) + ": " + why + ")");
+    return Status::error("'" + origin + "' has a malformed manifest (" + why + ")");
   };
-  while (std::getline(lines, line)) {
-    ++lineNo;
-    std::vector<std::string> f;
-    std::stringstream ss(line);
-    for (std::string w; ss >> w;)
-      f.push_back(w);
-    if (f.empty())
-      continue;
-    if (lineNo == 1) {
-      if (f.size() != 2 || f[0] != "gm-manifest" || f[1] != "1")
-        return bad("expected 'gm-manifest 1'");
-      continue;
-    }
-    const std::string &k = f[0];
-    if (k == "model" && f.size() == 2) {
-      out.model = f[1];
-    } else if (k == "state" && f.size() == 6) {
-      StateSpec s;
-      s.name = f[1];
-      s.init = f[3];
-      s.slotOf = f[5] == "-" ? "" : f[5];
-      if (!parseShape(f[2], s.shape) || !parseNumber(f[4], s.scale))
-        return bad("bad state record");
-      for (int64_t d : s.shape)
-        if (d < 0)
-          return bad("state with a batch dimension");
-      out.state.push_back(std::move(s));
-    } else if (k == "data" && f.size() == 5) {
-      DataSpec d{f[1], {}, f[3], f[4]};
-      if (!parseShape(f[2], d.shape))
-        return bad("bad data shape");
-      out.data.push_back(std::move(d));
-    } else if (k == "entry" && f.size() == 4) {
-      out.entries.push_back(EntrySpec{f[1], f[2], f[3], {}, {}, {}, nullptr});
-      entry = &out.entries.back();
-    } else if (k == "in" && entry && f.size() >= 2) {
-      InputSpec in;
-      if (f[1] == "key" && f.size() == 2) {
-        in.kind = InputSpec::Kind::Key;
-      } else if ((f[1] == "data" || f[1] == "tensor") && f.size() == 4) {
-        in.kind = f[1] == "data" ? InputSpec::Kind::Data : InputSpec::Kind::Tensor;
-        in.name = f[2];
-        if (!parseShape(f[3], in.shape))
-          return bad("bad input shape");
-      } else if (f[1] == "hparam" && f.size() == 4) {
-        in.kind = InputSpec::Kind::HParam;
-        in.name = f[2];
-        in.hasDefault = f[3] != "-";
-        if (in.hasDefault && !parseNumber(f[3], in.value))
-          return bad("bad hyper-parameter default");
-      } else {
-        return bad("unknown input record");
-      }
-      entry->inputs.push_back(std::move(in));
-    } else if (k == "out" && entry && f.size() == 2) {
-      Shape s;
-      if (!parseShape(f[1], s))
-        return bad("bad output shape");
-      entry->outputs.push_back(std::move(s));
-    } else if (k == "target" && f.size() == 3 && out.targetCPU.empty()) {
-      out.targetCPU = f[1];
-      std::stringstream isa(f[2] == "-" ? "" : f[2]);
-      for (std::string e; std::getline(isa, e, ',');)
-        out.targetISA.push_back(e);
-    } else if (k == "info" && entry && f.size() == 3) {
-      entry->info[f[1]] = f[2];
-    } else {
-      return bad("unknown record '" + k + "'");
-    }
-  }
-  if (lineNo == 0)
+  if (text.empty())
     return Status::error("'" + origin + "' has an empty manifest");
-  if (out.model.empty() || out.entries.empty())
-    return bad("no model name or no entry point");
-  if (out.targetCPU.empty())
-    return bad("no target record");
+  std::string why;
+  // fromJson checks types before reading values and so should not throw;
+  // the catch keeps a nlohmann exception from ever leaving the runtime.
+  try {
+    if (!fromJson(text, out, why))
+      return bad(why);
+  } catch (const nlohmann::json::exception &e) {
+    return bad(e.what());
+  }
   return Status();
 }
 
@@ -230,12 +113,14 @@ Status Artifact::load(const std::string &path, Artifact &out) {
     return s;
   // Before any generated code runs: an extension this CPU lacks would be an
   // illegal instruction in the middle of a step.
-  if (Status s = checkCPU(path, out.manifest.targetCPU, out.manifest.targetISA); !s)
+  if (Status s = checkCPU(path, out.manifest.target.cpu, out.manifest.target.isa); !s)
     return s;
-  for (EntrySpec &e : out.manifest.entries) {
-    e.fn = reinterpret_cast<gm_entry_fn>(dlsym(h, e.symbol.c_str()));
-    if (!e.fn)
+  out.functions.clear();
+  for (const EntrySpec &e : out.manifest.entries) {
+    auto fn = reinterpret_cast<gm_entry_fn>(dlsym(h, e.symbol.c_str()));
+    if (!fn)
       return Status::error("'" + path + "' lacks the symbol " + e.symbol + " of entry " + e.name);
+    out.functions.push_back(fn);
   }
   uint64_t hash = 1469598103934665603ull;
   for (unsigned char c : out.manifestText)
@@ -271,8 +156,9 @@ void State::init(const Manifest &m, uint64_t seed) {
   }
 }
 
-void callEntry(const EntrySpec &entry, State &state, const Manifest &m,
+void callEntry(const Artifact &art, const EntrySpec &entry, State &state,
                const std::vector<Buffer> &args) {
+  const Manifest &m = art.manifest;
   std::vector<gm_memref> descs(state.tensors.size() + args.size());
   auto describe = [](gm_memref &d, void *data, const Shape &shape) {
     std::memset(&d, 0, sizeof d);
@@ -292,7 +178,7 @@ void callEntry(const EntrySpec &entry, State &state, const Manifest &m,
   std::vector<void *> ptrs(descs.size());
   for (size_t i = 0; i < descs.size(); ++i)
     ptrs[i] = &descs[i];
-  entry.fn(ptrs.data());
+  art.function(entry)(ptrs.data());
 }
 
 } // namespace gmrt

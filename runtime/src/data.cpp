@@ -3,14 +3,22 @@
 // IDX: a 4-byte magic (0, 0, type, rank), rank big-endian uint32 dims, then
 // the data. Fashion-MNIST ships type 0x08 (unsigned byte), gzip'ed.
 //
+// .npy: a magic, a version, a header that is a Python dict literal (descr,
+// fortran_order, shape), then the data. The dict is rewritten as JSON and
+// read with gm's one JSON library (json.h), not matched as text: numpy's
+// own spacing, a 1-tuple's comma or a Python 2 writer's long integers all
+// read the same.
+//
 //===----------------------------------------------------------------------===//
 
 #include "runtime/include/gmrt/data.h"
 
 #include "runtime/include/gmrt/io.h"
+#include "runtime/include/gmrt/json.h"
 
 #include <zlib.h>
 
+#include <cctype>
 #include <cstring>
 #include <sys/stat.h>
 
@@ -128,6 +136,66 @@ Status loadFashionMnist(const std::string &dir, const std::string &split,
 // .npy
 //===----------------------------------------------------------------------===//
 
+namespace {
+
+/// Rewrites the Python literal of a .npy header (`{'descr': '<f4',
+/// 'fortran_order': False, 'shape': (5,), }`, as numpy's repr writes it) as
+/// JSON, for json.h to read: single-quoted strings become double-quoted,
+/// True/False/None become true/false/null, tuples become arrays, the commas
+/// Python allows before a closing bracket (`(5,)`, `, }`) go, and so does
+/// the L of Python 2's long integers (`(3L, 4L)`). Text that was not such a
+/// literal stays invalid and fails to parse.
+std::string pythonLiteralToJson(const std::string &text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '\'' || c == '"') {
+      // A string: copied with its quote changed to ", the other quote
+      // escaped inside it, and backslash escapes kept (\' needs none).
+      out += '"';
+      for (++i; i < text.size() && text[i] != c; ++i) {
+        if (text[i] == '\\' && i + 1 < text.size()) {
+          if (text[i + 1] != '\'')
+            out += '\\';
+          out += text[++i];
+        } else {
+          if (text[i] == '"')
+            out += '\\';
+          out += text[i];
+        }
+      }
+      out += '"'; // a missing closing quote ends the text and fails to parse
+    } else if (std::isalpha((unsigned char)c) || c == '_') {
+      size_t end = i;
+      while (end < text.size() && (std::isalnum((unsigned char)text[end]) || text[end] == '_'))
+        ++end;
+      std::string word = text.substr(i, end - i);
+      if (word == "True")
+        out += "true";
+      else if (word == "False")
+        out += "false";
+      else if (word == "None")
+        out += "null";
+      else if (!(word == "L" && !out.empty() && std::isdigit((unsigned char)out.back())))
+        out += word;
+      i = end - 1;
+    } else if (c == '(' || c == '[' || c == '{') {
+      out += c == '(' ? '[' : c;
+    } else if (c == ')' || c == ']' || c == '}') {
+      while (!out.empty() && std::isspace((unsigned char)out.back()))
+        out.pop_back();
+      if (!out.empty() && out.back() == ',')
+        out.pop_back();
+      out += c == ')' ? ']' : c;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+} // namespace
+
 Status readNpy(const std::string &path, FloatArray &out) {
   std::string bytes;
   if (Status s = readFile(path, bytes); !s)
@@ -143,34 +211,41 @@ Status readNpy(const std::string &path, FloatArray &out) {
     headerLen |= (size_t)(unsigned char)bytes[8 + i] << (8 * i);
   if (bytes.size() < start + headerLen)
     return Status::error("'" + path + "' is truncated in its header");
-  std::string header = bytes.substr(start, headerLen);
-  bool f4 = header.find("'descr': '<f4'") != std::string::npos;
-  bool u1 = header.find("'descr': '|u1'") != std::string::npos;
+  auto malformed = [&](const std::string &why) {
+    return Status::error("'" + path + "' has a malformed .npy header (" + why + ")");
+  };
+  Json header;
+  std::string why;
+  if (!parseJson(pythonLiteralToJson(bytes.substr(start, headerLen)), header, why,
+                 /*maxDepth=*/4))
+    return malformed(why);
+  if (!header.is_object())
+    return malformed("not a dict");
+  auto descr = header.find("descr"), fortran = header.find("fortran_order"),
+       shape = header.find("shape");
+  if (descr == header.end() || fortran == header.end())
+    return malformed("no 'descr' or 'fortran_order'");
+  bool f4 = *descr == "<f4", u1 = *descr == "|u1";
   if (!f4 && !u1)
     return Status::error("'" + path + "' holds a dtype other than '<f4' or '|u1'");
-  if (header.find("'fortran_order': False") == std::string::npos)
+  if (!fortran->is_boolean())
+    return malformed("'fortran_order' is " + jsonExcerpt(*fortran) + ", not True or False");
+  if (fortran->get<bool>())
     return Status::error("'" + path + "' is in Fortran order; save it in C order");
-  size_t open = header.find("'shape': (");
-  size_t close = open == std::string::npos ? open : header.find(')', open);
-  if (close == std::string::npos)
+  if (shape == header.end())
     return Status::error("'" + path + "' has no shape in its header");
+  if (!shape->is_array())
+    return Status::error("'" + path + "' has a malformed shape");
   out.shape.clear();
   uint64_t count = 1;
-  std::string dims = header.substr(open + 10, close - open - 10);
-  for (size_t at = 0; at < dims.size();) {
-    while (at < dims.size() && (dims[at] == ' ' || dims[at] == ','))
-      ++at;
-    if (at >= dims.size())
-      break;
-    size_t end = at;
-    while (end < dims.size() && std::isdigit((unsigned char)dims[end]))
-      ++end;
-    if (end == at || end - at > 12)
+  for (const Json &d : *shape) {
+    if (!d.is_number_unsigned() || d.get<uint64_t>() > (1ull << 40))
       return Status::error("'" + path + "' has a malformed shape");
-    int64_t d = std::stoll(dims.substr(at, end - at));
-    out.shape.push_back(d);
-    count *= (uint64_t)d;
-    at = end;
+    uint64_t dim = d.get<uint64_t>();
+    out.shape.push_back((int64_t)dim);
+    // Saturates past any real size instead of overflowing; the size check
+    // below rejects it.
+    count = dim && count > (1ull << 40) / dim ? (1ull << 41) : count * dim;
   }
   size_t elem = f4 ? 4 : 1, data = start + headerLen;
   if (count > (1ull << 34) || bytes.size() - data < count * elem)
@@ -188,9 +263,9 @@ Status readNpy(const std::string &path, FloatArray &out) {
 Status writeNpy(const std::string &path, const FloatArray &array) {
   std::string shape;
   for (int64_t d : array.shape)
-    shape += std::to_string(d) + ", ";
-  if (array.shape.size() > 1)
-    shape.resize(shape.size() - 1); // "(3, 4)" but "(3,)"
+    shape += (shape.empty() ? "" : ", ") + std::to_string(d);
+  if (array.shape.size() == 1)
+    shape += ","; // "(3, 4)" but "(3,)", as numpy writes them
   std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" +
                        shape + "), }";
   // Pad with spaces so that the data starts on a 64-byte boundary.

@@ -1,130 +1,31 @@
 //===- safetensors.cpp - checkpoints in the safetensors format -------------===//
 //
-// The header is JSON; this file carries the small parser it needs (objects,
-// arrays, strings without escapes beyond \" and \\, non-negative integers),
-// bounded in depth and size, since a checkpoint may come from anywhere.
+// The header is JSON, read and written with gm's one JSON library (json.h):
+// bounded in size (100 MB, the safetensors limit) and depth before anything
+// is allocated for it, and every value's type checked before it is used,
+// since a checkpoint may come from anywhere. Keys other than the three a
+// tensor needs, and metadata gm does not know, are ignored: files written by
+// PyTorch's safetensors carry their own.
 //
 //===----------------------------------------------------------------------===//
 
 #include "runtime/include/gmrt/safetensors.h"
 
 #include "runtime/include/gmrt/io.h"
+#include "runtime/include/gmrt/json.h"
 
 #include <cstring>
-#include <memory>
 
 namespace gmrt {
 
 namespace {
 
-struct Json {
-  enum class Kind { Object, Array, String, Number } kind = Kind::Number;
-  std::vector<std::pair<std::string, std::unique_ptr<Json>>> members; // Object
-  std::vector<std::unique_ptr<Json>> items;                           // Array
-  std::string text;                                                   // String
-  uint64_t number = 0;                                                // Number
-
-  const Json *get(const std::string &key) const {
-    for (auto &m : members)
-      if (m.first == key)
-        return m.second.get();
-    return nullptr;
-  }
-};
-
-class JsonParser {
-public:
-  explicit JsonParser(const std::string &s) : s(s) {}
-
-  std::unique_ptr<Json> parse() {
-    auto v = value(0);
-    space();
-    return v && at == s.size() ? std::move(v) : nullptr;
-  }
-
-private:
-  void space() {
-    while (at < s.size() && (s[at] == ' ' || s[at] == '\n' || s[at] == '\t' || s[at] == '\r'))
-      ++at;
-  }
-  bool eat(char c) {
-    space();
-    if (at < s.size() && s[at] == c) {
-      ++at;
-      return true;
-    }
+/// A non-negative integer JSON value at most |max|, into |out|.
+bool unsignedValue(const Json &j, uint64_t max, uint64_t &out) {
+  if (!j.is_number_unsigned() || j.get<uint64_t>() > max)
     return false;
-  }
-  bool string(std::string &out) {
-    if (!eat('"'))
-      return false;
-    while (at < s.size() && s[at] != '"') {
-      if (s[at] == '\\') {
-        if (++at >= s.size() || (s[at] != '"' && s[at] != '\\' && s[at] != '/'))
-          return false;
-      }
-      out += s[at++];
-    }
-    return eat('"');
-  }
-  std::unique_ptr<Json> value(int depth) {
-    if (depth > 8)
-      return nullptr;
-    auto v = std::make_unique<Json>();
-    space();
-    if (at >= s.size())
-      return nullptr;
-    if (s[at] == '{') {
-      ++at;
-      v->kind = Json::Kind::Object;
-      if (eat('}'))
-        return v;
-      do {
-        std::string key;
-        if (!string(key) || !eat(':'))
-          return nullptr;
-        auto member = value(depth + 1);
-        if (!member)
-          return nullptr;
-        v->members.emplace_back(std::move(key), std::move(member));
-      } while (eat(','));
-      return eat('}') ? std::move(v) : nullptr;
-    }
-    if (s[at] == '[') {
-      ++at;
-      v->kind = Json::Kind::Array;
-      if (eat(']'))
-        return v;
-      do {
-        auto item = value(depth + 1);
-        if (!item)
-          return nullptr;
-        v->items.push_back(std::move(item));
-      } while (eat(','));
-      return eat(']') ? std::move(v) : nullptr;
-    }
-    if (s[at] == '"') {
-      v->kind = Json::Kind::String;
-      return string(v->text) ? std::move(v) : nullptr;
-    }
-    size_t start = at;
-    while (at < s.size() && std::isdigit((unsigned char)s[at]) && at - start < 19)
-      v->number = v->number * 10 + (uint64_t)(s[at++] - '0');
-    return at > start ? std::move(v) : nullptr;
-  }
-
-  const std::string &s;
-  size_t at = 0;
-};
-
-std::string quote(const std::string &s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\')
-      out += '\\';
-    out += c;
-  }
-  return out + "\"";
+  out = j.get<uint64_t>();
+  return true;
 }
 
 } // namespace
@@ -137,34 +38,33 @@ const NamedTensor *Checkpoint::find(const std::string &name) const {
 }
 
 Status writeSafetensors(const std::string &path, const Checkpoint &ckpt) {
-  std::string header = "{";
+  Json header = Json::object();
   if (!ckpt.metadata.empty()) {
-    header += "\"__metadata__\":{";
-    bool first = true;
-    for (auto &[k, v] : ckpt.metadata) {
-      header += (first ? "" : ",") + quote(k) + ":" + quote(v);
-      first = false;
-    }
-    header += "}";
+    Json metadata = Json::object();
+    for (auto &[k, v] : ckpt.metadata)
+      metadata[k] = v;
+    header["__metadata__"] = std::move(metadata);
   }
   uint64_t offset = 0;
   for (const NamedTensor &t : ckpt.tensors) {
+    if (t.name == "__metadata__" || header.contains(t.name))
+      return Status::error("cannot write '" + path + "': two tensors called '" + t.name +
+                           "' (or one called like the metadata)");
     uint64_t bytes = t.data.size() * 4;
-    if (header.size() > 1)
-      header += ",";
-    header += quote(t.name) + ":{\"dtype\":\"F32\",\"shape\":[";
-    for (size_t i = 0; i < t.shape.size(); ++i)
-      header += (i ? "," : "") + std::to_string(t.shape[i]);
-    header += "],\"data_offsets\":[" + std::to_string(offset) + "," +
-              std::to_string(offset + bytes) + "]}";
+    Json shape = Json::array();
+    for (int64_t d : t.shape)
+      shape.push_back(d);
+    header[t.name] = Json{{"dtype", "F32"},
+                          {"shape", std::move(shape)},
+                          {"data_offsets", Json::array({offset, offset + bytes})}};
     offset += bytes;
   }
-  header += "}";
-  header.append((8 - header.size() % 8) % 8, ' '); // align the data
+  std::string text = dumpJson(header);
+  text.append((8 - text.size() % 8) % 8, ' '); // align the data
   std::string file(8, '\0');
   for (int i = 0; i < 8; ++i)
-    file[i] = (char)((uint64_t)header.size() >> (8 * i));
-  file += header;
+    file[i] = (char)((uint64_t)text.size() >> (8 * i));
+  file += text;
   for (const NamedTensor &t : ckpt.tensors)
     file.append(reinterpret_cast<const char *>(t.data.data()), t.data.size() * 4);
   return writeFileAtomic(path, file);
@@ -185,45 +85,62 @@ Status readSafetensors(const std::string &path, Checkpoint &out) {
   if (headerLen > (100u << 20) || headerLen > file.size() - 8)
     return bad("its header length (" + std::to_string(headerLen) +
                ") runs past the end of the file");
-  std::string header = file.substr(8, headerLen);
-  std::unique_ptr<Json> root = JsonParser(header).parse();
-  if (!root || root->kind != Json::Kind::Object)
-    return bad("malformed JSON header");
+  Json root;
+  std::string why;
+  if (!parseJson(std::string_view(file).substr(8, headerLen), root, why, /*maxDepth=*/8))
+    return bad("malformed JSON header (" + why + ")");
+  if (!root.is_object())
+    return bad("malformed JSON header (not an object)");
   uint64_t dataSize = file.size() - 8 - headerLen;
   const char *data = file.data() + 8 + headerLen;
   out.tensors.clear();
   out.metadata.clear();
-  for (auto &[name, entry] : root->members) {
+  for (auto it = root.begin(); it != root.end(); ++it) {
+    const std::string &name = it.key();
+    const Json &entry = it.value();
     if (name == "__metadata__") {
-      if (entry->kind != Json::Kind::Object)
+      if (!entry.is_object())
         return bad("__metadata__ is not an object");
-      for (auto &[k, v] : entry->members) {
-        if (v->kind != Json::Kind::String)
-          return bad("metadata '" + k + "' is not a string");
-        out.metadata[k] = v->text;
+      for (auto m = entry.begin(); m != entry.end(); ++m) {
+        if (!m.value().is_string())
+          return bad("metadata '" + m.key() + "' is not a string");
+        out.metadata[m.key()] = m.value().get<std::string>();
       }
       continue;
     }
-    const Json *dtype = entry->get("dtype"), *shape = entry->get("shape"),
-               *offsets = entry->get("data_offsets");
-    if (entry->kind != Json::Kind::Object || !dtype || !shape || !offsets ||
-        shape->kind != Json::Kind::Array || offsets->kind != Json::Kind::Array ||
-        offsets->items.size() != 2)
+    const Json *dtype = nullptr, *shape = nullptr, *offsets = nullptr;
+    if (entry.is_object()) {
+      auto find = [&](const char *key) {
+        auto f = entry.find(key);
+        return f == entry.end() ? nullptr : &*f;
+      };
+      dtype = find("dtype");
+      shape = find("shape");
+      offsets = find("data_offsets");
+    }
+    if (!dtype || !shape || !offsets || !shape->is_array() || !offsets->is_array() ||
+        offsets->size() != 2)
       return bad("tensor '" + name + "' lacks dtype, shape or data_offsets");
-    if (dtype->kind != Json::Kind::String || dtype->text != "F32")
-      return bad("tensor '" + name + "' has dtype " + dtype->text + "; gm reads F32");
+    if (!dtype->is_string() || *dtype != "F32")
+      return bad("tensor '" + name + "' has dtype " +
+                 (dtype->is_string() ? dtype->get<std::string>() : jsonExcerpt(*dtype)) +
+                 "; gm reads F32");
     NamedTensor t;
     t.name = name;
     uint64_t count = 1;
-    for (auto &d : shape->items) {
-      if (d->kind != Json::Kind::Number || d->number > (1u << 30))
+    for (const Json &d : *shape) {
+      uint64_t dim = 0;
+      if (!unsignedValue(d, 1u << 30, dim))
         return bad("tensor '" + name + "' has a malformed shape");
-      t.shape.push_back((int64_t)d->number);
-      count *= d->number;
+      t.shape.push_back((int64_t)dim);
+      count *= dim;
       if (count > (1ull << 32))
         return bad("tensor '" + name + "' is implausibly large");
     }
-    uint64_t begin = offsets->items[0]->number, end = offsets->items[1]->number;
+    uint64_t begin = 0, end = 0;
+    if (!unsignedValue((*offsets)[0], UINT64_MAX, begin) ||
+        !unsignedValue((*offsets)[1], UINT64_MAX, end))
+      return bad("tensor '" + name + "' has malformed data_offsets " + jsonExcerpt(*offsets));
     if (begin > end || end > dataSize || end - begin != count * 4)
       return bad("tensor '" + name + "' has byte range [" + std::to_string(begin) +
                  ", " + std::to_string(end) + ") that does not fit its shape or the "

@@ -6,6 +6,8 @@
 // gmrt-test ckpt-read FILE           the tensors and metadata of a checkpoint
 // gmrt-test npy-roundtrip FILE       write, read back and compare a .npy
 // gmrt-test npy-read FILE            shape and sum of a .npy
+// gmrt-test manifest FILE            an artifact manifest's contents, and
+//                                    whether writing it back gives FILE
 // gmrt-test png FILE N COLS          a grid of N synthetic 28x28 images
 // gmrt-test fashion-png DIR FILE N   a grid of the first N training images
 //
@@ -13,7 +15,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/include/gmrt/artifact.h"
 #include "runtime/include/gmrt/data.h"
+#include "runtime/include/gmrt/io.h"
 #include "runtime/include/gmrt/png.h"
 #include "runtime/include/gmrt/safetensors.h"
 
@@ -39,7 +43,7 @@ static void printShape(const std::vector<int64_t> &shape) {
 
 static int usage() {
   std::fprintf(stderr, "usage: gmrt-test idx|fashion|ckpt-roundtrip|ckpt-read|"
-                       "npy-roundtrip|npy-read|png ARGS...\n");
+                       "npy-roundtrip|npy-read|manifest|png ARGS...\n");
   return 2;
 }
 
@@ -138,6 +142,49 @@ int main(int argc, char **argv) {
       sum += v;
     printShape(a.shape);
     std::printf("sum %g\n", sum);
+    return 0;
+  }
+  if (cmd == "manifest") {
+    std::string text;
+    if (Status s = readFile(path, text); !s)
+      return fail(s);
+    Manifest m;
+    if (Status s = parseManifest(text, path, m); !s)
+      return fail(s);
+    std::printf("model %s for %s: %zu state, %zu data, %zu entries\n", m.model.c_str(),
+                m.target.cpu.c_str(), m.state.size(), m.data.size(), m.entries.size());
+    for (const EntrySpec &e : m.entries) {
+      std::printf("%s %s:", e.kind.c_str(), e.name.c_str());
+      for (const InputSpec &in : e.inputs) {
+        std::printf(" %s", inputKindName(in.kind));
+        if (!in.name.empty())
+          std::printf(" %s", in.name.c_str());
+        if (in.kind == InputSpec::Kind::Data || in.kind == InputSpec::Kind::Tensor)
+          std::printf(" %s", shapeString(in.shape).c_str());
+        if (in.defaultValue)
+          std::printf(" = %g", *in.defaultValue);
+        std::printf(",");
+      }
+      std::printf(" ->");
+      for (const Shape &s : e.outputs)
+        std::printf(" %s", shapeString(s).c_str());
+      if (e.step)
+        std::printf("; step %s", e.step->c_str());
+      if (e.player)
+        std::printf("; player %s", e.player->c_str());
+      if (e.batch)
+        std::printf("; batch %lld", (long long)*e.batch);
+      if (e.k)
+        std::printf("; k %lld", (long long)*e.k);
+      if (e.value)
+        std::printf("; value %s", e.value->c_str());
+      if (e.prior)
+        std::printf("; prior %s", e.prior->c_str());
+      std::printf("\n");
+    }
+    while (!text.empty() && text.back() == '\n')
+      text.pop_back();
+    std::printf("written back: %s\n", toJson(m) == text ? "the same" : "different");
     return 0;
   }
   if (cmd == "fashion-png" && argc == 5) {

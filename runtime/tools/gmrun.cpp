@@ -279,6 +279,9 @@ Status loadSplit(const Manifest &m, const std::string &path, const std::string &
         a[i * w + ds.labels[i]] = 1.0f;
       }
     } else {
+      if (d.source.empty())
+        return Status::error("data '" + d.name +
+                             "' has no `from` source in the .gm file; pass --data FILE.npy");
       return Status::error("data '" + d.name + "' comes from '" + d.source +
                            "', which gmrun cannot read yet; pass --data FILE.npy");
     }
@@ -315,7 +318,7 @@ struct Call {
   explicit Call(const EntrySpec &e) : entry(e), inputs(e.inputs.size()), keys(e.inputs.size()) {
     for (size_t i = 0; i < e.inputs.size(); ++i)
       if (e.inputs[i].kind == InputSpec::Kind::HParam)
-        inputs[i] = {(float)(e.inputs[i].hasDefault ? e.inputs[i].value : 0.0)};
+        inputs[i] = {(float)e.inputs[i].defaultValue.value_or(0.0)};
   }
   void setHParam(const std::string &name, double v) {
     int i = entry.find(InputSpec::Kind::HParam, name);
@@ -340,7 +343,7 @@ struct Call {
         std::memcpy(&inputs[i][r * w], &src[rows[r] * w], (size_t)w * 4);
     }
   }
-  void run(State &state, const Manifest &m, int64_t batch) {
+  void run(State &state, const Artifact &art, int64_t batch) {
     std::vector<Buffer> bufs;
     auto concrete = [&](Shape s) {
       for (int64_t &d : s)
@@ -363,7 +366,7 @@ struct Call {
       outputs[i].assign((size_t)numel(s), 0.0f);
       bufs.push_back({outputs[i].data(), s});
     }
-    callEntry(entry, state, m, bufs);
+    callEntry(art, entry, state, bufs);
   }
 };
 
@@ -483,7 +486,7 @@ double evaluate(const Artifact &art, State &state, const EntrySpec &e, const Spl
     int64_t n = std::min(batch, split.count - start);
     call.setBatch(split, &rows[start], n);
     call.setKey(keyFor(seed, kEval, (uint64_t)b));
-    call.run(state, art.manifest, n);
+    call.run(state, art, n);
     sum += (double)call.outputs[0][0] * (double)n;
   }
   return sum / (double)split.count;
@@ -502,11 +505,10 @@ std::string testMetrics(const Artifact &art, State &state, const Split &test, ui
   for (const EntrySpec &e : art.manifest.entries) {
     if (e.kind != "eval")
       continue;
-    auto v = e.info.find("value");
-    if (v != e.info.end() && v->second == "iwae")
+    if (e.value == "iwae")
       continue; // k draws per example: `gmrun eval` reports it
     double value = evaluate(art, state, e, test, seed, 100);
-    if (v != e.info.end() && v->second == "elbo")
+    if (e.value == "elbo")
       out += ", \"test_neg_elbo\": " + num(-value);
     else
       out += ", \"test_" + e.name.substr(5) + "\": " + num(value);
@@ -530,7 +532,7 @@ std::vector<const EntrySpec *> trainingPlan(const Artifact &art, int64_t &k) {
   for (const EntrySpec &e : m.entries)
     if (e.kind == "train") {
       steps.push_back(&e);
-      plans.insert(e.info.count("step") ? e.info.at("step") : e.name);
+      plans.insert(e.step.value_or(e.name));
     }
   if (steps.empty())
     die("'" + art.path + "' has no training step");
@@ -542,13 +544,12 @@ std::vector<const EntrySpec *> trainingPlan(const Artifact &art, int64_t &k) {
     return steps;
   auto player = [&](const char *name) -> const EntrySpec * {
     for (const EntrySpec *e : steps)
-      if (e->info.count("player") && e->info.at("player") == name)
+      if (e->player == name)
         return e;
     die("'" + art.path + "' has a game without a " + std::string(name) + " step");
   };
   const EntrySpec *d = player("discriminator"), *g = player("generator");
-  if (d->info.count("k"))
-    k = std::max<int64_t>(1, std::atoll(d->info.at("k").c_str()));
+  k = d->k.value_or(1);
   return {d, g};
 }
 
@@ -587,7 +588,7 @@ int train(const Args &a, const Artifact &art) {
   check(loadSplit(m, dataPath(a), "train", trainSet));
   check(loadSplit(m, dataPath(a), "test", testSet));
   const EntrySpec &first = *plan[0];
-  int64_t dflt = first.info.count("batch") ? std::atoll(first.info.at("batch").c_str()) : 128;
+  int64_t dflt = first.batch.value_or(128);
   int64_t batch = intOption(a, "batch", dflt);
   int64_t perEpoch = trainSet.count / batch; // the last partial batch is dropped
   if (perEpoch == 0)
@@ -603,7 +604,7 @@ int train(const Args &a, const Artifact &art) {
   for (const EntrySpec *e : plan)
     calls.emplace_back(*e);
   auto playerOf = [&](size_t i) {
-    return plan[i]->info.count("player") ? plan[i]->info.at("player") : std::string("all");
+    return plan[i]->player.value_or("all");
   };
   for (size_t i = 0; i < calls.size(); ++i)
     if (a.has("lr"))
@@ -640,7 +641,7 @@ int train(const Args &a, const Artifact &art) {
     c.setBatch(trainSet, rows, batch);
     c.setHParam("t", (double)(i == 0 ? step + 1 : (step + 1) / k));
     c.setKey(keyFor(seed, kTrainStep, (uint64_t)step * 2 + i));
-    c.run(state, m, batch);
+    c.run(state, art, batch);
     float loss = c.outputs[0][0];
     if (!std::isfinite(loss))
       die("the " + (game ? playerOf(i) + "'s " : std::string()) + "training loss became " +
@@ -730,12 +731,12 @@ int evalCommand(const Args &a, const Artifact &art) {
   for (const EntrySpec &e : art.manifest.entries) {
     if (e.kind != "eval")
       continue;
-    auto v = e.info.find("value");
-    std::string what = v == e.info.end() ? "" : v->second;
+    std::string what = e.value.value_or("");
     double k = 0;
     if (what == "iwae") {
       int ki = e.find(InputSpec::Kind::HParam, "k");
-      k = (double)intOption(a, "k", ki >= 0 ? (int64_t)e.inputs[ki].value : 1);
+      int64_t dflt = ki >= 0 ? (int64_t)e.inputs[ki].defaultValue.value_or(1) : 1;
+      k = (double)intOption(a, "k", dflt);
       std::fprintf(stderr, "gmrun: IWAE bound with k = %g on %" PRId64 " images...\n", k,
                    test.count);
     }
@@ -773,7 +774,7 @@ std::vector<float> decode(const Artifact &art, State &state, const EntrySpec &de
   int zi = dec.find(InputSpec::Kind::Tensor);
   call.inputs[zi] = std::move(z);
   call.setKey(0);
-  call.run(state, art.manifest, n);
+  call.run(state, art, n);
   return call.outputs[0];
 }
 
@@ -785,7 +786,7 @@ std::vector<float> encode(const Artifact &art, State &state, const EntrySpec &en
     rows[i] = first + i;
   call.setBatch(split, rows.data(), n);
   call.setKey(0);
-  call.run(state, art.manifest, n);
+  call.run(state, art, n);
   return call.outputs[0];
 }
 
@@ -820,7 +821,7 @@ int sampleCommand(const Args &a, const Artifact &art) {
     }
     n = (int64_t)images.size() / xw;
   } else {
-    if (dec.info.count("prior") == 0 || dec.info.at("prior") != "standard_normal")
+    if (dec.prior != "standard_normal")
       die("sampling needs a standard normal prior on the latent; this model's is not");
     std::vector<float> z((size_t)(n * zw));
     uint64_t key = keyFor(seed, kSample, 0);
@@ -895,12 +896,13 @@ int infoCommand(const Artifact &art) {
   std::printf("model %s: %" PRId64 " parameters, %" PRId64 " optimizer values\n",
               m.model.c_str(), params, slots);
   std::string isa;
-  for (const std::string &e : m.targetISA)
+  for (const std::string &e : m.target.isa)
     isa += " " + e;
-  std::printf("target %s:%s\n", m.targetCPU.c_str(), isa.empty() ? " (x86-64 baseline)" : isa.c_str());
+  std::printf("target %s:%s\n", m.target.cpu.c_str(),
+              isa.empty() ? " (x86-64 baseline)" : isa.c_str());
   for (const DataSpec &d : m.data)
     std::printf("data %s %s %s from %s\n", d.name.c_str(), shapeString(d.shape).c_str(),
-                d.kind.c_str(), d.source.c_str());
+                d.kind.c_str(), d.source.empty() ? "-" : d.source.c_str());
   for (const StateSpec &s : m.state)
     std::printf("%s %s %s%s%s\n", s.slotOf.empty() ? "param" : "slot", s.name.c_str(),
                 shapeString(s.shape).c_str(), s.slotOf.empty() ? "" : " of ",
@@ -981,7 +983,7 @@ int runCommand(const Args &a, const Artifact &art) {
   std::vector<float> trajectory; // the first result after every step
   for (int64_t s = 1; s <= steps; ++s) {
     call.setHParam("t", (double)s);
-    call.run(state, art.manifest, batch);
+    call.run(state, art, batch);
     if (!call.outputs.empty() && !call.outputs[0].empty())
       trajectory.push_back(call.outputs[0][0]);
   }

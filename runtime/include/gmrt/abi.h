@@ -5,7 +5,7 @@
  *
  *   const char    gm_artifact_magic[];  GM_ARTIFACT_MAGIC
  *   const int32_t gm_abi_version;       GM_ABI_VERSION of the gmc that wrote it
- *   const char    gm_manifest[];        the model's description (below)
+ *   const char    gm_manifest[];        the model's description, JSON (below)
  *   void gm_entry_<n>(void **args);     one per entry point
  *
  * and imports from the program that loads it (gmrun provides them):
@@ -20,34 +20,29 @@
  *   1. every `state` tensor of the manifest, in manifest order (parameters
  *      and optimizer slots; the entry reads them, a training step writes
  *      them in place);
- *   2. the entry's `in` lines in order: data batches [B, ...], hyper-
- *      parameters as rank-0 f32, the random key as a rank-0 int64 (the seed
- *      of gm's Philox streams, rng.h);
- *   3. one buffer per `out` line, which the entry writes.
- * All tensors are f32, row-major and contiguous; `?` in a shape is the batch
- * size, the same for every batched argument of one call. Entries allocate
- * scratch memory internally and free it before returning; they keep no
- * state between calls and may run concurrently on different buffers.
+ *   2. the entry's manifest `inputs` in order: data batches [B, ...],
+ *      hyper-parameters as rank-0 f32, the random key as a rank-0 int64
+ *      (the seed of gm's Philox streams, rng.h);
+ *   3. one buffer per manifest `outputs` element, which the entry writes.
+ * All tensors are f32, row-major and contiguous; -1 in a manifest shape is
+ * the batch size, the same for every batched argument of one call. Entries
+ * allocate scratch memory internally and free it before returning; they
+ * keep no state between calls and may run concurrently on different
+ * buffers.
  *
- * The manifest is text, one record per line, fields separated by spaces:
- *   gm-manifest 1
- *   model NAME
- *   state NAME SHAPE INIT SCALE SLOT_OF     (SLOT_OF "-" for a parameter)
- *   data NAME SHAPE KIND SOURCE              (KIND: real, label, tokens)
- *   entry NAME SYMBOL KIND                  (KIND: train, eval, encode, decode)
- *     in data NAME SHAPE | in hparam NAME DEFAULT | in key | in tensor NAME SHAPE
- *     out SHAPE
- *     info KEY VALUE
- *   target CPU EXT,EXT,...                   (last; "-" for no extension)
- * SHAPE is "784", "?x784", "400x784" or "scalar"; INIT is a gm init kind
- * (zeros, ones, normal, uniform, glorot_uniform, kaiming_uniform) with SCALE
- * its scale, drawn as the reference evaluator does (stream = state index).
- * `target` names the CPU gmc compiled for (LLVM's name: `gmc -mcpu`) and the
- * ISA extensions of isa.h that CPU enables; a host refuses to call into an
+ * The manifest is one JSON object, defined field by field in manifest.h
+ * (the schema gmc writes and gmrun reads with; abi.h stays C and carries
+ * no parser). It names the model; lists the `state` tensors (name, shape,
+ * how to initialise them; slots name their parameter), the `data` sets
+ * (per-batch shape, kind, source) and the `entries` (symbol, kind, inputs,
+ * output shapes, and how a host schedules them); and records the `target`:
+ * the CPU gmc compiled for (LLVM's name: `gmc -mcpu`) and the ISA
+ * extensions of isa.h that CPU enables. A host refuses to call into an
  * artifact needing an extension its CPU lacks.
  *
- * Any change to the above bumps GM_ABI_VERSION; a host refuses artifacts of
- * another version.
+ * Any change to the above, the manifest's layout included, bumps
+ * GM_ABI_VERSION; a host refuses artifacts of another version. (Version 3:
+ * the manifest became JSON; 2 added its target record.)
  *
  *===----------------------------------------------------------------------===*/
 
@@ -56,7 +51,7 @@
 
 #include <stdint.h>
 
-#define GM_ABI_VERSION 2
+#define GM_ABI_VERSION 3
 #define GM_ARTIFACT_MAGIC "gm-artifact"
 #define GM_MAX_RANK 8
 

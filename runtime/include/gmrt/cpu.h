@@ -2,7 +2,8 @@
 //
 // gmrun reads the CPU's model name and ISA extensions (CPUID, with the OS's
 // XSAVE state for the wide registers) once, and checks an artifact's
-// `target` record (abi.h) against them before calling any generated code.
+// manifest `target` (manifest.h) against them before calling any generated
+// code.
 //
 // GMRUN_MAX_CPU_ISA=x86-64|x86-64-v2|x86-64-v3|x86-64-v4 makes gmrun act as
 // if the CPU had only the extensions of that level (like oneDNN's

@@ -8,9 +8,10 @@
 // ops for each gm op, keeping a map from gm values to lowered tensors. Shapes
 // are those of the gm types: a `?` is the batch dimension and is read with
 // tensor.dim where a new tensor needs it. The model's description (state,
-// data, entries and their arguments) is written to the module's
-// `gm.manifest` attribute, and the gm.model is erased: what remains is
-// upstream IR only.
+// data, entries and their arguments) is built as a gmrt::Manifest (the
+// schema gmc and gmrun share, runtime/include/gmrt/manifest.h) and written,
+// as its JSON text, to the module's `gm.manifest` attribute; code generation
+// adds the target. The gm.model is erased: what remains is upstream IR only.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,6 +19,7 @@
 
 #include "dialects/GM/IR/GMOps.h"
 #include "dialects/GM/Transforms/Passes.h"
+#include "runtime/include/gmrt/manifest.h"
 
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -1227,20 +1229,12 @@ LogicalResult EntryLowering::lower(Operation *op) {
 // The pass
 //===----------------------------------------------------------------------===//
 
-/// "2x3" for a shape, "?" for the batch dimension, "scalar" for rank 0.
-std::string shapeText(ArrayRef<int64_t> shape) {
-  if (shape.empty())
-    return "scalar";
-  std::string s;
-  for (auto [i, d] : llvm::enumerate(shape))
-    s += (i ? "x" : "") + (ShapedType::isDynamic(d) ? std::string("?") : std::to_string(d));
-  return s;
-}
-
-std::string number(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
+/// A gm shape in the manifest's terms: -1 for the batch dimension.
+gmrt::Shape manifestShape(Type type) {
+  gmrt::Shape shape;
+  for (int64_t d : cast<RankedTensorType>(type).getShape())
+    shape.push_back(ShapedType::isDynamic(d) ? -1 : d);
+  return shape;
 }
 
 struct GMToLinalg : public mlir::gm::impl::GMToLinalgPassBase<GMToLinalg> {
@@ -1332,23 +1326,24 @@ void GMToLinalg::runOnOperation() {
     return signalPassFailure();
   }
   ModelOp model = models.front();
-  std::string manifest = "gm-manifest 1\nmodel " + model.getSymName().str() + "\n";
+  gmrt::Manifest manifest;
+  manifest.model = model.getSymName().str();
   for (ParamOp p : model.getBlock().getOps<ParamOp>()) {
-    manifest += "state " + p.getSymName().str() + " " +
-                shapeText(cast<RankedTensorType>(p.getType()).getShape()) + " " +
-                stringifyInitKind(p.getInit()).str() + " " +
-                number(p.getScale() ? p.getScale()->convertToDouble() : 1.0) + " " +
-                (p->hasAttr("slot_of")
-                     ? cast<FlatSymbolRefAttr>(p->getAttr("slot_of")).getValue().str()
-                     : std::string("-")) +
-                "\n";
+    gmrt::StateSpec &s = manifest.state.emplace_back();
+    s.name = p.getSymName().str();
+    s.shape = manifestShape(p.getType());
+    s.init = stringifyInitKind(p.getInit()).str();
+    s.scale = p.getScale() ? p.getScale()->convertToDouble() : 1.0;
+    if (auto slotOf = p->getAttrOfType<FlatSymbolRefAttr>("slot_of"))
+      s.slotOf = slotOf.getValue().str();
   }
   for (DataOp d : model.getBlock().getOps<DataOp>()) {
-    auto source = d->getAttrOfType<StringAttr>("source");
-    manifest += "data " + d.getSymName().str() + " " +
-                shapeText(cast<RankedTensorType>(d.getType()).getShape()) + " " +
-                stringifyDataKind(d.getKind()).str() + " " +
-                (source ? source.getValue().str() : std::string("-")) + "\n";
+    gmrt::DataSpec &data = manifest.data.emplace_back();
+    data.name = d.getSymName().str();
+    data.shape = manifestShape(d.getType());
+    data.kind = stringifyDataKind(d.getKind()).str();
+    if (auto source = d->getAttrOfType<StringAttr>("source"))
+      data.source = source.getValue().str();
   }
 
   unsigned next = 0;
@@ -1378,59 +1373,72 @@ void GMToLinalg::runOnOperation() {
       continue;
     }
     ++next;
-    manifest += "entry " + fn.getSymName().str() + " " + symbol + " " + kind.str() + "\n";
+    gmrt::EntrySpec &e = manifest.entries.emplace_back();
+    e.name = fn.getSymName().str();
+    e.symbol = symbol;
+    e.kind = kind.str();
     ArrayAttr inputs = fn.getInputs();
     ArrayRef<StringRef> hparamNames = fn.getRuntimeArgNames();
     DictionaryAttr hparams = fn.getOptimizer() ? fn.getOptimizer()->getHparams() : DictionaryAttr();
     unsigned dataCount = inputs.size();
     for (auto [i, t] : llvm::enumerate(fn.getFunctionType().getInputs())) {
+      gmrt::InputSpec &in = e.inputs.emplace_back();
       if (isa<KeyType>(t)) {
-        manifest += "  in key\n";
+        in.kind = gmrt::InputSpec::Kind::Key;
       } else if (i < dataCount) {
-        manifest += "  in data " + cast<FlatSymbolRefAttr>(inputs[i]).getValue().str() + " " +
-                    shapeText(cast<RankedTensorType>(t).getShape()) + "\n";
+        in.kind = gmrt::InputSpec::Kind::Data;
+        in.name = cast<FlatSymbolRefAttr>(inputs[i]).getValue().str();
+        in.shape = manifestShape(t);
       } else if (i - dataCount < hparamNames.size()) {
-        StringRef name = hparamNames[i - dataCount];
-        auto value = hparams ? hparams.getAs<FloatAttr>(name) : FloatAttr();
-        manifest += "  in hparam " + name.str() + " " +
-                    (value ? number(value.getValueAsDouble()) : std::string("-")) + "\n";
+        in.kind = gmrt::InputSpec::Kind::HParam;
+        in.name = hparamNames[i - dataCount].str();
+        if (auto value = hparams ? hparams.getAs<FloatAttr>(in.name) : FloatAttr())
+          in.defaultValue = value.getValueAsDouble();
       } else {
         // A decoder's latent value.
-        std::string name = fn.getLatent() ? fn.getLatent()->str() : "in" + std::to_string(i);
-        manifest += "  in tensor " + name + " " +
-                    shapeText(cast<RankedTensorType>(t).getShape()) + "\n";
+        in.kind = gmrt::InputSpec::Kind::Tensor;
+        in.name = fn.getLatent() ? fn.getLatent()->str() : "in" + std::to_string(i);
+        in.shape = manifestShape(t);
       }
     }
+    // An IWAE bound takes its number of draws as one more hyper-parameter,
+    // after the gm function's own arguments (lowerEntry's rank-0 memref).
     int64_t k = 0;
     fn.walk([&](IwaeOp iw) { k = iw.getK(); });
-    if (k)
-      manifest += "  in hparam k " + std::to_string(k) + "\n";
+    if (k) {
+      gmrt::InputSpec &in = e.inputs.emplace_back();
+      in.kind = gmrt::InputSpec::Kind::HParam;
+      in.name = "k";
+      in.defaultValue = (double)k;
+    }
     for (Type t : fn.getFunctionType().getResults())
-      manifest += "  out " + shapeText(cast<RankedTensorType>(t).getShape()) + "\n";
+      e.outputs.push_back(manifestShape(t));
     // How training steps are scheduled: which step (gm.step or gm.minimax)
     // an entry belongs to, its player, and a game's discriminator steps per
     // generator step.
     if (FlatSymbolRefAttr step = fn.getStepAttr())
       if (Operation *def = SymbolTable::lookupNearestSymbolFrom(fn, step)) {
         if (auto batch = def->getAttrOfType<IntegerAttr>("batch"))
-          manifest += "  info batch " + std::to_string(batch.getInt()) + "\n";
-        manifest += "  info step " + step.getValue().str() + "\n";
+          e.batch = batch.getInt();
+        e.step = step.getValue().str();
         if (fn.getPlayer())
-          manifest += "  info player " + stringifyPlayer(*fn.getPlayer()).str() + "\n";
+          e.player = stringifyPlayer(*fn.getPlayer()).str();
         if (auto mm = dyn_cast<MinimaxOp>(def))
-          manifest += "  info k " + std::to_string(mm.getK()) + "\n";
+          e.k = mm.getK();
       }
+    // What an evaluation computes and whether a decoder's latent has the
+    // standard normal prior: how gmrun reports and samples.
     if (fn.getBound())
-      manifest += "  info value " + stringifyBound(*fn.getBound()).str() + "\n";
+      e.value = stringifyBound(*fn.getBound()).str();
     if (fn.getStandardPrior())
-      manifest += "  info prior standard_normal\n";
+      e.prior = "standard_normal";
   }
   if (next == 0) {
     model.emitError() << "model '" << model.getSymName()
                       << "' has no entry point to compile (no train block?)";
     return signalPassFailure();
   }
-  module->setAttr("gm.manifest", StringAttr::get(module.getContext(), manifest));
+  module->setAttr("gm.manifest", StringAttr::get(module.getContext(), gmrt::toJson(manifest)));
   model.erase();
 }
 
