@@ -14,7 +14,9 @@ echo "gm test: the machine as gm sees it (gmrun system; gmc --print-target):"
 build/bin/gmrun system | sed 's/^/  /'
 build/bin/gmc --print-target | sed 's/^/  gmc native: /'
 log=$(mktemp)
-python3 /usr/lib/llvm-19/build/utils/lit/lit.py -sv build/test \
+# Every lit suite: test/ and the test/ folders beside the code.
+suites=$(find build -name lit.site.cfg.py -printf '%h\n' | sort)
+python3 /usr/lib/llvm-19/build/utils/lit/lit.py -sv $suites \
   --param asan_gmc="$PWD/build-asan/bin/gmc" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 # lit's summary lines: "  Passed: 27 (100.00%)", or "  Passed     : 27" when

@@ -7,12 +7,16 @@ import lit.formats
 from lit.llvm import llvm_config
 from lit.llvm.subst import ToolSubst
 
-config.name = "gm"
+# One configuration for every suite: test/ and each test/ folder beside the
+# code (its site file says which).
+config.name = "gm" if config.gm_suite_src.endswith("/test") and \
+    os.path.dirname(config.gm_suite_src) == config.gm_src_root else \
+    "gm-" + os.path.relpath(os.path.dirname(config.gm_suite_src), config.gm_src_root)
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".gm", ".test"]
 config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
-config.test_source_root = os.path.dirname(__file__)
-config.test_exec_root = os.path.join(config.gm_obj_root, "test")
+config.test_source_root = config.gm_suite_src
+config.test_exec_root = config.gm_suite_obj
 
 config.substitutions.append(("%models", os.path.join(config.gm_src_root, "models")))
 config.substitutions.append(("%python", sys.executable))

@@ -125,9 +125,14 @@ void registerCodeGenDialects(MLIRContext &context) {
 }
 
 void buildLinalgPipeline(OpPassManager &pm) {
-  // Composite ops into the core: only core ops have lowering patterns.
+  // Entry points as functions with the artifact's calling convention (calls
+  // inlined), and the manifest; then composite ops into the core, which has
+  // lowering patterns, and the core to linalg on tensors. The key's
+  // unrealized casts fold away last.
+  pm.addPass(mlir::gm::createGMToABIPass());
   pm.addPass(mlir::gm::createGMDecomposePass());
-  pm.addPass(mlir::gm::createGMToLinalgPass());
+  pm.addPass(mlir::gm::createConvertGMToLinalgPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   // Chains of elementwise generics become one loop nest each.

@@ -245,7 +245,10 @@ void ::gm::eval::registerStochasticRules(Rules &rules) {
     // log (1/k) sum_j p(x | z_j) p(z_j) / q(z_j), z_j ~ q.
     const Distribution &q = frame.D(o.getQ()), &p = frame.D(o.getP());
     uint64_t key = frame.get(o.getKey()).key;
-    int64_t k = o.getK(), elems = 1;
+    int64_t k = o.getDraws() ? (int64_t)frame.T(o.getDraws()).data[0] : (int64_t)o.getK();
+    int64_t elems = 1;
+    if (k < 1)
+      return frame.fail(o, "needs at least one draw, got " + Twine(k));
     for (int64_t dim : q.sampleShape)
       elems *= dim;
     int64_t b = q.sampleShape[0];

@@ -2305,7 +2305,7 @@ Val MLIRGenImpl::genObjectiveBuiltin(StringRef name, const Expr &e, FnCtx &fn,
   if (q.decl->var.text != p.decl->var.text || qt.getSampleType() != pt.getSampleType())
     return fail(e.loc, "iwae needs a posterior and a prior over one latent");
   auto op = builder.create<IwaeOp>(at, batchedType({}), q.value, p.value, fn.key,
-                                   builder.getI64IntegerAttr(fn.nextStream++),
+                                   /*draws=*/Value(), builder.getI64IntegerAttr(fn.nextStream++),
                                    builder.getI64IntegerAttr(*k), /*log_weight=*/UnitAttr());
   Block *body = new Block();
   op.getBody().push_back(body);

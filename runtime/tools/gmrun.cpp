@@ -313,6 +313,7 @@ struct Call {
   const EntrySpec &entry;
   std::vector<std::vector<float>> inputs; // per manifest input
   std::vector<int64_t> keys;              // key storage (int64)
+  std::vector<std::vector<int32_t>> ids;  // token data as the i32 ids entries take
   std::vector<std::vector<float>> outputs;
 
   explicit Call(const EntrySpec &e) : entry(e), inputs(e.inputs.size()), keys(e.inputs.size()) {
@@ -357,8 +358,16 @@ struct Call {
         bufs.push_back({&keys[i], {}});
       else if (in.kind == InputSpec::Kind::HParam)
         bufs.push_back({inputs[i].data(), {}});
-      else
+      else if (const DataSpec *d = art.manifest.dataNamed(in.name);
+               in.kind == InputSpec::Kind::Data && d && d->kind == "tokens") {
+        // Token ids are held as floats with the rest of a split; entries
+        // take them as i32 (abi.h).
+        ids.resize(entry.inputs.size());
+        ids[i].assign(inputs[i].begin(), inputs[i].end());
+        bufs.push_back({ids[i].data(), concrete(in.shape)});
+      } else {
         bufs.push_back({inputs[i].data(), concrete(in.shape)});
+      }
     }
     outputs.resize(entry.outputs.size());
     for (size_t i = 0; i < entry.outputs.size(); ++i) {
@@ -971,8 +980,9 @@ int runCommand(const Args &a, const Artifact &art) {
       int64_t k = s.back();
       for (int64_t r = 0; r < numel(s) / k; ++r)
         call.inputs[i][r * k + gmrt_rng_block_word(seed, stream, r) % k] = 1.0f;
-    } else if (d && d->kind == "tokens") {
-      die("run: token data is not generated yet");
+    } else if (d && d->kind == "tokens") { // ids below the vocabulary
+      for (size_t j = 0; j < call.inputs[i].size(); ++j)
+        call.inputs[i][j] = (float)(gmrt_rng_block_word(seed, stream, j) % (uint64_t)*d->classes);
     } else {
       for (size_t j = 0; j < call.inputs[i].size(); ++j)
         call.inputs[i][j] = (float)gmrt_uniform(seed, stream, j, 0);

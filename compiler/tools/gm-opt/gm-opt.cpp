@@ -11,6 +11,7 @@
 #include "dialects/GM/IR/GMOps.h"
 #include "dialects/GM/Transforms/Passes.h"
 
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
@@ -19,6 +20,7 @@ int main(int argc, char **argv) {
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   mlir::registerSymbolDCEPass();
+  mlir::registerPass([] { return mlir::createReconcileUnrealizedCastsPass(); });
   mlir::gm::registerGMPasses();
   mlir::gm::registerGMConversionPasses();
   gm::registerTrainingPipeline();

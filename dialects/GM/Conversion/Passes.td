@@ -5,33 +5,51 @@
 
 include "mlir/Pass/PassBase.td"
 
-def GMToLinalgPass : Pass<"gm-to-linalg", "::mlir::ModuleOp"> {
-  let summary = "lower gm entry points to func/linalg/tensor/arith/math";
+def GMToABIPass : Pass<"gm-to-abi", "::mlir::ModuleOp"> {
+  let summary = "entry points as functions with the artifact's calling convention, and the manifest";
   let description = [{
-    Every `gm.func` whose role is an entry point (training steps, evaluations,
-    encoders, decoders) becomes a `func.func @gm_entry_<n>` with the
-    artifact ABI (runtime/include/gmrt/abi.h): one memref argument per model
-    parameter and optimizer slot (the state, in declaration order), then
-    the entry's inputs (data, hyper-parameters as `memref<f32>`, the key as
-    `memref<i64>`), then one memref per result. Parameters are read through
-    `bufferization.to_tensor restrict`, `gm.assign` and results become
-    `bufferization.materialize_in_destination`, so the function writes the
-    caller's buffers and allocates nothing the caller must free.
+    Every `gm.func` whose role is an entry point (training steps,
+    evaluations, encoders, decoders, generators) becomes a
+    `func.func @gm_entry_<n>_impl` with the artifact ABI
+    (runtime/include/gmrt/abi.h): one memref argument per model parameter
+    and optimizer slot (the state, in declaration order), then the entry's
+    inputs (data, hyper-parameters as `memref<f32>`, the key as
+    `memref<i64>`), an importance-weighted bound's number of draws, then one
+    memref per result. Parameters are read through
+    `bufferization.to_tensor restrict writable`; `gm.assign` and results
+    become `bufferization.materialize_in_destination`, so the function
+    writes the caller's buffers and allocates nothing the caller must free.
+    The bodies keep their gm ops (calls inlined); the manifest
+    (gmrt/manifest.h) describing the state, the data and the entries is
+    written to the module's `gm.manifest`, and the gm.model is erased.
 
-    Net and function calls are inlined first. Elementwise ops become
-    `linalg.generic`s (fused later by linalg's elementwise fusion), matrix
+    An entry that uses an op code generation cannot lower is reported with
+    the op's location: an error for a training step, a warning (and the
+    entry is left out) otherwise.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::memref::MemRefDialect"];
+}
+
+def ConvertGMToLinalgPass : Pass<"convert-gm-to-linalg", "::mlir::ModuleOp"> {
+  let summary = "gm core ops to linalg, tensor, arith, math and scf";
+  let description = [{
+    A dialect conversion with one pattern per core op, grouped by family in
+    dialects/GM/Conversion/GMToLinalg (elementwise, reductions, shapes,
+    products, random, optimizers), each family tested in test/ beside it.
+    Elementwise ops become parallel `linalg.generic`s (fused later), matrix
     products `linalg.matmul` (a transposed operand folds into
-    `linalg.matmul_transpose_a/b`), reductions `linalg.generic` reductions,
-    `gm.sample` of a normal a generic that runs Philox4x32-10 (rng.h) on
-    the element index. An entry that uses an op with no lowering is
-    reported with the op's location: an error for a training step, a
-    warning (and the entry is dropped) otherwise.
+    `linalg.matmul_transpose_a/b`), convolutions im2col and a product,
+    reductions reduction generics, `gm.sample` a generic running
+    Philox4x32-10 (rng.h) on the element index. Expects gm-to-abi and
+    gm-decompose to have run: func.func bodies of core ops, with !gm.key
+    values that become tensor<i64>.
   }];
   let dependentDialects = ["::mlir::func::FuncDialect",
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
     "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
-    "::mlir::bufferization::BufferizationDialect",
-    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect"];
+    "::mlir::bufferization::BufferizationDialect", "::mlir::scf::SCFDialect"];
 }
 
 def GMMatmulToBlasPass : Pass<"gm-matmul-to-blas", "::mlir::ModuleOp"> {

@@ -1321,7 +1321,9 @@ def GM_IwaeOp : GM_Op<"iwae", [SingleBlock,
     computes log p(x | z) for the sample in its block argument; it may use
     values from the enclosing function. With `log_weight` (set by
     gm-expand-objectives) the region yields the whole log-weight
-    log p(x | z) + log p(z) - log q(z | x) instead.
+    log p(x | z) + log p(z) - log q(z | x) instead. `draws`, when present,
+    is the number of draws at run time (an entry point's argument: gm-to-abi
+    adds it), and `k` its default.
 
     ```mlir
     %b = gm.iwae %q, %p, %key stream 1 {k = 100 : i64} : !gm.dist<normal, tensor<?x20xf32>>,
@@ -1333,13 +1335,14 @@ def GM_IwaeOp : GM_Op<"iwae", [SingleBlock,
     ```
   }];
   let arguments = (ins GM_Dist:$q, GM_Dist:$p, GM_KeyType:$key,
+                       Optional<GM_Scalar>:$draws,
                        ConfinedAttr<I64Attr, [IntNonNegative]>:$stream,
                        ConfinedAttr<I64Attr, [IntPositive]>:$k,
                        UnitAttr:$log_weight);
   let results = (outs GM_PerExample:$result);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{
-    $q `,` $p `,` $key `stream` $stream attr-dict `:` type($q) `,` type($p) `->` type($result) $body
+    $q `,` $p `,` $key `stream` $stream (`draws` $draws^)? attr-dict `:` type($q) `,` type($p) `->` type($result) $body
   }];
   let hasVerifier = 1;
 }

@@ -24,7 +24,8 @@
  *      hyper-parameters as rank-0 f32, the random key as a rank-0 int64
  *      (the seed of gm's Philox streams, rng.h);
  *   3. one buffer per manifest `outputs` element, which the entry writes.
- * All tensors are f32, row-major and contiguous; -1 in a manifest shape is
+ * Tensors are f32 except token data (kind tokens: int32 ids below the
+ * data's `classes`) and the key, row-major and contiguous; -1 in a manifest shape is
  * the batch size, the same for every batched argument of one call. Entries
  * allocate scratch memory internally and free it before returning; they
  * keep no state between calls and may run concurrently on different

@@ -19,7 +19,8 @@
 //               "shape": [400, 784], "init": "zeros", "scale": 1.0,
 //               "slot_of": "encoder.linear0.weight"}],
 //    "data": [{"name": "x", "shape": [-1, 784], "kind": "real",
-//              "source": "fashion-mnist:images"}],
+//              "source": "fashion-mnist:images"},
+//             {"name": "c", "shape": [-1, 6], "kind": "tokens", "classes": 32}],
 //    "entries": [{"name": "train.train.all", "symbol": "gm_entry_0",
 //                 "kind": "train",
 //                 "inputs": [{"kind": "data", "name": "x", "shape": [-1, 784]},
@@ -113,6 +114,9 @@ struct DataSpec {
   /// ("fashion-mnist:images", "fashion-mnist:labels?class=3"); empty (and
   /// left out) when it names none.
   std::string source;
+  /// "classes" (optional; labels and tokens): the number of classes of a
+  /// label, the vocabulary size of tokens. Ids are in [0, classes).
+  std::optional<int64_t> classes;
 };
 
 /// One element of an entry's "inputs": the entry's arguments after the
@@ -269,6 +273,8 @@ inline std::string toJson(const Manifest &m) {
     Json j = Json{{"name", d.name}, {"shape", shape(d.shape)}, {"kind", d.kind}};
     if (!d.source.empty())
       j["source"] = d.source;
+    if (d.classes)
+      j["classes"] = *d.classes;
     data.push_back(std::move(j));
   }
   root["data"] = std::move(data);
@@ -534,11 +540,14 @@ inline bool fromJson(const std::string &text, Manifest &out, std::string &error,
 
   ok = r.array(root, "", "data", [&](const Json &j, const std::string &where) {
     DataSpec d;
-    if (!r.object(j, where, {"name", "shape", "kind", "source"}) ||
+    if (!r.object(j, where, {"name", "shape", "kind", "source", "classes"}) ||
         !r.string(j, where, "name", d.name) || !r.shape(j, where, "shape", d.shape, true) ||
         !r.string(j, where, "kind", d.kind, true, kDataKinds) ||
-        !r.string(j, where, "source", d.source, /*required=*/false))
+        !r.string(j, where, "source", d.source, /*required=*/false) ||
+        !r.count(j, where, "classes", d.classes))
       return false;
+    if (d.kind == "tokens" && !d.classes)
+      return r.fail(where, "tokens data needs \"classes\", its vocabulary size");
     if (d.shape.empty() || d.shape[0] != -1)
       return r.fail(where + ".shape", "a data set's shape starts with the batch dimension, -1");
     if (out.dataNamed(d.name))

@@ -166,6 +166,8 @@ def main():
         args = args[2:]
     model, mlir, batch, steps = args[:4]
     entries = args[4:]
+    if out_dir:
+        os.makedirs(out_dir, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="conform-")
     atexit.register(shutil.rmtree, tmp, True)
     if mutation:
