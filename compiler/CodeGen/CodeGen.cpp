@@ -249,8 +249,8 @@ LogicalResult addArtifactABI(ModuleOp module, const CPUTarget &target) {
   Location loc = module.getLoc();
   auto manifestText = module->getAttrOfType<StringAttr>("gm.manifest");
   if (!manifestText)
-    return module.emitError() << "no gm.manifest: run gm-to-linalg first";
-  // Read back through the schema (which checks what gm-to-linalg wrote, or
+    return module.emitError() << "no gm.manifest: run gm-to-abi first";
+  // Read back through the schema (which checks what gm-to-abi wrote, or
   // what a hand-edited .mlir holds) and add the target the code is for.
   gmrt::Manifest manifest;
   std::string error;

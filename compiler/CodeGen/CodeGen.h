@@ -47,7 +47,8 @@ bool resolveTarget(llvm::StringRef mcpu, llvm::StringRef mattr, CPUTarget &out,
 /// Registers the dialects and translations code generation needs.
 void registerCodeGenDialects(mlir::MLIRContext &context);
 
-/// gm (after the training pipeline) -> linalg on tensors: gm-to-linalg,
+/// gm (after the training pipeline) -> linalg on tensors: gm-to-abi,
+/// gm-decompose, convert-gm-to-linalg,
 /// then canonicalisation, CSE and elementwise fusion.
 void buildLinalgPipeline(mlir::OpPassManager &pm);
 

@@ -1028,8 +1028,9 @@ LogicalResult MLIRGenImpl::genMinimaxes() {
 
 void MLIRGenImpl::reorder() {
   // Declarations first, then code, then how it is trained, with nets and
-  // their parameters in the order the .gm file declares the nets: the order
-  // a reader wants, whatever order generation created them in.
+  // their parameters in the order the .gm file declares the nets, and the
+  // training blocks in theirs: the order a reader wants, whatever order
+  // generation created them in.
   Block &block = model.getBlock();
   llvm::StringMap<int> netIndex;
   for (auto [i, n] : llvm::enumerate(ast.nets))
@@ -1047,6 +1048,10 @@ void MLIRGenImpl::reorder() {
     if (isa<ProgressiveOp>(op)) return {3, 0};
     if (auto n = dyn_cast<NetOp>(op)) return {4, netIndex.lookup(n.getSymName())};
     if (isa<ObjectiveOp>(op)) return {5, 0};
+    // Training blocks in the order the file declares them: the order gmrun
+    // runs them in, batch after batch.
+    if (auto at = dyn_cast<FileLineColLoc>(op->getLoc()))
+      return {6, (int)(at.getLine() * 4096 + at.getColumn())};
     return {6, 0};
   };
   std::vector<Operation *> ops;

@@ -13,6 +13,9 @@
 
 #include "runtime/include/gmrt/data.h"
 
+#include <algorithm>
+#include <sstream>
+
 #include "runtime/include/gmrt/io.h"
 #include "runtime/include/gmrt/json.h"
 
@@ -280,6 +283,58 @@ Status writeNpy(const std::string &path, const FloatArray &array) {
   bytes.append(reinterpret_cast<const char *>(array.data.data()),
                array.data.size() * 4);
   return writeFileAtomic(path, bytes);
+}
+
+//===----------------------------------------------------------------------===//
+// Captions
+//===----------------------------------------------------------------------===//
+
+const std::vector<std::string> &captionVocabulary() {
+  static const std::vector<std::string> words = {
+      "<pad>", "a",     "dark",  "light",   "t-shirt", "trouser", "pullover", "dress",
+      "coat",  "sandal", "shirt", "sneaker", "bag",     "ankle",   "boot"};
+  return words;
+}
+
+std::vector<int> fashionCaption(int label, const float *pixels, int64_t count, int64_t length) {
+  // The class names of Fashion-MNIST, as word ids of captionVocabulary().
+  static const std::vector<std::vector<int>> nouns = {{4}, {5}, {6}, {7}, {8},
+                                                      {9}, {10}, {11}, {12}, {13, 14}};
+  double ink = 0;
+  int64_t inked = 0;
+  for (int64_t i = 0; i < count; ++i)
+    if (pixels[i] > 0.1f) {
+      ink += pixels[i];
+      ++inked;
+    }
+  bool dark = inked > 0 && ink / (double)inked < 0.45;
+  std::vector<int> words = {1, dark ? 2 : 3};
+  if (label >= 0 && label < (int)nouns.size())
+    words.insert(words.end(), nouns[label].begin(), nouns[label].end());
+  words.resize((size_t)length, 0);
+  return words;
+}
+
+Status parseCaption(const std::string &text, int64_t length, std::vector<int> &out) {
+  const std::vector<std::string> &vocab = captionVocabulary();
+  out.clear();
+  std::stringstream words(text);
+  for (std::string w; words >> w;) {
+    auto it = std::find(vocab.begin() + 1, vocab.end(), w);
+    if (it == vocab.end()) {
+      std::string known;
+      for (size_t i = 1; i < vocab.size(); ++i)
+        known += (i > 1 ? " " : "") + vocab[i];
+      return Status::error("unknown word '" + w + "' in caption \"" + text +
+                           "\"; the vocabulary is: " + known);
+    }
+    out.push_back((int)(it - vocab.begin()));
+  }
+  if ((int64_t)out.size() > length)
+    return Status::error("caption \"" + text + "\" has " + std::to_string(out.size()) +
+                         " words; the model's captions have at most " + std::to_string(length));
+  out.resize((size_t)length, 0);
+  return Status();
 }
 
 } // namespace gmrt

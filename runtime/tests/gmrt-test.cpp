@@ -10,6 +10,9 @@
 //                                    whether writing it back gives FILE
 // gmrt-test png FILE N COLS          a grid of N synthetic 28x28 images
 // gmrt-test fashion-png DIR FILE N   a grid of the first N training images
+// gmrt-test captions DIR N           the captions of the first N test images
+//                                    and how often each class is "dark"
+// gmrt-test parse-caption TEXT       the word ids of a written caption
 //
 // Errors print "gmrt-test: error: ..." and exit 1.
 //
@@ -43,7 +46,8 @@ static void printShape(const std::vector<int64_t> &shape) {
 
 static int usage() {
   std::fprintf(stderr, "usage: gmrt-test idx|fashion|ckpt-roundtrip|ckpt-read|"
-                       "npy-roundtrip|npy-read|manifest|png ARGS...\n");
+                       "npy-roundtrip|npy-read|manifest|png|fashion-png|captions|"
+                       "parse-caption ARGS...\n");
   return 2;
 }
 
@@ -76,6 +80,38 @@ int main(int argc, char **argv) {
                 (long long)d.height, (long long)d.width, sum / d.images.size());
     for (long c : counts)
       std::printf(" %ld", c);
+    std::printf("\n");
+    return 0;
+  }
+  if (cmd == "captions" && argc == 4) {
+    Dataset d;
+    if (Status s = loadFashionMnist(path, "test", d); !s)
+      return fail(s);
+    const std::vector<std::string> &vocab = captionVocabulary();
+    int64_t pixels = d.height * d.width, shown = std::atoll(argv[3]);
+    long dark[10] = {}, total[10] = {};
+    for (int64_t i = 0; i < d.count; ++i) {
+      std::vector<int> ids = fashionCaption(d.labels[i], &d.images[i * pixels], pixels, 6);
+      dark[d.labels[i]] += ids[1] == 2;
+      ++total[d.labels[i]];
+      if (i >= shown)
+        continue;
+      for (size_t w = 0; w < ids.size(); ++w)
+        std::printf("%s%s", w ? " " : "", vocab[ids[w]].c_str());
+      std::printf("\n");
+    }
+    std::printf("dark per class");
+    for (int c = 0; c < 10; ++c)
+      std::printf(" %.2f", (double)dark[c] / total[c]);
+    std::printf("\n");
+    return 0;
+  }
+  if (cmd == "parse-caption") {
+    std::vector<int> ids;
+    if (Status s = parseCaption(path, 6, ids); !s)
+      return fail(s);
+    for (size_t w = 0; w < ids.size(); ++w)
+      std::printf("%s%d", w ? " " : "", ids[w]);
     std::printf("\n");
     return 0;
   }

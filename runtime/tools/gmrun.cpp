@@ -73,8 +73,10 @@ options (defaults in brackets):
   --keep-denormals      compute with denormal floats (default: flushed to zero)
   --quiet               no progress bar
   train:    --epochs N [1] | --steps N, --out DIR [gm-run], --resume, --batch B
-            [model's], --lr X, --hparam [PLAYER:]NAME=X, --checkpoint-every N [500]
-            (a minimax game: k discriminator steps, then a generator step)
+            [model's], --lr X, --hparam [WHO:]NAME=X, --checkpoint-every N [500]
+            (every training block runs once per batch, in source order; a
+            minimax game runs its discriminator every batch and its generator
+            every k-th; WHO is a block, a player, or BLOCK.PLAYER)
   eval:     --k K [the model's], --batch B [100]
   sample:   --n N [64], --out FILE.png [samples.png], --reconstruct
   traverse: --index I [0], --range R [3], --columns C [9], --out FILE.png
@@ -270,6 +272,21 @@ Status loadSplit(const Manifest &m, const std::string &path, const std::string &
                              " values per example; Fashion-MNIST images have " +
                              std::to_string(ds.height * ds.width));
       a = ds.images;
+    } else if (source == "fashion-mnist:captions") {
+      if (d.kind != "tokens")
+        return Status::error("data '" + d.name + "' reads captions, which are tokens data");
+      int64_t vocab = (int64_t)captionVocabulary().size();
+      if (d.classes.value_or(0) < vocab)
+        return Status::error("data '" + d.name + "' has a vocabulary of " +
+                             std::to_string(d.classes.value_or(0)) +
+                             " tokens; Fashion-MNIST captions use " + std::to_string(vocab));
+      int64_t pixels = ds.height * ds.width;
+      a.assign((size_t)(ds.count * w), 0.0f);
+      for (int64_t i = 0; i < ds.count; ++i) {
+        std::vector<int> ids = fashionCaption(ds.labels[i], &ds.images[i * pixels], pixels, w);
+        for (int64_t t = 0; t < w; ++t)
+          a[i * w + t] = (float)ids[t];
+      }
     } else if (source == "fashion-mnist:labels") {
       a.assign((size_t)(ds.count * w), 0.0f);
       for (int64_t i = 0; i < ds.count; ++i) {
@@ -532,41 +549,58 @@ bool makeDir(const std::string &dir) {
   return mkdir(dir.c_str(), 0755) == 0;
 }
 
-/// The training entries, in the order one iteration calls them: a single
-/// step, or a game's discriminator then generator.
-std::vector<const EntrySpec *> trainingPlan(const Artifact &art, int64_t &k) {
+/// One training entry in the schedule of an iteration: a train block's step,
+/// or one player of a minimax game.
+struct Slot {
+  const EntrySpec *entry;
+  int64_t every = 1;  // runs after every |every|-th batch (a game's generator: k)
+  std::string label;  // its loss in the metrics: train_loss[_<label>]
+  std::string player; // all, discriminator or generator
+};
+
+/// What one iteration (one batch) runs, in order: every training block of
+/// the model in declaration order, a train block's step once, a game's
+/// discriminator once and its generator after every k-th batch (the AAE:
+/// reconstruction, then its regularisation game).
+std::vector<Slot> trainingPlan(const Artifact &art) {
   const Manifest &m = art.manifest;
-  std::vector<const EntrySpec *> steps;
-  std::set<std::string> plans;
+  std::vector<std::string> blocks;
+  std::map<std::string, std::vector<const EntrySpec *>> entries;
   for (const EntrySpec &e : m.entries)
     if (e.kind == "train") {
-      steps.push_back(&e);
-      plans.insert(e.step.value_or(e.name));
+      std::string block = e.step.value_or(e.name);
+      if (!entries.count(block))
+        blocks.push_back(block);
+      entries[block].push_back(&e);
     }
-  if (steps.empty())
+  if (blocks.empty())
     die("'" + art.path + "' has no training step");
-  if (plans.size() > 1)
-    die("'" + art.path + "' has " + std::to_string(plans.size()) +
-        " training blocks; gmrun trains models with one train or minimax block so far");
-  k = 1;
-  if (steps.size() == 1)
-    return steps;
-  auto player = [&](const char *name) -> const EntrySpec * {
-    for (const EntrySpec *e : steps)
-      if (e->player == name)
-        return e;
-    die("'" + art.path + "' has a game without a " + std::string(name) + " step");
-  };
-  const EntrySpec *d = player("discriminator"), *g = player("generator");
-  k = d->k.value_or(1);
-  return {d, g};
+  std::vector<Slot> plan;
+  bool several = blocks.size() > 1;
+  for (const std::string &block : blocks) {
+    const std::vector<const EntrySpec *> &es = entries[block];
+    if (es.size() == 1) {
+      plan.push_back({es[0], 1, several ? block : "", es[0]->player.value_or("all")});
+      continue;
+    }
+    auto player = [&](const char *name) -> const EntrySpec * {
+      for (const EntrySpec *e : es)
+        if (e->player == name)
+          return e;
+      die("'" + art.path + "' has a game '" + block + "' without a " + std::string(name) +
+          " step");
+    };
+    const EntrySpec *d = player("discriminator"), *g = player("generator");
+    std::string prefix = several ? block + "_" : "";
+    plan.push_back({d, 1, prefix + "discriminator", "discriminator"});
+    plan.push_back({g, std::max<int64_t>(1, d->k.value_or(1)), prefix + "generator", "generator"});
+  }
+  return plan;
 }
 
 int train(const Args &a, const Artifact &art) {
   const Manifest &m = art.manifest;
-  int64_t k = 1;
-  std::vector<const EntrySpec *> plan = trainingPlan(art, k);
-  bool game = plan.size() == 2;
+  std::vector<Slot> plan = trainingPlan(art);
   std::string dir = a.get("out", "gm-run");
   if (!makeDir(dir))
     die("cannot create output folder '" + dir + "'");
@@ -596,8 +630,11 @@ int train(const Args &a, const Artifact &art) {
   Split trainSet, testSet;
   check(loadSplit(m, dataPath(a), "train", trainSet));
   check(loadSplit(m, dataPath(a), "test", testSet));
-  const EntrySpec &first = *plan[0];
-  int64_t dflt = first.batch.value_or(128);
+  // The first block that names a batch size sets it for all.
+  int64_t dflt = 128;
+  for (auto it = plan.rbegin(); it != plan.rend(); ++it)
+    if (it->entry->batch)
+      dflt = *it->entry->batch;
   int64_t batch = intOption(a, "batch", dflt);
   int64_t perEpoch = trainSet.count / batch; // the last partial batch is dropped
   if (perEpoch == 0)
@@ -607,13 +644,16 @@ int train(const Args &a, const Artifact &art) {
   int64_t maxSteps = a.has("steps") ? intOption(a, "steps", 1) : epochs * perEpoch;
   int64_t every = intOption(a, "checkpoint-every", 500);
 
-  // One call per player; --lr and --hparam NAME=X apply to every player,
-  // --hparam PLAYER:NAME=X to one.
+  // One call per slot of the plan; --lr and --hparam NAME=X apply to all.
   std::vector<Call> calls;
-  for (const EntrySpec *e : plan)
-    calls.emplace_back(*e);
-  auto playerOf = [&](size_t i) {
-    return plan[i]->player.value_or("all");
+  for (const Slot &slot : plan)
+    calls.emplace_back(*slot.entry);
+  // --hparam WHO:NAME=X: WHO is a player, a training block, or both as
+  // BLOCK.PLAYER.
+  auto matches = [&](size_t i, const std::string &who) {
+    const std::string block = plan[i].entry->step.value_or("");
+    return who.empty() || who == plan[i].player || who == block ||
+           who == block + "." + plan[i].player;
   };
   for (size_t i = 0; i < calls.size(); ++i)
     if (a.has("lr"))
@@ -629,33 +669,34 @@ int train(const Args &a, const Artifact &art) {
     one.values[name] = eq == std::string::npos ? "" : h.substr(eq + 1);
     bool used = false;
     for (size_t i = 0; i < calls.size(); ++i)
-      if ((who.empty() || who == playerOf(i)) && name != "t" &&
-          plan[i]->find(InputSpec::Kind::HParam, name) >= 0) {
+      if (matches(i, who) && name != "t" &&
+          plan[i].entry->find(InputSpec::Kind::HParam, name) >= 0) {
         calls[i].setHParam(name, realOption(one, name, 0));
         used = true;
       }
     if (eq == std::string::npos || !used)
-      die("--hparam expects [PLAYER:]NAME=VALUE with NAME a hyper-parameter of the training "
-          "step ('" + h + "')");
+      die("--hparam expects [WHO:]NAME=VALUE with NAME a hyper-parameter of the training "
+          "step and WHO a block, player or BLOCK.PLAYER ('" + h + "')");
   }
   std::signal(SIGINT, [](int) { interrupted = true; });
   std::signal(SIGTERM, [](int) { interrupted = true; });
   bool tty = isatty(2) && !a.flags.count("quiet");
   FILE *metrics = std::fopen((dir + "/metrics.jsonl").c_str(), "a");
 
-  // One call of player |i| at training step |step| (both counted from 0):
-  // its own Adam step count and key.
-  auto runPlayer = [&](size_t i, int64_t step, const int64_t *rows) {
+  // Slot |i| at training step |step| (both counted from 0): its own Adam
+  // step count (how many times it has run) and key.
+  uint64_t keysPerStep = std::max<size_t>(2, plan.size());
+  auto runSlot = [&](size_t i, int64_t step, const int64_t *rows) {
     Call &c = calls[i];
     c.setBatch(trainSet, rows, batch);
-    c.setHParam("t", (double)(i == 0 ? step + 1 : (step + 1) / k));
-    c.setKey(keyFor(seed, kTrainStep, (uint64_t)step * 2 + i));
+    c.setHParam("t", (double)((step + 1) / plan[i].every));
+    c.setKey(keyFor(seed, kTrainStep, (uint64_t)step * keysPerStep + i));
     c.run(state, art, batch);
     float loss = c.outputs[0][0];
     if (!std::isfinite(loss))
-      die("the " + (game ? playerOf(i) + "'s " : std::string()) + "training loss became " +
-          std::to_string(loss) + " at step " + std::to_string(step + 1) +
-          "; lower the learning rate (--lr)");
+      die("the " + (plan[i].label.empty() ? std::string() : plan[i].label + "'s ") +
+          "training loss became " + std::to_string(loss) + " at step " +
+          std::to_string(step + 1) + "; lower the learning rate (--lr)");
     p.lossSum[i] += loss;
     ++p.lossCount[i];
   };
@@ -665,11 +706,11 @@ int train(const Args &a, const Artifact &art) {
     double t0 = now();
     for (; p.batchInEpoch < perEpoch && p.step < maxSteps; ++p.batchInEpoch) {
       const int64_t *rows = &order[p.batchInEpoch * batch];
-      // A game: the discriminator on every batch, the generator after every
-      // k-th, on the same batch.
-      runPlayer(0, p.step, rows);
-      if (game && (p.step + 1) % k == 0)
-        runPlayer(1, p.step, rows);
+      // Every slot on the same batch, in order; a game's generator after
+      // every k-th.
+      for (size_t i = 0; i < plan.size(); ++i)
+        if ((p.step + 1) % plan[i].every == 0)
+          runSlot(i, p.step, rows);
       ++p.step;
       if (tty && (p.batchInEpoch % 10 == 0 || p.batchInEpoch + 1 == perEpoch)) {
         double el = p.trainSeconds + now() - t0;
@@ -701,7 +742,7 @@ int train(const Args &a, const Artifact &art) {
     std::string line = "{\"epoch\": " + std::to_string(p.epoch + 1) +
                        ", \"step\": " + std::to_string(p.step);
     for (size_t i = 0; i < plan.size(); ++i)
-      line += ", \"train_loss" + (game ? "_" + playerOf(i) : std::string()) + "\": " +
+      line += ", \"train_loss" + (plan[i].label.empty() ? "" : "_" + plan[i].label) + "\": " +
               num(p.lossSum[i] / std::max<int64_t>(p.lossCount[i], 1));
     line += testMetrics(art, state, testSet, seed) + ", \"images_per_s\": " +
             num((double)(p.lossCount[0] * batch) / std::max(p.trainSeconds, 1e-9)) +

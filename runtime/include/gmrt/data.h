@@ -45,6 +45,21 @@ constexpr const char *kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
 Status loadFashionMnist(const std::string &dir, const std::string &split,
                         Dataset &out);
 
+/// Captions of Fashion-MNIST images, for text-conditioned models (data from
+/// "fashion-mnist:captions"): "a dark ankle boot", "a light bag". The
+/// class gives the noun, the garment's mean ink (its pixels above 0.1)
+/// gives "dark" (below 0.45) or "light". Word ids index
+/// captionVocabulary(); 0 pads a caption to its length.
+const std::vector<std::string> &captionVocabulary();
+
+/// The caption of one image (|pixels| values in [0, 1]) of class |label|, as
+/// |length| word ids (at most 5 are words; the rest is padding).
+std::vector<int> fashionCaption(int label, const float *pixels, int64_t count, int64_t length);
+
+/// The word ids of a caption a person wrote (`--caption "a dark bag"`), or
+/// an error naming the first unknown word and listing the vocabulary.
+Status parseCaption(const std::string &text, int64_t length, std::vector<int> &out);
+
 /// A float32 array read from a .npy file.
 struct FloatArray {
   std::vector<int64_t> shape;

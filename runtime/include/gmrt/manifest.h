@@ -3,7 +3,7 @@
 // The manifest is the model's description that an artifact carries as the
 // string `gm_manifest` (abi.h): what state the entries read and write, what
 // data they take, and each entry point with its arguments. gmc writes it
-// (gm-to-linalg builds a Manifest, code generation adds the target) and
+// (gm-to-abi builds a Manifest, code generation adds the target) and
 // gmrun reads it; this header is the one definition of its layout for both,
 // as IREE's executable_library.h is for its compiler and runtime. It is
 // header-only, depends on nothing of the runtime but json.h and abi.h, and
@@ -188,7 +188,7 @@ struct EntrySpec {
 struct Manifest {
   /// "model": the .gm model's name; checkpoints record it.
   std::string model;
-  /// "target". Empty (and left out) only in the manifest gm-to-linalg
+  /// "target". Empty (and left out) only in the manifest gm-to-abi
   /// writes, before code generation chooses the CPU.
   TargetSpec target;
   /// "state", "data", "entries": see their types. "entries" is not empty.
@@ -472,7 +472,7 @@ public:
 /// problem, saying where: "syntax error at byte 7: ...", "format is
 /// \"x\", not \"gm-manifest\"", "entries[0].inputs[1].shape: expected an
 /// array of dimensions, got \"400\"". |out| is then partly filled.
-/// |needTarget| false accepts a manifest without "target", as gm-to-linalg
+/// |needTarget| false accepts a manifest without "target", as gm-to-abi
 /// writes it. Thread-safe: it shares no state.
 inline bool fromJson(const std::string &text, Manifest &out, std::string &error,
                      bool needTarget = true) {

@@ -1,6 +1,7 @@
 """Compares the tensors of two safetensors checkpoints byte for byte (the
 metadata, which records timings, may differ). Prints 'identical N tensors'
-or the first tensor that differs, and exits 1 then."""
+or the first tensor that differs, and exits 1 then. --only TEXT compares the
+tensors whose names start with TEXT."""
 import json, struct, sys
 
 
@@ -13,7 +14,13 @@ def tensors(path):
             for k, v in header.items() if k != "__metadata__"}
 
 
-a, b = tensors(sys.argv[1]), tensors(sys.argv[2])
+args = sys.argv[1:]
+only = ""
+if args[0] == "--only":
+    only, args = args[1], args[2:]
+a, b = tensors(args[0]), tensors(args[1])
+a = {k: v for k, v in a.items() if k.startswith(only)}
+b = {k: v for k, v in b.items() if k.startswith(only)}
 if sorted(a) != sorted(b):
     sys.exit("different tensor names")
 for name in sorted(a):
