@@ -92,7 +92,7 @@ LogicalResult BuildLosses::runOnModel(ModelOp model) {
 }
 
 /// Every objective also on its own, as gm.func @eval.<name> (an entry point
-/// of the artifact: gmrun's test-set numbers). `gm.info.value` says what it
+/// of the artifact: gmrun's test-set numbers). Its `bound` attribute says what it
 /// computes when that is a bound gmrun reports by name.
 LogicalResult BuildLosses::buildEvaluations(ModelOp model) {
   OpBuilder b(model.getContext());
