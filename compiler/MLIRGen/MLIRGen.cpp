@@ -116,22 +116,6 @@ bool isBatched(Type type) {
   return t && t.getRank() >= 1 && t.isDynamicDim(0);
 }
 
-/// "[784]" for a batched tensor<?x784xf32>; "[20, 784] (unbatched)" for a
-/// parameter; "[]" for a scalar.
-std::string shapeStr(Type type) {
-  auto t = cast<RankedTensorType>(type);
-  ArrayRef<int64_t> dims = t.getShape();
-  bool batched = isBatched(t);
-  if (batched)
-    dims = dims.drop_front();
-  std::string s = "[";
-  for (size_t i = 0; i < dims.size(); ++i)
-    s += (i ? ", " : "") + std::to_string(dims[i]);
-  s += "]";
-  if (!batched && !dims.empty())
-    s += " (unbatched)";
-  return s;
-}
 
 std::vector<int64_t> perExample(RankedTensorType t) {
   ArrayRef<int64_t> dims = t.getShape();
@@ -779,7 +763,7 @@ ObjectiveOp MLIRGenImpl::genObjective(StringRef name, const Expr &value,
     return emitError(loc(startLoc(value)))
                << "objective '" << name
                << "' must be a number per example, got shape "
-               << shapeStr(type) << "; reduce it with sum(...) or mean(...)",
+               << describeShape(type) << "; reduce it with sum(...) or mean(...)",
            nullptr;
   }
   (void)scalarOnly;
@@ -1370,8 +1354,8 @@ Val MLIRGenImpl::genBinary(char op, Val a, Val b, ::gm::Loc l, FnCtx &fn) {
                    "first");
   auto out = broadcastShape(tx, ty);
   if (!out)
-    return fail(l, "cannot broadcast shapes " + shapeStr(tx) + " and " +
-                       shapeStr(ty) + " in '" + std::string(1, op) + "'");
+    return fail(l, "cannot broadcast shapes " + describeShape(tx) + " and " +
+                       describeShape(ty) + " in '" + std::string(1, op) + "'");
   Value ref = isBatched(tx) ? x : (isBatched(ty) ? y : Value());
   x = broadcastTo(x, *out, ref, fn, l);
   y = x ? broadcastTo(y, *out, ref, fn, l) : Value();
@@ -1453,13 +1437,13 @@ Val MLIRGenImpl::genNetCall(const ::gm::NetDecl &net, const Expr &e, FnCtx &fn) 
       return fail(a.value->loc, "argument '" + net.args[i].text + "' of net '" +
                                     net.name.text +
                                     "' must have a batch dimension, got " +
-                                    shapeStr(t.getType()));
+                                    describeShape(t.getType()));
     if (net.argDims[i] &&
         perExample(cast<RankedTensorType>(t.getType())) != *net.argDims[i]) {
       RankedTensorType want = batchedType(*net.argDims[i], f32());
       return fail(a.value->loc, "net '" + net.name.text + "' expects " +
-                                    net.args[i].text + ": " + shapeStr(want) +
-                                    ", got " + shapeStr(t.getType()));
+                                    net.args[i].text + ": " + describeShape(want) +
+                                    ", got " + describeShape(t.getType()));
     }
     args.push_back(t);
     types.push_back(t.getType());
@@ -1474,9 +1458,9 @@ Val MLIRGenImpl::genNetCall(const ::gm::NetDecl &net, const Expr &e, FnCtx &fn) 
   } else if (!llvm::equal(op.getArgumentTypes(), types)) {
     std::string first, now;
     for (auto [i, t] : llvm::enumerate(op.getArgumentTypes()))
-      first += (i ? ", " : "") + shapeStr(t);
+      first += (i ? ", " : "") + describeShape(t);
     for (auto [i, t] : llvm::enumerate(types))
-      now += (i ? ", " : "") + shapeStr(t);
+      now += (i ? ", " : "") + describeShape(t);
     InFlightDiagnostic d = emitError(loc(e.loc))
                            << "net '" << net.name.text << "' is called with ("
                            << now << ") here but with (" << first
@@ -1625,7 +1609,7 @@ Val MLIRGenImpl::genLayer(StringRef name, const Expr &e, FnCtx &fn) {
   if (!isBatched(xt))
     return fail(xExpr->loc, "the input of " + name.str() +
                                 " must have a batch dimension, got " +
-                                shapeStr(xt));
+                                describeShape(xt));
   std::vector<int64_t> per = perExample(xt);
   Location at = loc(e.loc);
 
@@ -1674,7 +1658,7 @@ Val MLIRGenImpl::genLayer(StringRef name, const Expr &e, FnCtx &fn) {
   if (name == "embedding") {
     if (!xt.getElementType().isInteger(32) || per.size() != 1)
       return fail(xExpr->loc, "embedding expects token ids (tokens data), "
-                              "got " + shapeStr(xt));
+                              "got " + describeShape(xt));
     auto vocab = intArg("vocab", 0, 1);
     auto dim = intArg("dim", 0, 1);
     if (!vocab || !dim) return Val();
@@ -1692,7 +1676,7 @@ Val MLIRGenImpl::genLayer(StringRef name, const Expr &e, FnCtx &fn) {
   if (name == "linear" || name == "masked_linear") {
     if (per.size() != 1)
       return fail(xExpr->loc, name.str() + " expects a (batch, features) "
-                                           "input, got " + shapeStr(xt) +
+                                           "input, got " + describeShape(xt) +
                                            "; flatten it first");
     auto out = intArg("out", 0, 1);
     auto bias = boolArg("bias", true);
@@ -1716,7 +1700,7 @@ Val MLIRGenImpl::genLayer(StringRef name, const Expr &e, FnCtx &fn) {
   if (name == "conv2d" || name == "conv2d_transpose" || name == "masked_conv2d") {
     if (per.size() != 3)
       return fail(xExpr->loc, name.str() + " expects (batch, channels, height, "
-                                           "width) images, got " + shapeStr(xt) +
+                                           "width) images, got " + describeShape(xt) +
                                            "; reshape it first");
     auto out = intArg("out", 0, 1);
     auto k = intArg("kernel", 0, 1);
@@ -1748,7 +1732,7 @@ Val MLIRGenImpl::genLayer(StringRef name, const Expr &e, FnCtx &fn) {
       if (oh < 0 || ow < 0)
         return fail(e.loc, "conv2d kernel " + std::to_string(*k) +
                                " is larger than the padded input " +
-                               shapeStr(xt));
+                               describeShape(xt));
       Value wt = makeParam("weight", {*out, c, *k, *k}, weightInit(c * *k * *k));
       Value b = *bias ? makeParam("bias", {*out}, biasInit(c * *k * *k)) : Value();
       if (!wt || (*bias && !b)) return Val();
@@ -1766,7 +1750,7 @@ Val MLIRGenImpl::genLayer(StringRef name, const Expr &e, FnCtx &fn) {
     int64_t ow = (w - 1) * *stride - 2 * *pad + *k + *outPad;
     if (oh < 1 || ow < 1)
       return fail(e.loc, "conv2d_transpose output would be empty for input " +
-                             shapeStr(xt));
+                             describeShape(xt));
     // PyTorch computes a transposed convolution's fan-in from weight dim 1.
     Value wt = makeParam("weight", {c, *out, *k, *k}, weightInit(*out * *k * *k));
     Value b = *bias ? makeParam("bias", {*out}, biasInit(*out * *k * *k)) : Value();
@@ -1781,7 +1765,7 @@ Val MLIRGenImpl::genLayer(StringRef name, const Expr &e, FnCtx &fn) {
   if (name == "batch_norm") {
     if (per.empty())
       return fail(xExpr->loc, "batch_norm expects (batch, channels, ...), got " +
-                                  shapeStr(xt));
+                                  describeShape(xt));
     double eps = 1e-5, momentum = 0.1;
     for (auto [key, out] : {std::make_pair("eps", &eps),
                             std::make_pair("momentum", &momentum)})
@@ -1811,7 +1795,7 @@ Val MLIRGenImpl::genLayer(StringRef name, const Expr &e, FnCtx &fn) {
     if (name == "lstm") {
       if (per.size() != 2)
         return fail(xExpr->loc, "lstm expects a (batch, time, features) "
-                                "sequence, got " + shapeStr(xt));
+                                "sequence, got " + describeShape(xt));
       auto hv = intArg("hidden", 0, 1);
       if (!hv) return Val();
       if (per[0] > 256)
@@ -1822,7 +1806,7 @@ Val MLIRGenImpl::genLayer(StringRef name, const Expr &e, FnCtx &fn) {
     } else {
       if (per.size() != 1)
         return fail(xExpr->loc, "lstm_cell expects a (batch, features) input, "
-                                "got " + shapeStr(xt));
+                                "got " + describeShape(xt));
       Val hv = gen(*slot("h"), fn), cv = hv ? gen(*slot("c"), fn) : Val();
       h = hv ? asTensor(hv, slot("h")->loc, "h of lstm_cell") : Value();
       c = cv ? asTensor(cv, slot("c")->loc, "c of lstm_cell") : Value();
@@ -1831,8 +1815,8 @@ Val MLIRGenImpl::genLayer(StringRef name, const Expr &e, FnCtx &fn) {
       if (!isBatched(ht) || ht.getRank() != 2 || c.getType() != ht)
         return fail(slot("h")->loc, "lstm_cell expects h and c of one "
                                     "(batch, hidden) shape, got " +
-                                        shapeStr(ht) + " and " +
-                                        shapeStr(c.getType()));
+                                        describeShape(ht) + " and " +
+                                        describeShape(c.getType()));
       in = per[0];
       hid = ht.getDimSize(1);
     }
@@ -1869,7 +1853,7 @@ Val MLIRGenImpl::genLayer(StringRef name, const Expr &e, FnCtx &fn) {
   if (name == "row_lstm") {
     if (per.size() != 3)
       return fail(xExpr->loc, "row_lstm expects (batch, channels, rows, "
-                              "columns) images, got " + shapeStr(xt));
+                              "columns) images, got " + describeShape(xt));
     auto hid = intArg("hidden", 0, 1);
     auto k = intArg("kernel", 3, 1);
     if (!hid || !k) return Val();
@@ -1888,7 +1872,7 @@ Val MLIRGenImpl::genLayer(StringRef name, const Expr &e, FnCtx &fn) {
   // nade(x, hidden): x (B, D) -> logits (B, D).
   if (per.size() != 1)
     return fail(xExpr->loc, "nade expects (batch, pixels) input, got " +
-                                shapeStr(xt) + "; flatten it first");
+                                describeShape(xt) + "; flatten it first");
   auto hid = intArg("hidden", 0, 1);
   if (!hid) return Val();
   int64_t d = per[0];
@@ -1955,7 +1939,7 @@ Val MLIRGenImpl::genPure(StringRef name, const Expr &e, FnCtx &fn,
     std::vector<int64_t> shape = perExample(first);
     if (!isBatched(first) || *axis >= (int64_t)shape.size())
       return fail(e.loc, "concat axis " + std::to_string(*axis) +
-                             " is out of range for " + shapeStr(first));
+                             " is out of range for " + describeShape(first));
     for (Value v : ArrayRef<Value>(inputs).drop_front()) {
       auto t = cast<RankedTensorType>(v.getType());
       std::vector<int64_t> s = perExample(t);
@@ -1964,8 +1948,8 @@ Val MLIRGenImpl::genPure(StringRef name, const Expr &e, FnCtx &fn,
       for (size_t i = 0; ok && i < s.size(); ++i)
         ok = i == (size_t)*axis || s[i] == shape[i];
       if (!ok)
-        return fail(e.loc, "cannot concatenate " + shapeStr(first) + " and " +
-                               shapeStr(t) + " along axis " +
+        return fail(e.loc, "cannot concatenate " + describeShape(first) + " and " +
+                               describeShape(t) + " along axis " +
                                std::to_string(*axis));
       shape[*axis] += s[*axis];
     }
@@ -2020,7 +2004,7 @@ Val MLIRGenImpl::genPure(StringRef name, const Expr &e, FnCtx &fn,
       axis += rank;
     if (axis < 0 || axis >= rank) {
       emitError(loc(slots[i] ? slots[i]->loc : e.loc))
-          << "axis " << axis << " is out of range for " << shapeStr(t)
+          << "axis " << axis << " is out of range for " << describeShape(t)
           << " (axes count from 0 after the batch)";
       return std::nullopt;
     }
@@ -2035,8 +2019,8 @@ Val MLIRGenImpl::genPure(StringRef name, const Expr &e, FnCtx &fn,
     if (!t) return Val();
     if (p.getType() != t.getType() || !isBatched(p.getType()))
       return fail(e.loc, name.str() + " compares values of one shape, got " +
-                             shapeStr(p.getType()) + " and " +
-                             shapeStr(t.getType()));
+                             describeShape(p.getType()) + " and " +
+                             describeShape(t.getType()));
     LossKind kind = name == "mse"   ? LossKind::mse
                     : name == "l1"  ? LossKind::l1
                     : name == "xent" ? LossKind::softmax_xent
@@ -2053,8 +2037,8 @@ Val MLIRGenImpl::genPure(StringRef name, const Expr &e, FnCtx &fn,
     if (!hi) return Val();
     if (lo.getType() != hi.getType())
       return fail(e.loc, "fade blends values of one shape, got " +
-                             shapeStr(lo.getType()) + " and " +
-                             shapeStr(hi.getType()));
+                             describeShape(lo.getType()) + " and " +
+                             describeShape(hi.getType()));
     Value alpha = builder.create<ScheduleAlphaOp>(
         at, RankedTensorType::get({}, f32()), schedule.getSymName());
     return Val::tensor(builder.create<FadeOp>(at, lo, hi, alpha));
@@ -2098,7 +2082,7 @@ Val MLIRGenImpl::genPure(StringRef name, const Expr &e, FnCtx &fn,
   }
   if (!isBatched(xt))
     return fail(slots[0]->loc, name.str() + " expects a value with a batch "
-                                            "dimension, got " + shapeStr(xt));
+                                            "dimension, got " + describeShape(xt));
   if (name == "reshape" || name == "flatten") {
     std::vector<int64_t> shape;
     if (name == "flatten") {
@@ -2121,9 +2105,9 @@ Val MLIRGenImpl::genPure(StringRef name, const Expr &e, FnCtx &fn,
       }
       for (int64_t d : per) n *= d;
       if (n != m)
-        return fail(slots[1]->loc, "cannot reshape " + shapeStr(xt) + " (" +
+        return fail(slots[1]->loc, "cannot reshape " + describeShape(xt) + " (" +
                                        std::to_string(n) + " elements) to " +
-                                       shapeStr(batchedType(shape)) + " (" +
+                                       describeShape(batchedType(shape)) + " (" +
                                        std::to_string(m) + ")");
     }
     return Val::tensor(builder.create<ReshapeOp>(at, batchedType(shape), x));
@@ -2201,7 +2185,7 @@ Val MLIRGenImpl::genPure(StringRef name, const Expr &e, FnCtx &fn,
   // upsample / avg_pool
   if (per.size() != 3)
     return fail(slots[0]->loc, name.str() + " expects (batch, channels, height, "
-                                            "width) images, got " + shapeStr(xt));
+                                            "width) images, got " + describeShape(xt));
   auto factor = intSlot(1, 2, 1);
   if (!factor) return Val();
   if (name == "upsample")
@@ -2211,7 +2195,7 @@ Val MLIRGenImpl::genPure(StringRef name, const Expr &e, FnCtx &fn,
   if (per[1] % *factor || per[2] % *factor)
     return fail(e.loc, "avg_pool by " + std::to_string(*factor) +
                            " needs height and width divisible by it, got " +
-                           shapeStr(xt));
+                           describeShape(xt));
   return Val::tensor(builder.create<AvgPoolOp>(
       at, batchedType({per[0], per[1] / *factor, per[2] / *factor}), x,
       builder.getI64IntegerAttr(*factor)));
@@ -2251,7 +2235,7 @@ Val MLIRGenImpl::genObjectiveBuiltin(StringRef name, const Expr &e, FnCtx &fn,
       std::vector<int64_t> per = perExample(type);
       if (!isBatched(type) || per.size() > 1 || (per.size() == 1 && per[0] != 1))
         return fail(slots[i]->loc, "gan(real, fake) takes one discriminator "
-                                   "logit per example, got " + shapeStr(type));
+                                   "logit per example, got " + describeShape(type));
       logits.push_back(t);
     }
     return Val::tensor(builder.create<AdversarialOp>(
@@ -2285,8 +2269,8 @@ Val MLIRGenImpl::genObjectiveBuiltin(StringRef name, const Expr &e, FnCtx &fn,
     auto pt = cast<DistType>(p.value.getType()).getSampleType();
     if (qt != c.getType() || pt != c.getType())
       return fail(e.loc, "mutual_info needs the posterior, code and prior over "
-                         "one shape, got " + shapeStr(qt) + ", " +
-                         shapeStr(c.getType()) + " and " + shapeStr(pt));
+                         "one shape, got " + describeShape(qt) + ", " +
+                         describeShape(c.getType()) + " and " + describeShape(pt));
     return Val::tensor(builder.create<MutualInfoOp>(at, batchedType({}), q.value,
                                                     c, p.value));
   }
@@ -2347,8 +2331,8 @@ Val MLIRGenImpl::genObjectiveBuiltin(StringRef name, const Expr &e, FnCtx &fn,
         ll = Val::tensor(builder.create<LogProbOp>(at, batchedType({}), d.value, v));
       else if (v)
         emitError(loc(lik.loc)) << "iwae likelihood is over "
-                                << shapeStr(cast<DistType>(d.value.getType()).getSampleType())
-                                << " but its value has shape " << shapeStr(v.getType());
+                                << describeShape(cast<DistType>(d.value.getType()).getSampleType())
+                                << " but its value has shape " << describeShape(v.getType());
     }
   }
   fn.scopes.pop_back();
@@ -2504,7 +2488,7 @@ Val MLIRGenImpl::genDistCtor(const Expr &call, RankedTensorType target,
       auto means = cast<RankedTensorType>(ps[1].getType());
       if (!isBatched(means) || means.getRank() != 3)
         return fail(call.loc, "mixture_normal means are (batch, components, "
-                              "dims); got " + shapeStr(means));
+                              "dims); got " + describeShape(means));
       sampleType = batchedType({means.getDimSize(2)});
     } else {
       sampleType = t;
@@ -2518,7 +2502,7 @@ Val MLIRGenImpl::genDistCtor(const Expr &call, RankedTensorType target,
     if (m.size() != 2 || m[1] != sampleType.getDimSize(1))
       return fail(call.loc, "mixture_normal means must be (components, " +
                                 std::to_string(sampleType.getDimSize(1)) +
-                                "), got " + shapeStr(means));
+                                "), got " + describeShape(means));
     want = {batchedType({m[0]}), batchedType(m), batchedType(m)};
   } else {
     want.assign(ps.size(), sampleType);
@@ -2528,11 +2512,11 @@ Val MLIRGenImpl::genDistCtor(const Expr &call, RankedTensorType target,
     auto merged = broadcastShape(pt, want[i]);
     if (!merged || *merged != want[i]) {
       std::string msg = "'" + std::string(sig.names[i]) + "' of " + call.name +
-                        " has shape " + shapeStr(pt) + ", which does not fit ";
+                        " has shape " + describeShape(pt) + ", which does not fit ";
       if (target)
-        msg += "the shape " + shapeStr(want[i]) + " of what it is over";
+        msg += "the shape " + describeShape(want[i]) + " of what it is over";
       else
-        msg += shapeStr(want[i]);
+        msg += describeShape(want[i]);
       return fail(call.loc, msg);
     }
   }
@@ -2634,8 +2618,8 @@ Val MLIRGenImpl::genLogProb(const Expr &e, FnCtx &fn) {
   auto sampleType = cast<DistType>(d.value.getType()).getSampleType();
   if (v.getType() != sampleType)
     return fail(ref.loc, "'" + ref.name + "(" + ref.var.text + ")' is over " +
-                             shapeStr(sampleType) + " but '" + ref.var.text +
-                             "' has shape " + shapeStr(v.getType()));
+                             describeShape(sampleType) + " but '" + ref.var.text +
+                             "' has shape " + describeShape(v.getType()));
   return Val::tensor(builder.create<LogProbOp>(loc(e.loc), batchedType({}),
                                                d.value, v));
 }
@@ -2650,8 +2634,8 @@ Val MLIRGenImpl::genKL(const Expr &e, FnCtx &fn) {
   auto qt = cast<DistType>(q.value.getType()), pt = cast<DistType>(p.value.getType());
   if (qt.getSampleType() != pt.getSampleType())
     return fail(e.loc, "kl between distributions over different shapes, " +
-                           shapeStr(qt.getSampleType()) + " and " +
-                           shapeStr(pt.getSampleType()));
+                           describeShape(qt.getSampleType()) + " and " +
+                           describeShape(pt.getSampleType()));
   StringRef why = klIncompatibility(qt.getKind(), pt.getKind());
   if (!why.empty())
     return fail(e.loc, "KL(" + stringifyDistKind(qt.getKind()).str() + " || " +
