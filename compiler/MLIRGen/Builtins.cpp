@@ -1,13 +1,19 @@
-//===- Builtins.cpp - builtin functions -------------------------------------===//
+//===- Builtins.cpp - the builtin table -----------------------------------===//
 //
-// The builtin functions that create no parameters: activations, shapes,
-// reductions, losses, and the objective builtins (gan, mutual_info, ...).
+// Every builtin of the language is one row of one table: its name, what may
+// call it, its signature, and the function that builds it. The shape of a
+// result comes from the op's own inferResultType where it has one, so an
+// error at the .gm source says what the verifier would.
+//
+// Elementwise ops need no row: an op with the ElementwiseBuiltin trait is
+// called by its mnemonic (GMOps.td), so adding an activation touches the
+// dialect, its lowering and the evaluator, and not this file.
 //
 //===----------------------------------------------------------------------===//
 
 #include "compiler/MLIRGen/Impl.h"
 
-#include <map>
+#include <cmath>
 
 using namespace mlir;
 using namespace mlir::gm;
@@ -15,401 +21,505 @@ using namespace ::gm::mlirgen;
 using ::gm::Expr;
 using Kind = ::gm::Expr::Kind;
 
-Val MLIRGenImpl::genPure(StringRef name, const Expr &e, FnCtx &fn,
-                         bool &handled) {
-  static const std::map<std::string, Signature> sigs = {
-      {"relu", {{"x"}, 1}}, {"sigmoid", {{"x"}, 1}}, {"tanh", {{"x"}, 1}},
-      {"exp", {{"x"}, 1}}, {"log", {{"x"}, 1}}, {"softplus", {{"x"}, 1}},
-      {"log_sigmoid", {{"x"}, 1}}, {"abs", {{"x"}, 1}}, {"square", {{"x"}, 1}},
-      {"sqrt", {{"x"}, 1}}, {"stop_gradient", {{"x"}, 1}},
-      {"leaky_relu", {{"x", "alpha"}, 1}},
-      {"softmax", {{"x", "axis"}, 1}}, {"log_softmax", {{"x", "axis"}, 1}},
-      {"reshape", {{"x", "shape"}, 2}}, {"flatten", {{"x"}, 1}},
-      {"transpose", {{"x", "perm"}, 2}},
-      {"slice", {{"x", "axis", "start", "end"}, 4}},
-      {"shift", {{"x", "amount", "axis"}, 1}},
-      {"sum", {{"x", "axis"}, 1}}, {"mean", {{"x", "axis"}, 1}},
-      {"upsample", {{"x", "factor"}, 1}}, {"avg_pool", {{"x", "factor"}, 1}},
-      {"fade", {{"low", "high"}, 2}},
-      {"mse", {{"prediction", "target"}, 2}},
-      {"l1", {{"prediction", "target"}, 2}},
-      {"bce_logits", {{"logits", "target"}, 2}},
-      {"xent", {{"logits", "target"}, 2}},
-  };
-  if (name == "concat") {
-    handled = true;
-    SmallVector<Value> inputs;
-    std::optional<int64_t> axis = 0;
-    for (const ::gm::Arg &a : e.args) {
-      if (!a.key.text.empty()) {
-        if (a.key.text != "axis")
-          return fail(a.key.loc, "unknown argument '" + a.key.text +
-                                     "' for concat; expected axis");
-        Val v = gen(*a.value, fn);
-        axis = v ? asInt(v, a.value->loc, "'axis' of concat", 0) : std::nullopt;
-        if (!axis) return Val();
-        continue;
-      }
-      Val v = gen(*a.value, fn);
-      if (!v) return v;
-      if (v.k == Val::K::Multi) {
-        inputs.append(v.values.begin(), v.values.end());
-        continue;
-      }
-      Value t = asTensor(v, a.value->loc, "an input of concat");
-      if (!t) return Val();
-      inputs.push_back(t);
-    }
-    if (inputs.size() < 2)
-      return fail(e.loc, "concat needs at least two inputs");
-    auto first = cast<RankedTensorType>(inputs[0].getType());
-    std::vector<int64_t> shape = perExample(first);
-    if (!isBatched(first) || *axis >= (int64_t)shape.size())
-      return fail(e.loc, "concat axis " + std::to_string(*axis) +
-                             " is out of range for " + describeShape(first));
-    for (Value v : ArrayRef<Value>(inputs).drop_front()) {
-      auto t = cast<RankedTensorType>(v.getType());
-      std::vector<int64_t> s = perExample(t);
-      bool ok = isBatched(t) && s.size() == shape.size() &&
-                t.getElementType() == first.getElementType();
-      for (size_t i = 0; ok && i < s.size(); ++i)
-        ok = i == (size_t)*axis || s[i] == shape[i];
-      if (!ok)
-        return fail(e.loc, "cannot concatenate " + describeShape(first) + " and " +
-                               describeShape(t) + " along axis " +
-                               std::to_string(*axis));
-      shape[*axis] += s[*axis];
-    }
-    return Val::tensor(builder.create<ConcatOp>(
-        loc(e.loc), batchedType(shape), inputs,
-        builder.getI64IntegerAttr(*axis + 1)));
-  }
-  auto it = sigs.find(name.str());
-  if (it == sigs.end())
-    return Val();
-  handled = true;
-  std::vector<const Expr *> slots;
-  if (!bindArgs(e, it->second, slots))
-    return Val();
-  Location at = loc(e.loc);
+namespace gm::mlirgen {
 
-  auto tensorArg = [&](size_t i) -> Value {
-    Val v = gen(*slots[i], fn);
+/// One call of a builtin, its arguments bound to the signature's slots.
+struct BuiltinCall {
+  MLIRGenImpl &g;
+  const Expr &e;
+  FnCtx &fn;
+  const Signature &sig;
+  std::vector<const Expr *> slots;
+  Location at;
+
+  StringRef name() const { return e.name; }
+  OpBuilder &b() { return g.builder; }
+  Val fail(::gm::Loc l, const Twine &msg) { return g.fail(l, msg); }
+  Val fail(const Twine &msg) { return g.fail(e.loc, msg); }
+  /// Where argument |i| is written, or the call when it is omitted.
+  ::gm::Loc locOf(size_t i) const { return slots[i] ? slots[i]->loc : e.loc; }
+  /// "'x' of mse", to name argument |i| in a message.
+  std::string what(size_t i) const {
+    return "'" + sig.names[i].str() + "' of " + e.name;
+  }
+  /// A shape-rule error at the call, prefixed with the builtin's name: the
+  /// ShapeError of an op's inferResultType, as [&] { return c.shapeError(); }.
+  InFlightDiagnostic shapeError() {
+    InFlightDiagnostic d = emitError(g.loc(e.loc));
+    d << e.name << " ";
+    return d;
+  }
+
+  Val gen(size_t i) { return g.gen(*slots[i], fn); }
+  /// Argument |i| as an f32 tensor.
+  Value tensor(size_t i) {
+    Val v = gen(i);
     if (!v) return {};
-    Value t = asTensor(v, slots[i]->loc,
-                       "'" + std::string(it->second.names[i]) + "' of " +
-                           name.str());
+    Value t = g.asTensor(v, slots[i]->loc, what(i));
     if (t && !cast<RankedTensorType>(t.getType()).getElementType().isF32()) {
-      emitError(loc(slots[i]->loc)) << name << " expects f32 values, got "
-                                       "token ids";
+      emitError(g.loc(slots[i]->loc)) << e.name << " expects f32 values, got token ids";
       return {};
     }
     return t;
-  };
-  auto intSlot = [&](size_t i, int64_t dflt, int64_t min) -> std::optional<int64_t> {
+  }
+  std::optional<int64_t> integer(size_t i, int64_t dflt, int64_t min) {
     if (!slots[i])
       return dflt;
-    Val v = gen(*slots[i], fn);
-    if (!v) return std::nullopt;
-    return asInt(v, slots[i]->loc,
-                 "'" + std::string(it->second.names[i]) + "' of " + name.str(),
-                 min);
-  };
-  // Per-example axis (batch excluded), negative from the end -> IR axis.
-  auto axisSlot = [&](size_t i, RankedTensorType t,
-                      int64_t dflt) -> std::optional<int64_t> {
+    Val v = gen(i);
+    return v ? g.asInt(v, slots[i]->loc, what(i), min) : std::nullopt;
+  }
+  std::optional<double> number(size_t i, double dflt) {
+    if (!slots[i])
+      return dflt;
+    Val v = gen(i);
+    return v ? g.asNumber(v, slots[i]->loc, what(i)) : std::nullopt;
+  }
+  /// A per-example axis (batch excluded, negative from the end), as the IR
+  /// axis of |t|.
+  std::optional<int64_t> axis(size_t i, RankedTensorType t, int64_t dflt) {
     int64_t rank = (int64_t)perExample(t).size();
-    int64_t axis = dflt;
+    int64_t a = dflt;
     if (slots[i]) {
-      Val v = gen(*slots[i], fn);
-      auto n = v ? asNumber(v, slots[i]->loc, "'axis' of " + name.str())
-                 : std::nullopt;
+      Val v = gen(i);
+      auto n = v ? g.asNumber(v, slots[i]->loc, "'axis' of " + e.name) : std::nullopt;
       if (!n) return std::nullopt;
-      axis = (int64_t)*n;
+      a = (int64_t)*n;
     }
-    if (axis < 0)
-      axis += rank;
-    if (axis < 0 || axis >= rank) {
-      emitError(loc(slots[i] ? slots[i]->loc : e.loc))
-          << "axis " << axis << " is out of range for " << describeShape(t)
-          << " (axes count from 0 after the batch)";
+    if (a < 0)
+      a += rank;
+    if (a < 0 || a >= rank) {
+      emitError(g.loc(locOf(i))) << "axis " << a << " is out of range for "
+                                 << describeShape(t)
+                                 << " (axes count from 0 after the batch)";
       return std::nullopt;
     }
-    return axis + (isBatched(t) ? 1 : 0);
-  };
+    return a + (isBatched(t) ? 1 : 0);
+  }
+  /// Argument |i| as a declared distribution, as in q(z | x).
+  Val dist(size_t i) {
+    const Expr &a = *slots[i];
+    if (a.kind != Kind::Dist && !(a.kind == Kind::Call && g.distNames.contains(a.name)))
+      return fail(a.loc, what(i) + " must be a declared distribution, as in q(z | x)");
+    return gen(i);
+  }
+  template <typename OpT, typename... Args> Val make(Args &&...args) {
+    return Val::tensor(g.builder.create<OpT>(at, std::forward<Args>(args)...));
+  }
+};
 
-  // Losses: per-example sums.
-  if (name == "mse" || name == "l1" || name == "bce_logits" || name == "xent") {
-    Value p = tensorArg(0);
-    if (!p) return Val();
-    Value t = tensorArg(1);
+} // namespace gm::mlirgen
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Builders, one per builtin (or per family of builtins)
+//===----------------------------------------------------------------------===//
+
+/// The input of a shape builtin: a batched f32 tensor.
+Value batchedInput(BuiltinCall &c) {
+  Value x = c.tensor(0);
+  if (x && !isBatched(x.getType())) {
+    c.fail(c.slots[0]->loc, c.name() + " expects a value with a batch dimension, got " +
+                                describeShape(x.getType()));
+    return {};
+  }
+  return x;
+}
+
+// concat(a, b, ..., axis = 0): a net's tuple result spreads into inputs.
+Val buildConcat(BuiltinCall &c) {
+  MLIRGenImpl &g = c.g;
+  SmallVector<Value> inputs;
+  std::optional<int64_t> axis = 0;
+  for (const ::gm::Arg &a : c.e.args) {
+    if (!a.key.text.empty()) {
+      if (a.key.text != "axis")
+        return c.fail(a.key.loc, "unknown argument '" + a.key.text + "' for concat; expected axis");
+      Val v = g.gen(*a.value, c.fn);
+      axis = v ? g.asInt(v, a.value->loc, "'axis' of concat", 0) : std::nullopt;
+      if (!axis) return Val();
+      continue;
+    }
+    Val v = g.gen(*a.value, c.fn);
+    if (!v) return v;
+    if (v.k == Val::K::Multi) {
+      inputs.append(v.values.begin(), v.values.end());
+      continue;
+    }
+    Value t = g.asTensor(v, a.value->loc, "an input of concat");
     if (!t) return Val();
-    if (p.getType() != t.getType() || !isBatched(p.getType()))
-      return fail(e.loc, name.str() + " compares values of one shape, got " +
-                             describeShape(p.getType()) + " and " +
-                             describeShape(t.getType()));
-    LossKind kind = name == "mse"   ? LossKind::mse
-                    : name == "l1"  ? LossKind::l1
-                    : name == "xent" ? LossKind::softmax_xent
-                                     : LossKind::bce_logits;
-    return Val::tensor(builder.create<ReconLossOp>(at, batchedType({}), kind, p, t));
+    inputs.push_back(t);
   }
-  if (name == "fade") {
-    if (!schedule)
-      return fail(e.loc, "fade(...) needs a progressive schedule; declare one "
-                         "with 'progressive NAME { resolutions = [...] }'");
-    Value lo = tensorArg(0);
-    if (!lo) return Val();
-    Value hi = tensorArg(1);
-    if (!hi) return Val();
-    if (lo.getType() != hi.getType())
-      return fail(e.loc, "fade blends values of one shape, got " +
-                             describeShape(lo.getType()) + " and " +
-                             describeShape(hi.getType()));
-    Value alpha = builder.create<ScheduleAlphaOp>(
-        at, RankedTensorType::get({}, f32()), schedule.getSymName());
-    return Val::tensor(builder.create<FadeOp>(at, lo, hi, alpha));
+  if (inputs.size() < 2)
+    return c.fail("concat needs at least two inputs");
+  auto first = cast<RankedTensorType>(inputs[0].getType());
+  if (!isBatched(first) || *axis >= (int64_t)perExample(first).size())
+    return c.fail("concat axis " + std::to_string(*axis) + " is out of range for " +
+                  describeShape(first));
+  for (Value v : ArrayRef<Value>(inputs).drop_front()) {
+    auto t = cast<RankedTensorType>(v.getType());
+    std::vector<int64_t> s = perExample(t), shape = perExample(first);
+    bool ok = isBatched(t) && s.size() == shape.size() &&
+              t.getElementType() == first.getElementType();
+    for (size_t i = 0; ok && i < s.size(); ++i)
+      ok = i == (size_t)*axis || s[i] == shape[i];
+    if (!ok)
+      return c.fail("cannot concatenate " + describeShape(first) + " and " + describeShape(t) +
+                    " along axis " + std::to_string(*axis));
   }
+  auto type = ConcatOp::inferResultType([&] { return c.shapeError(); }, TypeRange(ValueRange(inputs)), *axis + 1);
+  if (failed(type)) return Val();
+  return c.make<ConcatOp>(*type, inputs, c.b().getI64IntegerAttr(*axis + 1));
+}
 
-  Value x = tensorArg(0);
+// mse, l1, bce_logits, xent: one number per example.
+Val buildLoss(BuiltinCall &c) {
+  Value p = c.tensor(0);
+  if (!p) return Val();
+  Value t = c.tensor(1);
+  if (!t) return Val();
+  if (p.getType() != t.getType() || !isBatched(p.getType()))
+    return c.fail(c.name() + " compares values of one shape, got " +
+                  describeShape(p.getType()) + " and " + describeShape(t.getType()));
+  StringRef n = c.name();
+  LossKind kind = n == "mse"    ? LossKind::mse
+                  : n == "l1"   ? LossKind::l1
+                  : n == "xent" ? LossKind::softmax_xent
+                                : LossKind::bce_logits;
+  return c.make<ReconLossOp>(c.g.batchedType({}), kind, p, t);
+}
+
+// fade(low, high): the progressive schedule's blend.
+Val buildFade(BuiltinCall &c) {
+  if (!c.g.schedule)
+    return c.fail("fade(...) needs a progressive schedule; declare one "
+                  "with 'progressive NAME { resolutions = [...] }'");
+  Value lo = c.tensor(0);
+  if (!lo) return Val();
+  Value hi = c.tensor(1);
+  if (!hi) return Val();
+  if (lo.getType() != hi.getType())
+    return c.fail("fade blends values of one shape, got " + describeShape(lo.getType()) +
+                  " and " + describeShape(hi.getType()));
+  Value alpha = c.b().create<ScheduleAlphaOp>(c.at, RankedTensorType::get({}, c.g.f32()),
+                                              c.g.schedule.getSymName());
+  return c.make<FadeOp>(lo, hi, alpha);
+}
+
+// softmax(x, axis = -1), log_softmax(x, axis = -1).
+Val buildSoftmax(BuiltinCall &c) {
+  Value x = c.tensor(0);
   if (!x) return Val();
   auto xt = cast<RankedTensorType>(x.getType());
-  std::vector<int64_t> per = perExample(xt);
+  if (perExample(xt).empty())
+    return c.fail(c.name() + " needs at least one axis besides the batch");
+  auto axis = c.axis(1, xt, -1);
+  if (!axis) return Val();
+  auto attr = c.b().getI64IntegerAttr(*axis);
+  if (c.name() == "softmax")
+    return c.make<SoftmaxOp>(x, attr);
+  return c.make<LogSoftmaxOp>(x, attr);
+}
 
-  if (name == "relu") return Val::tensor(builder.create<ReluOp>(at, x));
-  if (name == "sigmoid") return Val::tensor(builder.create<SigmoidOp>(at, x));
-  if (name == "tanh") return Val::tensor(builder.create<TanhOp>(at, x));
-  if (name == "exp") return Val::tensor(builder.create<ExpOp>(at, x));
-  if (name == "log") return Val::tensor(builder.create<LogOp>(at, x));
-  if (name == "softplus") return Val::tensor(builder.create<SoftplusOp>(at, x));
-  if (name == "log_sigmoid") return Val::tensor(builder.create<LogSigmoidOp>(at, x));
-  if (name == "abs") return Val::tensor(builder.create<AbsOp>(at, x));
-  if (name == "square") return Val::tensor(builder.create<SquareOp>(at, x));
-  if (name == "sqrt") return Val::tensor(builder.create<SqrtOp>(at, x));
-  if (name == "stop_gradient") return Val::tensor(builder.create<StopGradientOp>(at, x));
-  if (name == "leaky_relu") {
-    double alpha = 0.2;
-    if (slots[1]) {
-      Val v = gen(*slots[1], fn);
-      auto n = v ? asNumber(v, slots[1]->loc, "'alpha' of leaky_relu") : std::nullopt;
-      if (!n) return Val();
-      alpha = *n;
-    }
-    return Val::tensor(builder.create<LeakyReluOp>(at, x, builder.getF64FloatAttr(alpha)));
+// reshape(x, [dims]) and flatten(x): the batch is kept.
+Val buildReshape(BuiltinCall &c) {
+  Value x = batchedInput(c);
+  if (!x) return Val();
+  auto xt = cast<RankedTensorType>(x.getType());
+  int64_t n = 1;
+  for (int64_t d : perExample(xt)) n *= d;
+  std::vector<int64_t> shape;
+  if (c.name() == "flatten")
+    return c.make<ReshapeOp>(c.g.batchedType({n}), x);
+  Val v = c.gen(1);
+  if (!v) return v;
+  if (v.k != Val::K::List)
+    return c.fail(c.slots[1]->loc, "the shape of reshape is a list, as in [1, 28, 28]");
+  int64_t m = 1;
+  for (double d : v.list) {
+    if (d < 1 || d != std::floor(d) || d > (1 << 30))
+      return c.fail(c.slots[1]->loc, "reshape dimensions must be positive integers");
+    shape.push_back((int64_t)d);
+    m *= (int64_t)d;
+    if (m > (1 << 30))
+      return c.fail(c.slots[1]->loc, "reshape target is too large");
   }
-  if (name == "softmax" || name == "log_softmax") {
-    if (per.empty())
-      return fail(e.loc, name.str() + " needs at least one axis besides the batch");
-    auto axis = axisSlot(1, xt, -1);
-    if (!axis) return Val();
-    auto attr = builder.getI64IntegerAttr(*axis);
-    if (name == "softmax")
-      return Val::tensor(builder.create<SoftmaxOp>(at, x, attr));
-    return Val::tensor(builder.create<LogSoftmaxOp>(at, x, attr));
-  }
-  if (!isBatched(xt))
-    return fail(slots[0]->loc, name.str() + " expects a value with a batch "
-                                            "dimension, got " + describeShape(xt));
-  if (name == "reshape" || name == "flatten") {
-    std::vector<int64_t> shape;
-    if (name == "flatten") {
-      int64_t n = 1;
-      for (int64_t d : per) n *= d;
-      shape = {n};
-    } else {
-      Val v = gen(*slots[1], fn);
-      if (!v) return v;
-      if (v.k != Val::K::List)
-        return fail(slots[1]->loc, "the shape of reshape is a list, as in [1, 28, 28]");
-      int64_t n = 1, m = 1;
-      for (double d : v.list) {
-        if (d < 1 || d != std::floor(d) || d > (1 << 30))
-          return fail(slots[1]->loc, "reshape dimensions must be positive integers");
-        shape.push_back((int64_t)d);
-        m *= (int64_t)d;
-        if (m > (1 << 30))
-          return fail(slots[1]->loc, "reshape target is too large");
-      }
-      for (int64_t d : per) n *= d;
-      if (n != m)
-        return fail(slots[1]->loc, "cannot reshape " + describeShape(xt) + " (" +
+  if (n != m)
+    return c.fail(c.slots[1]->loc, "cannot reshape " + describeShape(xt) + " (" +
                                        std::to_string(n) + " elements) to " +
-                                       describeShape(batchedType(shape)) + " (" +
+                                       describeShape(c.g.batchedType(shape)) + " (" +
                                        std::to_string(m) + ")");
-    }
-    return Val::tensor(builder.create<ReshapeOp>(at, batchedType(shape), x));
+  return c.make<ReshapeOp>(c.g.batchedType(shape), x);
+}
+
+// transpose(x, [perm]) over the per-example axes.
+Val buildTranspose(BuiltinCall &c) {
+  Value x = batchedInput(c);
+  if (!x) return Val();
+  auto xt = cast<RankedTensorType>(x.getType());
+  size_t rank = perExample(xt).size();
+  Val v = c.gen(1);
+  if (!v) return v;
+  std::string expected = "transpose needs a permutation of the " + std::to_string(rank) +
+                         " per-example axes";
+  if (v.k != Val::K::List || v.list.size() != rank)
+    return c.fail(c.slots[1]->loc, expected + ", as in [1, 0]");
+  SmallVector<int64_t> perm{0};
+  std::vector<bool> seen(rank);
+  for (double d : v.list) {
+    if (d < 0 || d >= rank || d != std::floor(d) || seen[(size_t)d])
+      return c.fail(c.slots[1]->loc, expected);
+    seen[(size_t)d] = true;
+    perm.push_back((int64_t)d + 1);
   }
-  if (name == "transpose") {
-    Val v = gen(*slots[1], fn);
-    if (!v) return v;
-    if (v.k != Val::K::List || v.list.size() != per.size())
-      return fail(slots[1]->loc, "transpose needs a permutation of the " +
-                                     std::to_string(per.size()) +
-                                     " per-example axes, as in [1, 0]");
-    SmallVector<int64_t> perm{0};
-    std::vector<int64_t> shape;
-    std::vector<bool> seen(per.size());
-    for (double d : v.list) {
-      if (d < 0 || d >= per.size() || d != std::floor(d) || seen[(size_t)d])
-        return fail(slots[1]->loc, "transpose needs a permutation of the " +
-                                       std::to_string(per.size()) +
-                                       " per-example axes");
-      seen[(size_t)d] = true;
-      perm.push_back((int64_t)d + 1);
-      shape.push_back(per[(size_t)d]);
-    }
-    return Val::tensor(builder.create<TransposeOp>(
-        at, batchedType(shape), x, builder.getDenseI64ArrayAttr(perm)));
+  auto type = TransposeOp::inferResultType([&] { return c.shapeError(); }, xt, perm);
+  if (failed(type)) return Val();
+  return c.make<TransposeOp>(*type, x, c.b().getDenseI64ArrayAttr(perm));
+}
+
+// slice(x, axis, start, end): [start, end) of one axis.
+Val buildSlice(BuiltinCall &c) {
+  Value x = batchedInput(c);
+  if (!x) return Val();
+  auto xt = cast<RankedTensorType>(x.getType());
+  auto axis = c.axis(1, xt, 0);
+  auto start = c.integer(2, 0, 0);
+  auto end = c.integer(3, 0, 1);
+  if (!axis || !start || !end) return Val();
+  int64_t size = xt.getDimSize(*axis);
+  if (*start >= *end || *end > size)
+    return c.fail("slice [" + std::to_string(*start) + ", " + std::to_string(*end) +
+                  ") is out of bounds for an axis of size " + std::to_string(size));
+  auto type = SliceOp::inferResultType([&] { return c.shapeError(); }, xt, *axis, *start, *end - *start);
+  if (failed(type)) return Val();
+  return c.make<SliceOp>(*type, x, c.b().getI64IntegerAttr(*axis),
+                         c.b().getI64IntegerAttr(*start),
+                         c.b().getI64IntegerAttr(*end - *start));
+}
+
+// shift(x, amount = 1, axis = -1): move right by |amount|, zeros in front.
+Val buildShift(BuiltinCall &c) {
+  Value x = batchedInput(c);
+  if (!x) return Val();
+  auto xt = cast<RankedTensorType>(x.getType());
+  if (perExample(xt).empty())
+    return c.fail("shift needs at least one axis besides the batch");
+  auto amount = c.integer(1, 1, 0);
+  auto axis = c.axis(2, xt, -1);
+  if (!amount || !axis) return Val();
+  return c.make<ShiftOp>(x, c.b().getI64IntegerAttr(*axis), c.b().getI64IntegerAttr(*amount));
+}
+
+// sum(x, axis?), mean(x, axis?): over one axis, or every per-example axis.
+Val buildReduction(BuiltinCall &c) {
+  Value x = batchedInput(c);
+  if (!x) return Val();
+  auto xt = cast<RankedTensorType>(x.getType());
+  SmallVector<int64_t> axes;
+  if (c.slots[1]) {
+    auto axis = c.axis(1, xt, 0);
+    if (!axis) return Val();
+    axes.push_back(*axis);
+  } else {
+    for (size_t i = 0; i < perExample(xt).size(); ++i)
+      axes.push_back(i + 1);
+    if (axes.empty())
+      return Val::tensor(x); // already one number per example
   }
-  if (name == "slice") {
-    auto axis = axisSlot(1, xt, 0);
-    auto start = intSlot(2, 0, 0);
-    auto end = intSlot(3, 0, 1);
-    if (!axis || !start || !end) return Val();
-    int64_t size = xt.getDimSize(*axis);
-    if (*start >= *end || *end > size)
-      return fail(e.loc, "slice [" + std::to_string(*start) + ", " +
-                             std::to_string(*end) + ") is out of bounds for an "
-                             "axis of size " + std::to_string(size));
-    SmallVector<int64_t> shape(xt.getShape());
-    shape[*axis] = *end - *start;
-    return Val::tensor(builder.create<SliceOp>(
-        at, RankedTensorType::get(shape, f32()), x,
-        builder.getI64IntegerAttr(*axis), builder.getI64IntegerAttr(*start),
-        builder.getI64IntegerAttr(*end - *start)));
+  auto attr = c.b().getDenseI64ArrayAttr(axes);
+  if (c.name() == "sum") {
+    auto type = SumOp::inferResultType([&] { return c.shapeError(); }, xt, axes);
+    if (failed(type)) return Val();
+    return c.make<SumOp>(*type, x, attr);
   }
-  if (name == "shift") {
-    if (per.empty())
-      return fail(e.loc, "shift needs at least one axis besides the batch");
-    auto amount = intSlot(1, 1, 0);
-    auto axis = axisSlot(2, xt, -1);
-    if (!amount || !axis) return Val();
-    return Val::tensor(builder.create<ShiftOp>(
-        at, x, builder.getI64IntegerAttr(*axis), builder.getI64IntegerAttr(*amount)));
-  }
-  if (name == "sum" || name == "mean") {
-    SmallVector<int64_t> axes;
-    if (slots[1]) {
-      auto axis = axisSlot(1, xt, 0);
-      if (!axis) return Val();
-      axes.push_back(*axis);
-    } else {
-      for (size_t i = 0; i < per.size(); ++i)
-        axes.push_back(i + 1);
-      if (axes.empty())
-        return Val::tensor(x); // already one number per example
-    }
-    std::vector<int64_t> shape;
-    for (size_t i = 0; i < per.size(); ++i)
-      if (!llvm::is_contained(axes, (int64_t)i + 1))
-        shape.push_back(per[i]);
-    auto type = batchedType(shape);
-    auto attr = builder.getDenseI64ArrayAttr(axes);
-    if (name == "sum")
-      return Val::tensor(builder.create<SumOp>(at, type, x, attr));
-    return Val::tensor(builder.create<MeanOp>(at, type, x, attr));
-  }
-  // upsample / avg_pool
-  if (per.size() != 3)
-    return fail(slots[0]->loc, name.str() + " expects (batch, channels, height, "
-                                            "width) images, got " + describeShape(xt));
-  auto factor = intSlot(1, 2, 1);
+  auto type = MeanOp::inferResultType([&] { return c.shapeError(); }, xt, axes);
+  if (failed(type)) return Val();
+  return c.make<MeanOp>(*type, x, attr);
+}
+
+// upsample(x, factor = 2), avg_pool(x, factor = 2) on (B, C, H, W) images.
+Val buildResample(BuiltinCall &c) {
+  Value x = batchedInput(c);
+  if (!x) return Val();
+  auto xt = cast<RankedTensorType>(x.getType());
+  if (perExample(xt).size() != 3)
+    return c.fail(c.slots[0]->loc, c.name() + " expects (batch, channels, height, width) "
+                                              "images, got " + describeShape(xt));
+  auto factor = c.integer(1, 2, 1);
   if (!factor) return Val();
-  if (name == "upsample")
-    return Val::tensor(builder.create<UpsampleOp>(
-        at, batchedType({per[0], per[1] * *factor, per[2] * *factor}), x,
-        builder.getI64IntegerAttr(*factor)));
-  if (per[1] % *factor || per[2] % *factor)
-    return fail(e.loc, "avg_pool by " + std::to_string(*factor) +
-                           " needs height and width divisible by it, got " +
-                           describeShape(xt));
-  return Val::tensor(builder.create<AvgPoolOp>(
-      at, batchedType({per[0], per[1] / *factor, per[2] / *factor}), x,
-      builder.getI64IntegerAttr(*factor)));
+  auto attr = c.b().getI64IntegerAttr(*factor);
+  if (c.name() == "upsample") {
+    auto type = UpsampleOp::inferResultType([&] { return c.shapeError(); }, xt, *factor);
+    if (failed(type)) return Val();
+    return c.make<UpsampleOp>(*type, x, attr);
+  }
+  auto type = AvgPoolOp::inferResultType([&] { return c.shapeError(); }, xt, *factor);
+  if (failed(type)) return Val();
+  return c.make<AvgPoolOp>(*type, x, attr);
+}
+
+// gan(real, fake): the non-saturating GAN value of two logits per example.
+Val buildGan(BuiltinCall &c) {
+  SmallVector<Value> logits;
+  for (size_t i = 0; i < 2; ++i) {
+    Val v = c.gen(i);
+    if (!v) return v;
+    Value t = c.g.asTensor(v, c.slots[i]->loc, "an argument of gan");
+    if (!t) return Val();
+    auto type = cast<RankedTensorType>(t.getType());
+    std::vector<int64_t> per = perExample(type);
+    if (!isBatched(type) || per.size() > 1 || (per.size() == 1 && per[0] != 1))
+      return c.fail(c.slots[i]->loc, "gan(real, fake) takes one discriminator "
+                                     "logit per example, got " + describeShape(type));
+    logits.push_back(t);
+  }
+  return c.make<AdversarialOp>(RankedTensorType::get({}, c.g.f32()), logits[0], logits[1]);
+}
+
+Val buildMutualInfo(BuiltinCall &c) { return c.g.genMutualInfo(c); }
+Val buildIwae(BuiltinCall &c) { return c.g.genIwae(c); }
+
+//===----------------------------------------------------------------------===//
+// The table
+//===----------------------------------------------------------------------===//
+
+using BK = BuiltinKind;
+
+const llvm::StringMap<Builtin> &table() {
+  static const llvm::StringMap<Builtin> builtins = {
+      // Shapes and reductions.
+      {"concat", {BK::Function, {{"inputs", "axis"}, 0}, buildConcat, /*variadic=*/true}},
+      {"reshape", {BK::Function, {{"x", "shape"}, 2}, buildReshape}},
+      {"flatten", {BK::Function, {{"x"}, 1}, buildReshape}},
+      {"transpose", {BK::Function, {{"x", "perm"}, 2}, buildTranspose}},
+      {"slice", {BK::Function, {{"x", "axis", "start", "end"}, 4}, buildSlice}},
+      {"shift", {BK::Function, {{"x", "amount", "axis"}, 1}, buildShift}},
+      {"sum", {BK::Function, {{"x", "axis"}, 1}, buildReduction}},
+      {"mean", {BK::Function, {{"x", "axis"}, 1}, buildReduction}},
+      {"upsample", {BK::Function, {{"x", "factor"}, 1}, buildResample}},
+      {"avg_pool", {BK::Function, {{"x", "factor"}, 1}, buildResample}},
+      {"softmax", {BK::Function, {{"x", "axis"}, 1}, buildSoftmax}},
+      {"log_softmax", {BK::Function, {{"x", "axis"}, 1}, buildSoftmax}},
+      {"fade", {BK::Function, {{"low", "high"}, 2}, buildFade}},
+      // Reconstruction losses.
+      {"mse", {BK::Function, {{"prediction", "target"}, 2}, buildLoss}},
+      {"l1", {BK::Function, {{"prediction", "target"}, 2}, buildLoss}},
+      {"bce_logits", {BK::Function, {{"logits", "target"}, 2}, buildLoss}},
+      {"xent", {BK::Function, {{"logits", "target"}, 2}, buildLoss}},
+      // Objective terms.
+      {"gan", {BK::Objective, {{"real", "fake"}, 2}, buildGan}},
+      {"mutual_info", {BK::Objective, {{"posterior", "code"}, 2}, buildMutualInfo}},
+      {"iwae", {BK::Objective, {{"likelihood", "posterior", "prior", "k"}, 3}, buildIwae}},
+      // Layers (genLayer).
+      {"linear", {BK::Layer, {{"x", "out", "bias", "init", "name"}, 2}}},
+      {"masked_linear", {BK::Layer, {{"x", "out", "mask", "bias", "init", "name"}, 2}}},
+      {"conv2d", {BK::Layer, {{"x", "out", "kernel", "stride", "padding", "bias", "init", "name"}, 3}}},
+      {"conv2d_transpose", {BK::Layer, {{"x", "out", "kernel", "stride", "padding",
+                                          "output_padding", "bias", "init", "name"}, 3}}},
+      {"masked_conv2d", {BK::Layer, {{"x", "out", "kernel", "mask", "bias", "init", "name"}, 3}}},
+      {"batch_norm", {BK::Layer, {{"x", "eps", "momentum", "name"}, 1}}},
+      {"embedding", {BK::Layer, {{"ids", "vocab", "dim", "init", "name"}, 3}}},
+      {"lstm", {BK::Layer, {{"x", "hidden", "name"}, 2}}},
+      {"lstm_cell", {BK::Layer, {{"x", "h", "c", "name"}, 3}}},
+      {"row_lstm", {BK::Layer, {{"x", "hidden", "kernel", "name"}, 2}}},
+      {"nade", {BK::Layer, {{"x", "hidden", "name"}, 2}}},
+      // Distribution constructors (genDistCtor).
+      {"normal", {BK::Distribution, {{"loc", "scale"}, 2}}},
+      {"normal_logvar", {BK::Distribution, {{"loc", "logvar"}, 2}}},
+      {"bernoulli_logits", {BK::Distribution, {{"logits"}, 1}}},
+      {"categorical_logits", {BK::Distribution, {{"logits"}, 1}}},
+      {"uniform", {BK::Distribution, {{"low", "high"}, 2}}},
+      {"mixture_normal", {BK::Distribution, {{"logits", "means", "logvars"}, 3}}},
+  };
+  return builtins;
+}
+
+} // namespace
+
+const Builtin *::gm::mlirgen::findBuiltin(StringRef name) {
+  auto it = table().find(name);
+  return it == table().end() ? nullptr : &it->second;
+}
+
+Val MLIRGenImpl::genBuiltin(const Builtin &def, const Expr &e, FnCtx &fn) {
+  if (def.kind == BuiltinKind::Objective && fn.isNet)
+    return fail(e.loc, e.name + "(...) is an objective term and cannot be "
+                                "used inside net '" + fn.netName + "'");
+  BuiltinCall call{*this, e, fn, def.sig, {}, loc(e.loc)};
+  if (!def.variadic && !bindArgs(e, def.sig, call.slots))
+    return Val();
+  return def.build(call);
 }
 
 //===----------------------------------------------------------------------===//
-// Objective builtins: gan, mutual_info, iwae
+// Elementwise ops, from the dialect
 //===----------------------------------------------------------------------===//
 
-Val MLIRGenImpl::genObjectiveBuiltin(StringRef name, const Expr &e, FnCtx &fn,
-                                     bool &handled) {
-  static const std::map<std::string, Signature> sigs = {
-      {"gan", {{"real", "fake"}, 2}},
-      {"mutual_info", {{"posterior", "code"}, 2}},
-      {"iwae", {{"likelihood", "posterior", "prior", "k"}, 3}},
-  };
-  auto it = sigs.find(name.str());
-  if (it == sigs.end())
+Val MLIRGenImpl::genElementwise(RegisteredOperationName name, const Expr &e, FnCtx &fn) {
+  Signature sig{{"x"}, 1};
+  for (StringAttr a : name.getAttributeNames())
+    sig.names.push_back(a.getValue());
+  BuiltinCall call{*this, e, fn, sig, {}, loc(e.loc)};
+  if (!bindArgs(e, sig, call.slots))
     return Val();
-  handled = true;
-  if (fn.isNet)
-    return fail(e.loc, name.str() + "(...) is an objective term and cannot be "
-                                    "used inside net '" + fn.netName + "'");
-  std::vector<const Expr *> slots;
-  if (!bindArgs(e, it->second, slots))
-    return Val();
-  Location at = loc(e.loc);
-
-  if (name == "gan") {
-    SmallVector<Value> logits;
-    for (int i = 0; i < 2; ++i) {
-      Val v = gen(*slots[i], fn);
-      if (!v) return v;
-      Value t = asTensor(v, slots[i]->loc, "an argument of gan");
-      if (!t) return Val();
-      auto type = cast<RankedTensorType>(t.getType());
-      std::vector<int64_t> per = perExample(type);
-      if (!isBatched(type) || per.size() > 1 || (per.size() == 1 && per[0] != 1))
-        return fail(slots[i]->loc, "gan(real, fake) takes one discriminator "
-                                   "logit per example, got " + describeShape(type));
-      logits.push_back(t);
-    }
-    return Val::tensor(builder.create<AdversarialOp>(
-        at, RankedTensorType::get({}, f32()), logits[0], logits[1]));
+  Value x = call.tensor(0);
+  if (!x) return Val();
+  OperationState state(loc(e.loc), name);
+  state.addOperands(x);
+  state.addTypes(x.getType());
+  // Attributes not written take the op's defaults (DefaultValuedAttr).
+  name.populateDefaultAttrs(state.attributes);
+  for (size_t i = 1; i < sig.names.size(); ++i) {
+    if (!call.slots[i])
+      continue;
+    auto v = call.number(i, 0);
+    if (!v) return Val();
+    state.attributes.set(sig.names[i], builder.getF64FloatAttr(*v));
   }
+  return Val::tensor(builder.create(state)->getResult(0));
+}
 
-  auto distArg = [&](size_t i) -> Val {
-    const Expr &a = *slots[i];
-    if (a.kind != Kind::Dist &&
-        !(a.kind == Kind::Call && distNames.contains(a.name)))
-      return fail(a.loc, "'" + std::string(it->second.names[i]) + "' of " +
-                             name.str() + " must be a declared distribution, "
-                                          "as in q(z | x)");
-    return gen(a, fn);
-  };
+//===----------------------------------------------------------------------===//
+// Objective terms that read declarations
+//===----------------------------------------------------------------------===//
 
-  if (name == "mutual_info") {
-    Val q = distArg(0);
-    if (!q) return q;
-    Val code = gen(*slots[1], fn);
-    if (!code) return code;
-    Value c = asTensor(code, slots[1]->loc, "the code of mutual_info");
-    if (!c) return Val();
-    const ::gm::DistDecl *prior = findRole(::gm::DistDecl::Role::Prior, q.decl->var.text);
-    if (!prior)
-      return fail(slots[0]->loc, "mutual_info needs a prior for '" +
-                                     q.decl->var.text + "'");
-    Val p = genDistDecl(*prior, fn, {}, true);
-    if (!p) return p;
-    auto qt = cast<DistType>(q.value.getType()).getSampleType();
-    auto pt = cast<DistType>(p.value.getType()).getSampleType();
-    if (qt != c.getType() || pt != c.getType())
-      return fail(e.loc, "mutual_info needs the posterior, code and prior over "
-                         "one shape, got " + describeShape(qt) + ", " +
-                         describeShape(c.getType()) + " and " + describeShape(pt));
-    return Val::tensor(builder.create<MutualInfoOp>(at, batchedType({}), q.value,
-                                                    c, p.value));
-  }
+Val MLIRGenImpl::genMutualInfo(BuiltinCall &c) {
+  const Expr &e = c.e;
+  FnCtx &fn = c.fn;
+  Location at = c.at;
+  Val q = c.dist(0);
+  if (!q) return q;
+  Val code = c.gen(1);
+  if (!code) return code;
+  Value cv = asTensor(code, c.slots[1]->loc, "the code of mutual_info");
+  if (!cv) return Val();
+  const ::gm::DistDecl *prior = findRole(::gm::DistDecl::Role::Prior, q.decl->var.text);
+  if (!prior)
+    return fail(c.slots[0]->loc, "mutual_info needs a prior for '" + q.decl->var.text + "'");
+  Val p = genDistDecl(*prior, fn, {}, true);
+  if (!p) return p;
+  auto qt = cast<DistType>(q.value.getType()).getSampleType();
+  auto pt = cast<DistType>(p.value.getType()).getSampleType();
+  if (qt != cv.getType() || pt != cv.getType())
+    return fail(e.loc, "mutual_info needs the posterior, code and prior over "
+                       "one shape, got " + describeShape(qt) + ", " +
+                       describeShape(cv.getType()) + " and " + describeShape(pt));
+  return Val::tensor(builder.create<MutualInfoOp>(at, batchedType({}), q.value, cv, p.value));
+}
 
+Val MLIRGenImpl::genIwae(BuiltinCall &c) {
+  const Expr &e = c.e;
+  FnCtx &fn = c.fn;
+  Location at = c.at;
+  std::vector<const Expr *> &slots = c.slots;
   // iwae(p(x | z), q(z | x), p(z), k = K)
   const Expr &lik = *slots[0];
   if (lik.kind != Kind::Dist && !(lik.kind == Kind::Call && distNames.contains(lik.name)))
     return fail(lik.loc, "'likelihood' of iwae must be a declared likelihood, "
                          "as in p(x | z)");
-  Val q = distArg(1);
+  Val q = c.dist(1);
   if (!q) return q;
-  Val p = distArg(2);
+  Val p = c.dist(2);
   if (!p) return p;
   auto k = [&]() -> std::optional<int64_t> {
     if (!slots[3]) return 1;

@@ -105,20 +105,12 @@ Val MLIRGenImpl::genDistDecl(const ::gm::DistDecl &decl, FnCtx &fn,
 
 Val MLIRGenImpl::genDistCtor(const Expr &call, RankedTensorType target,
                              FnCtx &fn) {
-  static const std::map<std::string, Signature> sigs = {
-      {"normal", {{"loc", "scale"}, 2}},
-      {"normal_logvar", {{"loc", "logvar"}, 2}},
-      {"bernoulli_logits", {{"logits"}, 1}},
-      {"categorical_logits", {{"logits"}, 1}},
-      {"uniform", {{"low", "high"}, 2}},
-      {"mixture_normal", {{"logits", "means", "logvars"}, 3}},
-  };
-  auto it = call.kind == Kind::Call ? sigs.find(call.name) : sigs.end();
-  if (it == sigs.end())
+  const Builtin *ctor = call.kind == Kind::Call ? findBuiltin(call.name) : nullptr;
+  if (!ctor || ctor->kind != BuiltinKind::Distribution)
     return fail(call.loc, "expected a distribution: normal, normal_logvar, "
                           "bernoulli_logits, categorical_logits, uniform or "
                           "mixture_normal");
-  const Signature &sig = it->second;
+  const Signature &sig = ctor->sig;
   // One argument that is a net returning every parameter spreads:
   // normal_logvar(encoder(x)) with encoder returning (mu, logvar).
   SmallVector<Value> ps;
@@ -138,7 +130,7 @@ Val MLIRGenImpl::genDistCtor(const Expr &call, RankedTensorType target,
     for (auto [i, s] : llvm::enumerate(slots)) {
       Val v = gen(*s, fn);
       if (!v) return v;
-      Value t = asTensor(v, s->loc, "'" + std::string(sig.names[i]) + "' of " +
+      Value t = asTensor(v, s->loc, "'" + sig.names[i].str() + "' of " +
                                         call.name);
       if (!t) return Val();
       ps.push_back(t);
@@ -184,7 +176,7 @@ Val MLIRGenImpl::genDistCtor(const Expr &call, RankedTensorType target,
     auto pt = cast<RankedTensorType>(p.getType());
     auto merged = broadcastShape(pt, want[i]);
     if (!merged || *merged != want[i]) {
-      std::string msg = "'" + std::string(sig.names[i]) + "' of " + call.name +
+      std::string msg = "'" + sig.names[i].str() + "' of " + call.name +
                         " has shape " + describeShape(pt) + ", which does not fit ";
       if (target)
         msg += "the shape " + describeShape(want[i]) + " of what it is over";

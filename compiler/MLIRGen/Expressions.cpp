@@ -159,11 +159,11 @@ bool MLIRGenImpl::bindArgs(const Expr &call, const Signature &sig,
       continue;
     }
     auto it = llvm::find_if(sig.names,
-                            [&](const char *n) { return a.key.text == n; });
+                            [&](StringRef n) { return a.key.text == n; });
     if (it == sig.names.end()) {
       std::string expected;
       for (size_t i = 0; i < sig.names.size(); ++i)
-        expected += (i ? ", " : "") + std::string(sig.names[i]);
+        expected += (i ? ", " : "") + sig.names[i].str();
       emitError(loc(a.key.loc)) << "unknown argument '" << a.key.text
                                 << "' for " << call.name << "; expected "
                                 << expected;
@@ -353,31 +353,27 @@ Val MLIRGenImpl::genCall(const Expr &e, FnCtx &fn) {
     ref.var = ::gm::Name{e.args[0].value->name, e.args[0].value->loc};
     return genDistRef(ref, fn);
   }
-  bool handled = false;
-  Val v = genPure(e.name, e, fn, handled);
-  if (handled)
-    return v;
-  v = genObjectiveBuiltin(e.name, e, fn, handled);
-  if (handled)
-    return v;
-  static const char *layers[] = {
-      "linear", "masked_linear", "conv2d", "conv2d_transpose",
-      "masked_conv2d", "batch_norm", "embedding", "lstm", "lstm_cell",
-      "row_lstm", "nade"};
-  if (llvm::is_contained(layers, e.name)) {
-    if (!fn.isNet)
-      return fail(e.loc, "layer '" + e.name +
-                             "' creates parameters and may only be used "
-                             "inside a net");
-    return genLayer(e.name, e, fn);
+  // An elementwise op of the dialect, by its mnemonic: relu(x), gelu(x).
+  if (auto op = RegisteredOperationName::lookup(("gm." + e.name), &ctx);
+      op && op->hasTrait<OpTrait::gm::ElementwiseBuiltin>())
+    return genElementwise(*op, e, fn);
+  if (const Builtin *b = findBuiltin(e.name)) {
+    switch (b->kind) {
+    case BuiltinKind::Function:
+    case BuiltinKind::Objective:
+      return genBuiltin(*b, e, fn);
+    case BuiltinKind::Layer:
+      if (!fn.isNet)
+        return fail(e.loc, "layer '" + e.name +
+                               "' creates parameters and may only be used "
+                               "inside a net");
+      return genLayer(e.name, b->sig, e, fn);
+    case BuiltinKind::Distribution:
+      return fail(e.loc, "distribution '" + e.name +
+                             "' may only be used in a prior, posterior or "
+                             "likelihood declaration");
+    }
   }
-  static const char *dists[] = {"normal", "normal_logvar", "bernoulli_logits",
-                                "categorical_logits", "uniform",
-                                "mixture_normal"};
-  if (llvm::is_contained(dists, e.name))
-    return fail(e.loc, "distribution '" + e.name +
-                           "' may only be used in a prior, posterior or "
-                           "likelihood declaration");
   return fail(e.loc, "unknown function '" + e.name + "'");
 }
 

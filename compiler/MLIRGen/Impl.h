@@ -88,9 +88,31 @@ struct FnCtx {
 
 /// Parameter names of one builtin, the first `required` are mandatory.
 struct Signature {
-  std::vector<const char *> names;
+  std::vector<StringRef> names;
   unsigned required;
 };
+
+class MLIRGenImpl;
+struct BuiltinCall;
+
+/// A builtin of the language, by what may call it: a function (anywhere), an
+/// objective term (outside nets), a layer (inside nets; it creates
+/// parameters) or a distribution constructor (in declarations).
+enum class BuiltinKind { Function, Objective, Layer, Distribution };
+
+/// One entry of the builtin table (Builtins.cpp): name -> signature ->
+/// builder. Layers are built by genLayer and distributions by genDistCtor,
+/// which take their signatures from here. A `variadic` builtin binds its own
+/// arguments.
+struct Builtin {
+  BuiltinKind kind;
+  Signature sig;
+  Val (*build)(BuiltinCall &) = nullptr;
+  bool variadic = false;
+};
+
+/// The builtin called |name|, or null.
+const Builtin *findBuiltin(StringRef name);
 
 /// A number as a person writes it: 0.1, not 1.000000e-01.
 inline std::string fmtNum(double v) {
@@ -128,7 +150,7 @@ public:
 
   OwningOpRef<ModuleOp> generate();
 
-private:
+  // Everything below is shared by MLIRGen's files; Impl.h is private to them.
   //===--------------------------------------------------------------------===//
   // Diagnostics and small builders
   //===--------------------------------------------------------------------===//
@@ -204,10 +226,14 @@ private:
   Val genBinary(char op, Val a, Val b, ::gm::Loc l, FnCtx &fn);
   Val genNetCall(const ::gm::NetDecl &net, const Expr &e, FnCtx &fn);
   NetOp genNet(const ::gm::NetDecl &net, ArrayRef<Type> argTypes, ::gm::Loc callLoc);
-  Val genLayer(StringRef name, const Expr &e, FnCtx &fn);
-  Val genPure(StringRef name, const Expr &e, FnCtx &fn, bool &handled);
-  Val genObjectiveBuiltin(StringRef name, const Expr &e, FnCtx &fn,
-                          bool &handled);
+  Val genLayer(StringRef name, const Signature &sig, const Expr &e, FnCtx &fn);
+  /// A builtin function or objective term of the table.
+  Val genBuiltin(const Builtin &b, const Expr &e, FnCtx &fn);
+  /// An op of the dialect with the ElementwiseBuiltin trait, called by its
+  /// mnemonic: its operand, then its f64 attributes as optional arguments.
+  Val genElementwise(RegisteredOperationName op, const Expr &e, FnCtx &fn);
+  Val genMutualInfo(BuiltinCall &c);
+  Val genIwae(BuiltinCall &c);
 
   // Distributions.
   const ::gm::DistDecl *findDist(StringRef name, StringRef var) const;

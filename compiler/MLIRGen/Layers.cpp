@@ -158,21 +158,8 @@ ParamOp MLIRGenImpl::createParam(FnCtx &fn, const std::string &layer,
   return op;
 }
 
-Val MLIRGenImpl::genLayer(StringRef name, const Expr &e, FnCtx &fn) {
-  static const std::map<std::string, Signature> sigs = {
-      {"linear", {{"x", "out", "bias", "init", "name"}, 2}},
-      {"masked_linear", {{"x", "out", "mask", "bias", "init", "name"}, 2}},
-      {"conv2d", {{"x", "out", "kernel", "stride", "padding", "bias", "init", "name"}, 3}},
-      {"conv2d_transpose", {{"x", "out", "kernel", "stride", "padding", "output_padding", "bias", "init", "name"}, 3}},
-      {"masked_conv2d", {{"x", "out", "kernel", "mask", "bias", "init", "name"}, 3}},
-      {"batch_norm", {{"x", "eps", "momentum", "name"}, 1}},
-      {"embedding", {{"ids", "vocab", "dim", "init", "name"}, 3}},
-      {"lstm", {{"x", "hidden", "name"}, 2}},
-      {"lstm_cell", {{"x", "h", "c", "name"}, 3}},
-      {"row_lstm", {{"x", "hidden", "kernel", "name"}, 2}},
-      {"nade", {{"x", "hidden", "name"}, 2}},
-  };
-  const Signature &sig = sigs.at(name.str());
+Val MLIRGenImpl::genLayer(StringRef name, const Signature &sig, const Expr &e,
+                          FnCtx &fn) {
   std::vector<const Expr *> slots;
   if (!bindArgs(e, sig, slots))
     return Val();
@@ -308,11 +295,19 @@ Val MLIRGenImpl::genLayer(StringRef name, const Expr &e, FnCtx &fn) {
     auto k = intArg("kernel", 0, 1);
     auto bias = boolArg("bias", true);
     if (!out || !k || !bias) return Val();
-    int64_t c = per[0], h = per[1], w = per[2];
+    int64_t c = per[0];
+    // The op's shape rule gives the result type, before any parameter is
+    // created; its errors are reported at the call, as "conv2d kernel ...".
+    auto shapeError = [&]() -> InFlightDiagnostic {
+      InFlightDiagnostic d = emitError(at);
+      d << name << " ";
+      return d;
+    };
+    auto f32Type = [&](ArrayRef<int64_t> shape) {
+      return RankedTensorType::get(shape, f32());
+    };
+    RankedTensorType biasType = *bias ? f32Type({*out}) : RankedTensorType();
     if (name == "masked_conv2d") {
-      if (*k % 2 == 0)
-        return fail(slot("kernel")->loc, "masked_conv2d needs an odd kernel, got " +
-                                             std::to_string(*k));
       MaskKind mask = MaskKind::A;
       if (const Expr *m = slot("mask")) {
         auto mk = m->kind == Kind::Ref ? symbolizeMaskKind(m->name) : std::nullopt;
@@ -320,48 +315,45 @@ Val MLIRGenImpl::genLayer(StringRef name, const Expr &e, FnCtx &fn) {
           return fail(m->loc, "'mask' must be A or B");
         mask = *mk;
       }
+      auto type = MaskedConv2DOp::inferResultType(shapeError, xt, f32Type({*out, c, *k, *k}),
+                                                  biasType);
+      if (failed(type)) return Val();
       Value wt = makeParam("weight", {*out, c, *k, *k}, weightInit(c * *k * *k));
       Value b = *bias ? makeParam("bias", {*out}, biasInit(c * *k * *k)) : Value();
       if (!wt || (*bias && !b)) return Val();
-      return Val::tensor(builder.create<MaskedConv2DOp>(
-          at, batchedType({*out, h, w}), x, wt, b, mask));
+      return Val::tensor(builder.create<MaskedConv2DOp>(at, *type, x, wt, b, mask));
     }
     auto stride = intArg("stride", 1, 1);
     auto pad = intArg("padding", 0, 0);
     if (!stride || !pad) return Val();
+    SmallVector<int64_t> strides{*stride, *stride}, pads{*pad, *pad};
     if (name == "conv2d") {
-      int64_t oh = h + 2 * *pad - *k, ow = w + 2 * *pad - *k;
-      if (oh < 0 || ow < 0)
-        return fail(e.loc, "conv2d kernel " + std::to_string(*k) +
-                               " is larger than the padded input " +
-                               describeShape(xt));
+      auto type = Conv2DOp::inferResultType(shapeError, xt, f32Type({*out, c, *k, *k}),
+                                            biasType, strides, pads);
+      if (failed(type)) return Val();
       Value wt = makeParam("weight", {*out, c, *k, *k}, weightInit(c * *k * *k));
       Value b = *bias ? makeParam("bias", {*out}, biasInit(c * *k * *k)) : Value();
       if (!wt || (*bias && !b)) return Val();
-      return Val::tensor(builder.create<Conv2DOp>(
-          at, batchedType({*out, oh / *stride + 1, ow / *stride + 1}), x, wt, b,
-          builder.getDenseI64ArrayAttr({*stride, *stride}),
-          builder.getDenseI64ArrayAttr({*pad, *pad})));
+      return Val::tensor(builder.create<Conv2DOp>(at, *type, x, wt, b,
+                                                  builder.getDenseI64ArrayAttr(strides),
+                                                  builder.getDenseI64ArrayAttr(pads)));
     }
     auto outPad = intArg("output_padding", 0, 0);
     if (!outPad) return Val();
     if (*outPad >= *stride)
       return fail(slot("output_padding")->loc,
                   "output_padding must be smaller than the stride");
-    int64_t oh = (h - 1) * *stride - 2 * *pad + *k + *outPad;
-    int64_t ow = (w - 1) * *stride - 2 * *pad + *k + *outPad;
-    if (oh < 1 || ow < 1)
-      return fail(e.loc, "conv2d_transpose output would be empty for input " +
-                             describeShape(xt));
+    SmallVector<int64_t> outPads{*outPad, *outPad};
+    auto type = Conv2DTransposeOp::inferResultType(shapeError, xt, f32Type({c, *out, *k, *k}),
+                                                   biasType, strides, pads, outPads);
+    if (failed(type)) return Val();
     // PyTorch computes a transposed convolution's fan-in from weight dim 1.
     Value wt = makeParam("weight", {c, *out, *k, *k}, weightInit(*out * *k * *k));
     Value b = *bias ? makeParam("bias", {*out}, biasInit(*out * *k * *k)) : Value();
     if (!wt || (*bias && !b)) return Val();
     return Val::tensor(builder.create<Conv2DTransposeOp>(
-        at, batchedType({*out, oh, ow}), x, wt, b,
-        builder.getDenseI64ArrayAttr({*stride, *stride}),
-        builder.getDenseI64ArrayAttr({*pad, *pad}),
-        builder.getDenseI64ArrayAttr({*outPad, *outPad})));
+        at, *type, x, wt, b, builder.getDenseI64ArrayAttr(strides),
+        builder.getDenseI64ArrayAttr(pads), builder.getDenseI64ArrayAttr(outPads)));
   }
 
   if (name == "batch_norm") {

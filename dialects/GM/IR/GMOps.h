@@ -22,6 +22,15 @@
 
 #include "dialects/GM/IR/GMInterfaces.h.inc"
 
+namespace mlir::OpTrait::gm {
+/// An elementwise op that the .gm language calls by its mnemonic, as in
+/// `gelu(x)`: one f32 operand, the result of its type, and f64 attributes
+/// that the call may pass by name or position (the op's defaults otherwise).
+/// MLIRGen needs no code for it (Builtins.cpp).
+template <typename ConcreteType>
+class ElementwiseBuiltin : public TraitBase<ConcreteType, ElementwiseBuiltin> {};
+} // namespace mlir::OpTrait::gm
+
 #define GET_OP_CLASSES
 #include "dialects/GM/IR/GMOps.h.inc"
 

@@ -538,6 +538,11 @@ def GM_SubOp : GM_BinaryOp<"sub", "lhs - rhs">;
 def GM_MulOp : GM_BinaryOp<"mul", "lhs * rhs">;
 def GM_DivOp : GM_BinaryOp<"div", "lhs / rhs">;
 
+// The language calls the op by its mnemonic: relu(x), leaky_relu(x, 0.1).
+def GM_ElementwiseBuiltin : NativeOpTrait<"ElementwiseBuiltin"> {
+  let cppNamespace = "::mlir::OpTrait::gm";
+}
+
 class GM_UnaryOp<string mnemonic, string formula, list<Trait> traits = []>
     : GM_Op<mnemonic, !listconcat(traits, [Pure, SameOperandsAndResultType,
         DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>])> {
@@ -550,29 +555,29 @@ class GM_UnaryOp<string mnemonic, string formula, list<Trait> traits = []>
 }
 
 def GM_NegOp : GM_UnaryOp<"neg", "-x">;
-def GM_ExpOp : GM_UnaryOp<"exp", "exp(x)">;
-def GM_LogOp : GM_UnaryOp<"log", "log(x)">;
-def GM_SqrtOp : GM_UnaryOp<"sqrt", "sqrt(x)">;
-def GM_SquareOp : GM_UnaryOp<"square", "x * x">;
-def GM_AbsOp : GM_UnaryOp<"abs", "|x|">;
-def GM_TanhOp : GM_UnaryOp<"tanh", "tanh(x)">;
-def GM_SigmoidOp : GM_UnaryOp<"sigmoid", "1 / (1 + exp(-x))">;
-def GM_SoftplusOp : GM_UnaryOp<"softplus", "log(1 + exp(x))">;
-def GM_LogSigmoidOp : GM_UnaryOp<"log_sigmoid", "log(sigmoid(x)) = -softplus(-x)">;
-def GM_ReluOp : GM_UnaryOp<"relu", "max(x, 0)">;
+def GM_ExpOp : GM_UnaryOp<"exp", "exp(x)", [GM_ElementwiseBuiltin]>;
+def GM_LogOp : GM_UnaryOp<"log", "log(x)", [GM_ElementwiseBuiltin]>;
+def GM_SqrtOp : GM_UnaryOp<"sqrt", "sqrt(x)", [GM_ElementwiseBuiltin]>;
+def GM_SquareOp : GM_UnaryOp<"square", "x * x", [GM_ElementwiseBuiltin]>;
+def GM_AbsOp : GM_UnaryOp<"abs", "|x|", [GM_ElementwiseBuiltin]>;
+def GM_TanhOp : GM_UnaryOp<"tanh", "tanh(x)", [GM_ElementwiseBuiltin]>;
+def GM_SigmoidOp : GM_UnaryOp<"sigmoid", "1 / (1 + exp(-x))", [GM_ElementwiseBuiltin]>;
+def GM_SoftplusOp : GM_UnaryOp<"softplus", "log(1 + exp(x))", [GM_ElementwiseBuiltin]>;
+def GM_LogSigmoidOp : GM_UnaryOp<"log_sigmoid", "log(sigmoid(x)) = -softplus(-x)", [GM_ElementwiseBuiltin]>;
+def GM_ReluOp : GM_UnaryOp<"relu", "max(x, 0)", [GM_ElementwiseBuiltin]>;
 def GM_SignOp : GM_UnaryOp<"sign", "sign(x): -1, 0 or 1">;
 def GM_StopGradientOp : GM_UnaryOp<"stop_gradient",
-    "x, with a zero gradient (the identity in the forward pass)">;
+    "x, with a zero gradient (the identity in the forward pass)", [GM_ElementwiseBuiltin]>;
 
 def GM_LeakyReluOp : GM_Op<"leaky_relu", [Pure, SameOperandsAndResultType,
-    DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
+    GM_ElementwiseBuiltin, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
   let summary = "elementwise x > 0 ? x : alpha * x";
   let description = [{
     ```mlir
     %y = gm.leaky_relu %x {alpha = 2.000000e-01 : f64} : tensor<?x256xf32>
     ```
   }];
-  let arguments = (ins GM_F32Tensor:$input, F64Attr:$alpha);
+  let arguments = (ins GM_F32Tensor:$input, DefaultValuedAttr<F64Attr, "0.2">:$alpha);
   let results = (outs GM_F32Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($result)";
 }

@@ -146,8 +146,11 @@ gm.model @primitives {
     %14 = gm.relu %13 : tensor<?x3xf32>
     // CHECK: gm.stop_gradient
     %15 = gm.stop_gradient %14 : tensor<?x3xf32>
-    // CHECK: gm.leaky_relu %{{.*}} {alpha = 2.000000e-01 : f64}
+    // The default alpha (0.2) is not printed.
+    // CHECK: gm.leaky_relu %{{.*}} : tensor<?x3xf32>
     %16 = gm.leaky_relu %15 {alpha = 0.2 : f64} : tensor<?x3xf32>
+    // CHECK: gm.leaky_relu %{{.*}} {alpha = 1.000000e-01 : f64}
+    %lr = gm.leaky_relu %16 {alpha = 0.1 : f64} : tensor<?x3xf32>
     // CHECK: gm.softmax %{{.*}} {axis = 1 : i64}
     %17 = gm.softmax %16 {axis = 1 : i64} : tensor<?x3xf32>
     // CHECK: gm.log_softmax %{{.*}} {axis = 1 : i64}
