@@ -56,6 +56,10 @@ void ::gm::eval::registerElementwiseRules(Rules &rules) {
     Real a = o.getAlpha().convertToDouble();
     return frame.unary(o.getInput(), o, [a](Real x) { return x > 0 ? x : a * x; });
   });
+  rules.def<EluOp>([](EluOp o, Frame &frame) {
+    Real a = o.getAlpha().convertToDouble();
+    return frame.unary(o.getInput(), o, [a](Real x) { return x > 0 ? x : a * std::expm1(x); });
+  });
   rules.def<FadeOp>([](FadeOp o, Frame &frame) {
     Real a = frame.T(o.getAlpha()).data[0];
     Tensor t = frame.T(o.getLow());

@@ -1228,6 +1228,20 @@ LogicalResult LeakyReluOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
   return success();
 }
 
+LogicalResult EluOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
+                              SmallVectorImpl<Value> &out) {
+  // 1 for x > 0, else alpha exp(x) = y + alpha: p + (1 - p)(y + alpha) with
+  // p = [x > 0] = sign(relu(x)).
+  Grad G(b, getLoc());
+  double a = getAlpha().convertToDouble();
+  Value y = getResult();
+  Value positive = b.create<SignOp>(getLoc(), b.create<ReluOp>(getLoc(), getInput()));
+  Value negative = G.sub(G.fill(1, positive), positive);
+  Value slope = G.add(positive, G.mul(negative, G.add(y, G.fill(a, y))));
+  out.push_back(G.mul(adj[0], slope));
+  return success();
+}
+
 LogicalResult SoftmaxOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
                                   SmallVectorImpl<Value> &out) {
   // dx = y (g - sum_axis(g y)).

@@ -582,6 +582,21 @@ def GM_LeakyReluOp : GM_Op<"leaky_relu", [Pure, SameOperandsAndResultType,
   let assemblyFormat = "$input attr-dict `:` type($result)";
 }
 
+def GM_EluOp : GM_Op<"elu", [Pure, SameOperandsAndResultType,
+    GM_ElementwiseBuiltin, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
+  let summary = "elementwise x > 0 ? x : alpha * (exp(x) - 1)";
+  let description = [{
+    The exponential linear unit (Clevert et al., 2016).
+
+    ```mlir
+    %y = gm.elu %x {alpha = 5.000000e-01 : f64} : tensor<?x256xf32>
+    ```
+  }];
+  let arguments = (ins GM_F32Tensor:$input, DefaultValuedAttr<F64Attr, "1.0">:$alpha);
+  let results = (outs GM_F32Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+}
+
 class GM_AxisOp<string mnemonic, string what>
     : GM_Op<mnemonic, [Pure, SameOperandsAndResultType, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
   let summary = what # " along one axis";

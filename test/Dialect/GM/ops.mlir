@@ -151,6 +151,10 @@ gm.model @primitives {
     %16 = gm.leaky_relu %15 {alpha = 0.2 : f64} : tensor<?x3xf32>
     // CHECK: gm.leaky_relu %{{.*}} {alpha = 1.000000e-01 : f64}
     %lr = gm.leaky_relu %16 {alpha = 0.1 : f64} : tensor<?x3xf32>
+    // CHECK: gm.elu %{{.*}} : tensor<?x3xf32>
+    %elu = gm.elu %16 : tensor<?x3xf32>
+    // CHECK: gm.elu %{{.*}} {alpha = 5.000000e-01 : f64} : tensor<?x3xf32>
+    %elu2 = gm.elu %16 {alpha = 0.5 : f64} : tensor<?x3xf32>
     // CHECK: gm.softmax %{{.*}} {axis = 1 : i64}
     %17 = gm.softmax %16 {axis = 1 : i64} : tensor<?x3xf32>
     // CHECK: gm.log_softmax %{{.*}} {axis = 1 : i64}

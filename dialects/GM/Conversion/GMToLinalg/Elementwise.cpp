@@ -87,6 +87,14 @@ Value scalar(LeakyReluOp op, OpBuilder &b, Location l, ValueRange x) {
   return b.create<arith::SelectOp>(
       l, b.create<arith::CmpFOp>(l, arith::CmpFPredicate::OGT, x[0], zero), x[0], scaled);
 }
+// x > 0 ? x : alpha expm1(x).
+Value scalar(EluOp op, OpBuilder &b, Location l, ValueRange x) {
+  Value zero = cst(b, l, 0.0);
+  Value neg = b.create<arith::MulFOp>(l, cst(b, l, op.getAlpha().convertToDouble()),
+                                      b.create<math::ExpM1Op>(l, x[0]));
+  return b.create<arith::SelectOp>(
+      l, b.create<arith::CmpFOp>(l, arith::CmpFPredicate::OGT, x[0], zero), x[0], neg);
+}
 // [x > 0] - [x < 0].
 Value scalar(SignOp, OpBuilder &b, Location l, ValueRange x) {
   Value zero = cst(b, l, 0.0);
@@ -180,6 +188,7 @@ void mlir::gm::populateElementwisePatterns(TypeConverter &converter,
                ElementwiseLowering<TanhOp>, ElementwiseLowering<SigmoidOp>,
                ElementwiseLowering<SoftplusOp>, ElementwiseLowering<LogSigmoidOp>,
                ElementwiseLowering<ReluOp>, ElementwiseLowering<LeakyReluOp>,
+               ElementwiseLowering<EluOp>,
                ElementwiseLowering<SignOp>>(converter, patterns.getContext());
   patterns.add<ConstantLowering, BatchSizeLowering, SizeLowering, BroadcastLowering>(
       converter, patterns.getContext());

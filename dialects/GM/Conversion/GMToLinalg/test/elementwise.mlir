@@ -55,6 +55,27 @@ func.func @unary(%x: tensor<3xf32>) -> (tensor<3xf32>, tensor<3xf32>, tensor<3xf
 
 // -----
 
+// Tests elu: x > 0 ? x : alpha expm1(x), with its alpha, or the default 1.
+
+// CHECK-LABEL: func.func @elu
+// CHECK: ^bb0(%[[X:.*]]: f32, %{{.*}}: f32):
+// CHECK-DAG: %[[Z:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-DAG: %[[A:.*]] = arith.constant 5.000000e-01 : f32
+// CHECK: %[[M:.*]] = math.expm1 %[[X]] : f32
+// CHECK: %[[N:.*]] = arith.mulf %[[A]], %[[M]] : f32
+// CHECK: %[[GT:.*]] = arith.cmpf ogt, %[[X]], %[[Z]] : f32
+// CHECK: %[[R:.*]] = arith.select %[[GT]], %[[X]], %[[N]] : f32
+// CHECK: linalg.yield %[[R]] : f32
+// CHECK: arith.constant 1.000000e+00 : f32
+// CHECK: math.expm1
+func.func @elu(%x: tensor<?x3xf32>) -> (tensor<?x3xf32>, tensor<?x3xf32>) {
+  %0 = gm.elu %x {alpha = 0.5 : f64} : tensor<?x3xf32>
+  %1 = gm.elu %x : tensor<?x3xf32>
+  return %0, %1 : tensor<?x3xf32>, tensor<?x3xf32>
+}
+
+// -----
+
 // Tests that a broadcast reads a size-1 dimension at 0 and aligns ranks on
 // the right, the batch size from its operand.
 
