@@ -1,13 +1,30 @@
-//===- Entries.cpp - the inference entries ----------------------------------===//
+//===- Entries.cpp - the inference entries, derived by rule ---------------===//
 //
-// encode, decode and generate: what gmrun runs to encode, decode, sample
-// and traverse, built from the declarations.
+// encode, decode and generate are what gmrun runs to encode, decode, sample
+// and traverse. Each is derived from the declarations by one rule, decided
+// on the syntax tree before anything is built:
+//
+//   @encode.<z>    posterior q(z | c...) with every c a data input and a
+//                  distribution that has a mean (normal, normal_logvar,
+//                  bernoulli_logits): q's mean, as a function of the data.
+//   @decode.<x>    likelihood p(x | z) over a data input x, with one
+//                  condition z that is a latent whose prior declares its
+//                  shape (`: [20]`), and a distribution that has a mean:
+//                  the mean of p(x | z), as a function of z.
+//   @generate.<z>  minimax whose value is gan(D(real...), D(fake, ...)),
+//                  where fake (through the block's lets) reads exactly one
+//                  latent z, whose prior declares its shape, and no data,
+//                  distribution or sample: fake, as a function of z.
+//
+// The first declaration that qualifies names the entry. A model that
+// qualifies and then fails to build is a compile error at the declaration,
+// never a silently missing entry: diagnostics are not suppressed here.
+// docs/language.md lists these rules for users.
 //
 //===----------------------------------------------------------------------===//
 
 #include "compiler/MLIRGen/Impl.h"
 
-#include <functional>
 #include <set>
 
 using namespace mlir;
@@ -15,10 +32,13 @@ using namespace mlir::gm;
 using namespace ::gm::mlirgen;
 using ::gm::Expr;
 using Kind = ::gm::Expr::Kind;
+using Role = ::gm::DistDecl::Role;
 
-/// The mean of a distribution value, where gm has one: a normal's location,
-/// a Bernoulli's probabilities. Null otherwise.
-static Value distMean(OpBuilder &b, Value dist) {
+namespace {
+
+/// The mean of a distribution value: a normal's location, a Bernoulli's
+/// probabilities. hasMean() says which constructors give one.
+Value distMean(OpBuilder &b, Value dist) {
   Operation *def = dist.getDefiningOp();
   if (auto n = dyn_cast_or_null<NormalOp>(def))
     return n.getLoc();
@@ -27,8 +47,13 @@ static Value distMean(OpBuilder &b, Value dist) {
   return {};
 }
 
+bool hasMean(const ::gm::DistDecl &d) {
+  const std::string &ctor = d.dist->name;
+  return ctor == "normal" || ctor == "normal_logvar" || ctor == "bernoulli_logits";
+}
+
 /// `normal(0, 1)`, written with literal numbers.
-static bool isStandardNormal(const ::gm::DistDecl &d) {
+bool isStandardNormal(const ::gm::DistDecl &d) {
   const Expr &call = *d.dist;
   auto is = [&](unsigned i, double v) {
     return call.args[i].value->kind == Kind::Number && call.args[i].value->number == v;
@@ -36,10 +61,60 @@ static bool isStandardNormal(const ::gm::DistDecl &d) {
   return call.name == "normal" && call.args.size() == 2 && is(0, 0) && is(1, 1);
 }
 
-/// A gm.func @|name| whose body |body| builds (the key is the last argument);
-/// erased, and null returned, when |body| gives no value.
+} // namespace
+
+/// What an expression reads: data inputs and latents by name (through the
+/// lets it names), and whether it names a distribution or draws a sample.
+namespace gm::mlirgen {
+struct Reads {
+  std::set<std::string> data, latents;
+  bool stochastic = false;
+};
+} // namespace gm::mlirgen
+
+void MLIRGenImpl::collectReads(const Expr &e, const std::vector<::gm::Assign> *lets,
+                               Reads &out, llvm::StringSet<> &visited) const {
+  switch (e.kind) {
+  case Kind::Dist:
+  case Kind::LogProb:
+  case Kind::KL:
+  case Kind::Sample:
+    out.stochastic = true;
+    return;
+  case Kind::Ref:
+    if (lets)
+      for (const ::gm::Assign &a : *lets)
+        if (llvm::any_of(a.targets, [&](const ::gm::Name &t) { return t.text == e.name; })) {
+          if (visited.insert(e.name).second)
+            collectReads(*a.value, lets, out, visited);
+          return;
+        }
+    if (dataIndex.count(e.name))
+      out.data.insert(e.name);
+    else if (latentVars.contains(e.name))
+      out.latents.insert(e.name);
+    return;
+  case Kind::Call:
+    if (distNames.contains(e.name))
+      out.stochastic = true;
+    break;
+  default:
+    break;
+  }
+  for (const ::gm::ExprPtr &o : e.operands)
+    if (o)
+      collectReads(*o, lets, out, visited);
+  for (const ::gm::Arg &a : e.args)
+    if (a.value)
+      collectReads(*a.value, lets, out, visited);
+}
+
+/// A gm.func @|name| whose body |body| builds (the key is the last argument).
+/// Null when |body| fails: it has reported the error at the .gm source (gmc
+/// prints the first error; the second names the entry, for other drivers).
 FuncOp MLIRGenImpl::genInferenceFn(StringRef name, FuncRole role, StringRef latent,
-                                   ::gm::Loc at, function_ref<Value(FnCtx &)> body) {
+                                   ::gm::Loc at, StringRef from,
+                                   function_ref<Value(FnCtx &)> body) {
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToEnd(&model.getBlock());
   auto keyType = KeyType::get(&ctx);
@@ -54,6 +129,7 @@ FuncOp MLIRGenImpl::genInferenceFn(StringRef name, FuncRole role, StringRef late
   Value result = body(ctxFn);
   if (!result) {
     fn.erase();
+    emitError(loc(at)) << "cannot build @" << name << ", which gmrun derives from " << from;
     return nullptr;
   }
   builder.create<ReturnOp>(loc(at), ValueRange{result});
@@ -68,52 +144,49 @@ FuncOp MLIRGenImpl::genInferenceFn(StringRef name, FuncRole role, StringRef late
 }
 
 LogicalResult MLIRGenImpl::genInference() {
-  // What gmrun's encode, decode, sample and traverse run: the posterior mean
-  // of each latent conditioned on data only, and the likelihood's mean given
-  // a latent with a prior. Failing to build one is not an error of the
-  // model (it may have no such structure): the entry is left out.
-  using Role = ::gm::DistDecl::Role;
+  auto taken = [&](const std::string &name) {
+    return SymbolTable::lookupSymbolIn(model, name) != nullptr;
+  };
+  auto priorWithShape = [&](const std::string &z) -> const ::gm::DistDecl * {
+    const ::gm::DistDecl *prior = findRole(Role::Prior, z);
+    return prior && prior->dims ? prior : nullptr;
+  };
   for (const ::gm::DistDecl &d : ast.dists) {
     bool dataOnly = !d.conds.empty() && llvm::all_of(d.conds, [&](const ::gm::Name &c) {
       return dataIndex.count(c.text) > 0;
     });
-    auto taken = [&](const std::string &name) {
-      return SymbolTable::lookupSymbolIn(model, name) != nullptr;
-    };
-    if (d.role == Role::Posterior && dataOnly && latentVars.contains(d.var.text) &&
-        !taken("encode." + d.var.text)) {
-      ScopedDiagnosticHandler quiet(&ctx, [](Diagnostic &) { return success(); });
-      genInferenceFn("encode." + d.var.text, FuncRole::encode, d.var.text, d.loc,
-                     [&](FnCtx &fn) -> Value {
+    // encode: the posterior's mean given the data.
+    if (d.role == Role::Posterior && dataOnly && hasMean(d) &&
+        latentVars.contains(d.var.text) && !taken("encode." + d.var.text)) {
+      FuncOp fn = genInferenceFn("encode." + d.var.text, FuncRole::encode, d.var.text, d.loc,
+                                 "this posterior", [&](FnCtx &fn) -> Value {
         Val v = genDistDecl(d, fn, {}, true);
-        return v && v.k == Val::K::Dist ? distMean(builder, v.value) : Value();
+        return v ? distMean(builder, v.value) : Value();
       });
+      if (!fn)
+        return mlir::failure();
     }
+    // decode: the likelihood's mean given its one latent.
     if (d.role != Role::Likelihood || d.conds.size() != 1 || !dataIndex.count(d.var.text) ||
-        taken("decode." + d.var.text))
+        !hasMean(d) || taken("decode." + d.var.text))
       continue;
     const std::string &z = d.conds[0].text;
-    const ::gm::DistDecl *prior = findRole(Role::Prior, z);
-    if (!prior || !prior->dims)
+    const ::gm::DistDecl *prior = latentVars.contains(z) ? priorWithShape(z) : nullptr;
+    if (!prior)
       continue;
-    ScopedDiagnosticHandler quiet(&ctx, [](Diagnostic &) { return success(); });
     FuncOp fn = genInferenceFn("decode." + d.var.text, FuncRole::decode, z, d.loc,
-                               [&](FnCtx &fn) -> Value {
+                               "this likelihood", [&](FnCtx &fn) -> Value {
       Value arg = fn.entry->insertArgument(0u, batchedType(*prior->dims), loc(d.loc));
       fn.latents[z] = arg;
       Val v = genDistDecl(d, fn, {}, true);
-      if (!v || v.k != Val::K::Dist || !fn.dataArgs.empty())
-        return {};
-      return distMean(builder, v.value);
+      return v ? distMean(builder, v.value) : Value();
     });
     if (!fn)
-      continue;
+      return mlir::failure();
     // gmrun samples the prior itself when it is a standard normal.
     fn.setStandardPrior(isStandardNormal(*prior));
   }
-  // A GAN's generator: in `gan(D(x), D(G(z)))` the argument of the fake
-  // side's net, as a function of the one latent it reads. It is a decoder
-  // for gmrun (sample, traverse): @generate.<z>.
+  // generate: a GAN's generator, the argument of the fake side's net.
   for (const ::gm::MinimaxDecl &m : ast.minimaxes) {
     const Expr &v = *m.value;
     if (v.kind != Kind::Call || v.name != "gan" || v.args.size() != 2)
@@ -122,39 +195,26 @@ LogicalResult MLIRGenImpl::genInference() {
     if (fake.kind != Kind::Call || !netDecls.count(fake.name) || fake.args.empty())
       continue;
     const Expr &inner = *fake.args[0].value;
-    std::set<std::string> latentsRead;
-    std::function<void(const Expr &)> walk = [&](const Expr &e) {
-      if (e.kind == Kind::Ref && latentVars.contains(e.name))
-        latentsRead.insert(e.name);
-      for (const ::gm::ExprPtr &o : e.operands)
-        if (o)
-          walk(*o);
-      for (const ::gm::Arg &a : e.args)
-        if (a.value)
-          walk(*a.value);
-    };
-    walk(inner);
-    if (latentsRead.size() != 1)
+    Reads reads;
+    llvm::StringSet<> visited;
+    collectReads(inner, &m.lets, reads, visited);
+    if (reads.stochastic || !reads.data.empty() || reads.latents.size() != 1)
       continue;
-    std::string z = *latentsRead.begin();
-    const ::gm::DistDecl *prior = findRole(Role::Prior, z);
-    if (!prior || !prior->dims || SymbolTable::lookupSymbolIn(model, "generate." + z))
+    std::string z = *reads.latents.begin();
+    const ::gm::DistDecl *prior = priorWithShape(z);
+    if (!prior || taken("generate." + z))
       continue;
-    ScopedDiagnosticHandler quiet(&ctx, [](Diagnostic &) { return success(); });
     FuncOp fn = genInferenceFn("generate." + z, FuncRole::generate, z, m.valueLoc,
-                               [&](FnCtx &fn) -> Value {
+                               "the fake side of this gan(...)", [&](FnCtx &fn) -> Value {
       Value arg = fn.entry->insertArgument(0u, batchedType(*prior->dims), loc(m.valueLoc));
       fn.latents[z] = arg;
       fn.lets = &m.lets;
       Val r = gen(inner, fn);
-      if (!r || r.k != Val::K::Tensor || !fn.dataArgs.empty())
-        return {};
-      return r.value;
+      return r ? asTensor(r, inner.loc, "the generator's output") : Value();
     });
     if (!fn)
-      continue;
+      return mlir::failure();
     fn.setStandardPrior(isStandardNormal(*prior));
   }
   return success();
 }
-

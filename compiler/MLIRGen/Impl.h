@@ -94,6 +94,7 @@ struct Signature {
 
 class MLIRGenImpl;
 struct BuiltinCall;
+struct Reads;
 
 /// A builtin of the language, by what may call it: a function (anywhere), an
 /// objective term (outside nets), a layer (inside nets; it creates
@@ -239,9 +240,12 @@ public:
   const ::gm::DistDecl *findDist(StringRef name, StringRef var) const;
   const ::gm::DistDecl *findRole(::gm::DistDecl::Role role, StringRef var) const;
   Val genDistRef(const Expr &e, FnCtx &fn);
+  /// The encode, decode and generate entries, by the rules of Entries.cpp.
   LogicalResult genInference();
   FuncOp genInferenceFn(StringRef name, FuncRole role, StringRef latent, ::gm::Loc at,
-                        function_ref<Value(FnCtx &)> body);
+                        StringRef from, function_ref<Value(FnCtx &)> body);
+  void collectReads(const Expr &e, const std::vector<::gm::Assign> *lets, Reads &out,
+                    llvm::StringSet<> &visited) const;
   Val genDistDecl(const ::gm::DistDecl &decl, FnCtx &fn,
                   llvm::StringMap<Val> bindings, bool defaultConds);
   Val genDistCtor(const Expr &call, RankedTensorType target, FnCtx &fn);
