@@ -21,94 +21,6 @@ using namespace ::gm::mlirgen;
 using ::gm::Expr;
 using Kind = ::gm::Expr::Kind;
 
-namespace gm::mlirgen {
-
-/// One call of a builtin, its arguments bound to the signature's slots.
-struct BuiltinCall {
-  MLIRGenImpl &g;
-  const Expr &e;
-  FnCtx &fn;
-  const Signature &sig;
-  std::vector<const Expr *> slots;
-  Location at;
-
-  StringRef name() const { return e.name; }
-  OpBuilder &b() { return g.builder; }
-  Val fail(::gm::Loc l, const Twine &msg) { return g.fail(l, msg); }
-  Val fail(const Twine &msg) { return g.fail(e.loc, msg); }
-  /// Where argument |i| is written, or the call when it is omitted.
-  ::gm::Loc locOf(size_t i) const { return slots[i] ? slots[i]->loc : e.loc; }
-  /// "'x' of mse", to name argument |i| in a message.
-  std::string what(size_t i) const {
-    return "'" + sig.names[i].str() + "' of " + e.name;
-  }
-  /// A shape-rule error at the call, prefixed with the builtin's name: the
-  /// ShapeError of an op's inferResultType, as [&] { return c.shapeError(); }.
-  InFlightDiagnostic shapeError() {
-    InFlightDiagnostic d = emitError(g.loc(e.loc));
-    d << e.name << " ";
-    return d;
-  }
-
-  Val gen(size_t i) { return g.gen(*slots[i], fn); }
-  /// Argument |i| as an f32 tensor.
-  Value tensor(size_t i) {
-    Val v = gen(i);
-    if (!v) return {};
-    Value t = g.asTensor(v, slots[i]->loc, what(i));
-    if (t && !cast<RankedTensorType>(t.getType()).getElementType().isF32()) {
-      emitError(g.loc(slots[i]->loc)) << e.name << " expects f32 values, got token ids";
-      return {};
-    }
-    return t;
-  }
-  std::optional<int64_t> integer(size_t i, int64_t dflt, int64_t min) {
-    if (!slots[i])
-      return dflt;
-    Val v = gen(i);
-    return v ? g.asInt(v, slots[i]->loc, what(i), min) : std::nullopt;
-  }
-  std::optional<double> number(size_t i, double dflt) {
-    if (!slots[i])
-      return dflt;
-    Val v = gen(i);
-    return v ? g.asNumber(v, slots[i]->loc, what(i)) : std::nullopt;
-  }
-  /// A per-example axis (batch excluded, negative from the end), as the IR
-  /// axis of |t|.
-  std::optional<int64_t> axis(size_t i, RankedTensorType t, int64_t dflt) {
-    int64_t rank = (int64_t)perExample(t).size();
-    int64_t a = dflt;
-    if (slots[i]) {
-      Val v = gen(i);
-      auto n = v ? g.asNumber(v, slots[i]->loc, "'axis' of " + e.name) : std::nullopt;
-      if (!n) return std::nullopt;
-      a = (int64_t)*n;
-    }
-    if (a < 0)
-      a += rank;
-    if (a < 0 || a >= rank) {
-      emitError(g.loc(locOf(i))) << "axis " << a << " is out of range for "
-                                 << describeShape(t)
-                                 << " (axes count from 0 after the batch)";
-      return std::nullopt;
-    }
-    return a + (isBatched(t) ? 1 : 0);
-  }
-  /// Argument |i| as a declared distribution, as in q(z | x).
-  Val dist(size_t i) {
-    const Expr &a = *slots[i];
-    if (a.kind != Kind::Dist && !(a.kind == Kind::Call && g.distNames.contains(a.name)))
-      return fail(a.loc, what(i) + " must be a declared distribution, as in q(z | x)");
-    return gen(i);
-  }
-  template <typename OpT, typename... Args> Val make(Args &&...args) {
-    return Val::tensor(g.builder.create<OpT>(at, std::forward<Args>(args)...));
-  }
-};
-
-} // namespace gm::mlirgen
-
 namespace {
 
 //===----------------------------------------------------------------------===//
@@ -410,19 +322,19 @@ const llvm::StringMap<Builtin> &table() {
       {"gan", {BK::Objective, {{"real", "fake"}, 2}, buildGan}},
       {"mutual_info", {BK::Objective, {{"posterior", "code"}, 2}, buildMutualInfo}},
       {"iwae", {BK::Objective, {{"likelihood", "posterior", "prior", "k"}, 3}, buildIwae}},
-      // Layers (genLayer).
-      {"linear", {BK::Layer, {{"x", "out", "bias", "init", "name"}, 2}}},
-      {"masked_linear", {BK::Layer, {{"x", "out", "mask", "bias", "init", "name"}, 2}}},
-      {"conv2d", {BK::Layer, {{"x", "out", "kernel", "stride", "padding", "bias", "init", "name"}, 3}}},
+      // Layers: genLayer generates the input, then the builder (Layers.cpp).
+      {"linear", {BK::Layer, {{"x", "out", "bias", "init", "name"}, 2}, nullptr, false, buildLinear}},
+      {"masked_linear", {BK::Layer, {{"x", "out", "mask", "bias", "init", "name"}, 2}, nullptr, false, buildLinear}},
+      {"conv2d", {BK::Layer, {{"x", "out", "kernel", "stride", "padding", "bias", "init", "name"}, 3}, nullptr, false, buildConv}},
       {"conv2d_transpose", {BK::Layer, {{"x", "out", "kernel", "stride", "padding",
-                                          "output_padding", "bias", "init", "name"}, 3}}},
-      {"masked_conv2d", {BK::Layer, {{"x", "out", "kernel", "mask", "bias", "init", "name"}, 3}}},
-      {"batch_norm", {BK::Layer, {{"x", "eps", "momentum", "name"}, 1}}},
-      {"embedding", {BK::Layer, {{"ids", "vocab", "dim", "init", "name"}, 3}}},
-      {"lstm", {BK::Layer, {{"x", "hidden", "name"}, 2}}},
-      {"lstm_cell", {BK::Layer, {{"x", "h", "c", "name"}, 3}}},
-      {"row_lstm", {BK::Layer, {{"x", "hidden", "kernel", "name"}, 2}}},
-      {"nade", {BK::Layer, {{"x", "hidden", "name"}, 2}}},
+                                          "output_padding", "bias", "init", "name"}, 3}, nullptr, false, buildConv}},
+      {"masked_conv2d", {BK::Layer, {{"x", "out", "kernel", "mask", "bias", "init", "name"}, 3}, nullptr, false, buildConv}},
+      {"batch_norm", {BK::Layer, {{"x", "eps", "momentum", "name"}, 1}, nullptr, false, buildBatchNorm}},
+      {"embedding", {BK::Layer, {{"ids", "vocab", "dim", "init", "name"}, 3}, nullptr, false, buildEmbedding}},
+      {"lstm", {BK::Layer, {{"x", "hidden", "name"}, 2}, nullptr, false, buildLSTM}},
+      {"lstm_cell", {BK::Layer, {{"x", "h", "c", "name"}, 3}, nullptr, false, buildLSTM}},
+      {"row_lstm", {BK::Layer, {{"x", "hidden", "kernel", "name"}, 2}, nullptr, false, buildRowLSTM}},
+      {"nade", {BK::Layer, {{"x", "hidden", "name"}, 2}, nullptr, false, buildNade}},
       // Distribution constructors (genDistCtor).
       {"normal", {BK::Distribution, {{"loc", "scale"}, 2}}},
       {"normal_logvar", {BK::Distribution, {{"loc", "logvar"}, 2}}},

@@ -367,7 +367,7 @@ Val MLIRGenImpl::genCall(const Expr &e, FnCtx &fn) {
         return fail(e.loc, "layer '" + e.name +
                                "' creates parameters and may only be used "
                                "inside a net");
-      return genLayer(e.name, b->sig, e, fn);
+      return genLayer(*b, e, fn);
     case BuiltinKind::Distribution:
       return fail(e.loc, "distribution '" + e.name +
                              "' may only be used in a prior, posterior or "

@@ -31,6 +31,7 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 
+#include <cmath>
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -94,6 +95,7 @@ struct Signature {
 
 class MLIRGenImpl;
 struct BuiltinCall;
+struct LayerCall;
 struct Reads;
 
 /// A builtin of the language, by what may call it: a function (anywhere), an
@@ -102,14 +104,15 @@ struct Reads;
 enum class BuiltinKind { Function, Objective, Layer, Distribution };
 
 /// One entry of the builtin table (Builtins.cpp): name -> signature ->
-/// builder. Layers are built by genLayer and distributions by genDistCtor,
-/// which take their signatures from here. A `variadic` builtin binds its own
-/// arguments.
+/// builder. A layer's builder gets its input, name and initialisers from
+/// genLayer; distributions are built by genDistCtor, which takes their
+/// signatures from here. A `variadic` builtin binds its own arguments.
 struct Builtin {
   BuiltinKind kind;
   Signature sig;
   Val (*build)(BuiltinCall &) = nullptr;
   bool variadic = false;
+  Val (*layer)(LayerCall &) = nullptr; // BuiltinKind::Layer
 };
 
 /// The builtin called |name|, or null.
@@ -227,7 +230,7 @@ public:
   Val genBinary(char op, Val a, Val b, ::gm::Loc l, FnCtx &fn);
   Val genNetCall(const ::gm::NetDecl &net, const Expr &e, FnCtx &fn);
   NetOp genNet(const ::gm::NetDecl &net, ArrayRef<Type> argTypes, ::gm::Loc callLoc);
-  Val genLayer(StringRef name, const Signature &sig, const Expr &e, FnCtx &fn);
+  Val genLayer(const Builtin &b, const Expr &e, FnCtx &fn);
   /// A builtin function or objective term of the table.
   Val genBuiltin(const Builtin &b, const Expr &e, FnCtx &fn);
   /// An op of the dialect with the ElementwiseBuiltin trait, called by its
@@ -293,6 +296,169 @@ public:
   llvm::StringMap<int64_t> latentStream; // streams 0..L-1, by declaration
   ProgressiveOp schedule;
 };
+
+/// One call of a builtin, its arguments bound to the signature's slots.
+struct BuiltinCall {
+  MLIRGenImpl &g;
+  const Expr &e;
+  FnCtx &fn;
+  const Signature &sig;
+  std::vector<const Expr *> slots;
+  Location at;
+
+  StringRef name() const { return e.name; }
+  OpBuilder &b() { return g.builder; }
+  Val fail(::gm::Loc l, const Twine &msg) { return g.fail(l, msg); }
+  Val fail(const Twine &msg) { return g.fail(e.loc, msg); }
+  /// Where argument |i| is written, or the call when it is omitted.
+  ::gm::Loc locOf(size_t i) const { return slots[i] ? slots[i]->loc : e.loc; }
+  /// "'x' of mse", to name argument |i| in a message.
+  std::string what(size_t i) const {
+    return "'" + sig.names[i].str() + "' of " + e.name;
+  }
+  /// A shape-rule error at the call, prefixed with the builtin's name: the
+  /// ShapeError of an op's inferResultType, as [&] { return c.shapeError(); }.
+  InFlightDiagnostic shapeError() {
+    InFlightDiagnostic d = emitError(g.loc(e.loc));
+    d << e.name << " ";
+    return d;
+  }
+
+  Val gen(size_t i) { return g.gen(*slots[i], fn); }
+  /// Argument |i| as an f32 tensor.
+  Value tensor(size_t i) {
+    Val v = gen(i);
+    if (!v) return {};
+    Value t = g.asTensor(v, slots[i]->loc, what(i));
+    if (t && !cast<RankedTensorType>(t.getType()).getElementType().isF32()) {
+      emitError(g.loc(slots[i]->loc)) << e.name << " expects f32 values, got token ids";
+      return {};
+    }
+    return t;
+  }
+  std::optional<int64_t> integer(size_t i, int64_t dflt, int64_t min) {
+    if (!slots[i])
+      return dflt;
+    Val v = gen(i);
+    return v ? g.asInt(v, slots[i]->loc, what(i), min) : std::nullopt;
+  }
+  std::optional<double> number(size_t i, double dflt) {
+    if (!slots[i])
+      return dflt;
+    Val v = gen(i);
+    return v ? g.asNumber(v, slots[i]->loc, what(i)) : std::nullopt;
+  }
+  /// A per-example axis (batch excluded, negative from the end), as the IR
+  /// axis of |t|.
+  std::optional<int64_t> axis(size_t i, RankedTensorType t, int64_t dflt) {
+    int64_t rank = (int64_t)perExample(t).size();
+    int64_t a = dflt;
+    if (slots[i]) {
+      Val v = gen(i);
+      auto n = v ? g.asNumber(v, slots[i]->loc, "'axis' of " + e.name) : std::nullopt;
+      if (!n) return std::nullopt;
+      a = (int64_t)*n;
+    }
+    if (a < 0)
+      a += rank;
+    if (a < 0 || a >= rank) {
+      emitError(g.loc(locOf(i))) << "axis " << a << " is out of range for "
+                                 << describeShape(t)
+                                 << " (axes count from 0 after the batch)";
+      return std::nullopt;
+    }
+    return a + (isBatched(t) ? 1 : 0);
+  }
+  /// Argument |i| as a declared distribution, as in q(z | x).
+  Val dist(size_t i) {
+    const Expr &a = *slots[i];
+    if (a.kind != Kind::Dist && !(a.kind == Kind::Call && g.distNames.contains(a.name)))
+      return fail(a.loc, what(i) + " must be a declared distribution, as in q(z | x)");
+    return gen(i);
+  }
+  template <typename OpT, typename... Args> Val make(Args &&...args) {
+    return Val::tensor(g.builder.create<OpT>(at, std::forward<Args>(args)...));
+  }
+};
+
+/// A layer call inside a net: a builtin call with its input generated first
+/// (in linear(relu(linear(x, 256)), 32) the inner layer is created, and
+/// numbered, before the outer one), its name, and its initialisers.
+struct LayerCall : BuiltinCall {
+  using Init = std::pair<InitKind, std::optional<double>>;
+  Value x;
+  RankedTensorType xt;
+  std::vector<int64_t> per; // x's per-example shape
+  std::string layerName;    // `name = fc1`, else the kind and a counter
+  std::optional<Init> init; // `init = ...`
+
+  /// The argument called |n|, or null when it is not written.
+  const Expr *slot(StringRef n) const {
+    for (size_t i = 0; i < sig.names.size(); ++i)
+      if (n == sig.names[i])
+        return slots[i];
+    return nullptr;
+  }
+  std::optional<int64_t> intArg(StringRef n, int64_t dflt, int64_t min) {
+    const Expr *a = slot(n);
+    if (!a)
+      return dflt;
+    Val v = g.gen(*a, fn);
+    return v ? g.asInt(v, a->loc, "'" + n.str() + "' of " + e.name, min) : std::nullopt;
+  }
+  std::optional<bool> boolArg(StringRef n, bool dflt) {
+    const Expr *a = slot(n);
+    if (!a)
+      return dflt;
+    if (a->kind == Kind::Ref && (a->name == "true" || a->name == "false"))
+      return a->name == "true";
+    emitError(g.loc(a->loc)) << "'" << n << "' of " << e.name << " must be true or false";
+    return std::nullopt;
+  }
+  /// `mask = A | B`, A when not written.
+  std::optional<MaskKind> maskArg() {
+    const Expr *m = slot("mask");
+    if (!m)
+      return MaskKind::A;
+    auto k = m->kind == Kind::Ref ? symbolizeMaskKind(m->name) : std::nullopt;
+    if (!k)
+      fail(m->loc, "'mask' must be A or B");
+    return k;
+  }
+  /// An error about the input, at the input.
+  Val failInput(const Twine &msg) { return fail(slots[0]->loc, msg); }
+  /// PyTorch's defaults, uniform with bound 1/sqrt(fan_in) for weights and
+  /// biases, unless `init =` says otherwise; with an explicit init, biases
+  /// start at zero.
+  Init weightInit(int64_t fanIn) const {
+    return init ? *init : Init(InitKind::uniform, 1.0 / std::sqrt((double)fanIn));
+  }
+  Init biasInit(int64_t fanIn) const {
+    return init ? Init(InitKind::zeros, std::nullopt)
+                : Init(InitKind::uniform, 1.0 / std::sqrt((double)fanIn));
+  }
+  /// Creates parameter <net>.<layer>.<suffix> and returns a reference to it.
+  Value param(StringRef suffix, ArrayRef<int64_t> shape, Init in) {
+    ParamOp p = g.createParam(fn, layerName, suffix, shape, in.first, in.second, e.loc);
+    if (!p)
+      return {};
+    return g.builder.create<ParamRefOp>(at, p.getType(), p.getSymName());
+  }
+  /// The f32 tensor type of |shape|, for a shape rule before the parameter
+  /// exists.
+  RankedTensorType f32Type(ArrayRef<int64_t> shape) const {
+    return RankedTensorType::get(shape, g.builder.getF32Type());
+  }
+};
+
+// The layer builders (Layers.cpp), rows of the builtin table.
+Val buildEmbedding(LayerCall &c);
+Val buildLinear(LayerCall &c);
+Val buildConv(LayerCall &c);
+Val buildBatchNorm(LayerCall &c);
+Val buildLSTM(LayerCall &c);
+Val buildRowLSTM(LayerCall &c);
+Val buildNade(LayerCall &c);
 
 } // namespace gm::mlirgen
 

@@ -158,323 +158,272 @@ ParamOp MLIRGenImpl::createParam(FnCtx &fn, const std::string &layer,
   return op;
 }
 
-Val MLIRGenImpl::genLayer(StringRef name, const Signature &sig, const Expr &e,
-                          FnCtx &fn) {
-  std::vector<const Expr *> slots;
-  if (!bindArgs(e, sig, slots))
+Val MLIRGenImpl::genLayer(const Builtin &def, const Expr &e, FnCtx &fn) {
+  LayerCall c{{*this, e, fn, def.sig, {}, loc(e.loc)}, {}, {}, {}, {}, {}};
+  if (!bindArgs(e, def.sig, c.slots))
     return Val();
-  auto slot = [&](StringRef n) -> const Expr * {
-    for (size_t i = 0; i < sig.names.size(); ++i)
-      if (n == sig.names[i])
-        return slots[i];
-    return nullptr;
-  };
-  auto intArg = [&](StringRef n, int64_t dflt, int64_t min) -> std::optional<int64_t> {
-    const Expr *x = slot(n);
-    if (!x)
-      return dflt;
-    Val v = gen(*x, fn);
-    if (!v) return std::nullopt;
-    return asInt(v, x->loc, "'" + n.str() + "' of " + name.str(), min);
-  };
-  auto boolArg = [&](StringRef n, bool dflt) -> std::optional<bool> {
-    const Expr *x = slot(n);
-    if (!x)
-      return dflt;
-    if (x->kind == Kind::Ref && (x->name == "true" || x->name == "false"))
-      return x->name == "true";
-    emitError(loc(x->loc)) << "'" << n << "' of " << name
-                           << " must be true or false";
-    return std::nullopt;
-  };
-  // The input first: in linear(relu(linear(x, 256)), 32) the inner layer
-  // is created, and numbered, before the outer one.
-  const Expr *xExpr = slots[0];
+  const Expr *xExpr = c.slots[0];
   Val xv = gen(*xExpr, fn);
   if (!xv) return xv;
-  Value x = asTensor(xv, xExpr->loc, "the input of " + name.str());
-  if (!x) return Val();
-  auto xt = cast<RankedTensorType>(x.getType());
-  if (!isBatched(xt))
-    return fail(xExpr->loc, "the input of " + name.str() +
-                                " must have a batch dimension, got " +
-                                describeShape(xt));
-  std::vector<int64_t> per = perExample(xt);
-  Location at = loc(e.loc);
-
-  // The layer's name: `name = fc1`, else the kind and a per-net counter.
-  std::string layerName;
-  if (const Expr *n = slot("name")) {
+  c.x = asTensor(xv, xExpr->loc, "the input of " + e.name);
+  if (!c.x) return Val();
+  c.xt = cast<RankedTensorType>(c.x.getType());
+  if (!isBatched(c.xt))
+    return fail(xExpr->loc, "the input of " + e.name + " must have a batch dimension, got " +
+                                describeShape(c.xt));
+  c.per = perExample(c.xt);
+  if (const Expr *n = c.slot("name")) {
     if (n->kind != Kind::Ref)
-      return fail(n->loc, "'name' of " + name.str() +
-                              " must be an identifier, as in name = fc1");
-    layerName = n->name;
+      return fail(n->loc, "'name' of " + e.name + " must be an identifier, as in name = fc1");
+    c.layerName = n->name;
   } else {
-    int &count = fn.layerCount[name];
-    layerName = name.str() + std::to_string(count++);
+    int &count = fn.layerCount[e.name];
+    c.layerName = e.name + std::to_string(count++);
   }
-  // Initialisers: PyTorch's defaults (uniform with bound 1/sqrt(fan_in) for
-  // weights and biases) unless `init =` says otherwise; with an explicit
-  // init, biases start at zero.
-  std::optional<std::pair<InitKind, std::optional<double>>> init;
-  if (const Expr *i = slot("init")) {
-    init = parseInit(*i);
-    if (!init)
+  if (const Expr *i = c.slot("init")) {
+    c.init = parseInit(*i);
+    if (!c.init)
       return Val();
   }
-  auto weightInit = [&](int64_t fanIn) {
-    if (init)
-      return *init;
-    return std::make_pair(InitKind::uniform,
-                          std::optional<double>(1.0 / std::sqrt((double)fanIn)));
-  };
-  auto biasInit = [&](int64_t fanIn) {
-    if (init)
-      return std::make_pair(InitKind::zeros, std::optional<double>());
-    return std::make_pair(InitKind::uniform,
-                          std::optional<double>(1.0 / std::sqrt((double)fanIn)));
-  };
-  auto makeParam = [&](StringRef suffix, ArrayRef<int64_t> shape,
-                       std::pair<InitKind, std::optional<double>> in) -> Value {
-    ParamOp p = createParam(fn, layerName, suffix, shape, in.first, in.second,
-                            e.loc);
-    if (!p)
-      return {};
-    return builder.create<ParamRefOp>(loc(e.loc), p.getType(), p.getSymName());
-  };
-
-
-  if (name == "embedding") {
-    if (!xt.getElementType().isInteger(32) || per.size() != 1)
-      return fail(xExpr->loc, "embedding expects token ids (tokens data), "
-                              "got " + describeShape(xt));
-    auto vocab = intArg("vocab", 0, 1);
-    auto dim = intArg("dim", 0, 1);
-    if (!vocab || !dim) return Val();
-    Value table = makeParam("weight", {*vocab, *dim},
-                            init ? *init : std::make_pair(InitKind::normal,
-                                                          std::optional<double>(1.0)));
-    if (!table) return Val();
-    return Val::tensor(builder.create<EmbeddingOp>(
-        at, batchedType({per[0], *dim}), x, table));
-  }
-  if (!xt.getElementType().isF32())
-    return fail(xExpr->loc, name.str() + " expects f32 values; embed token ids "
-                                         "first");
-
-  if (name == "linear" || name == "masked_linear") {
-    if (per.size() != 1)
-      return fail(xExpr->loc, name.str() + " expects a (batch, features) "
-                                           "input, got " + describeShape(xt) +
-                                           "; flatten it first");
-    auto out = intArg("out", 0, 1);
-    auto bias = boolArg("bias", true);
-    if (!out || !bias) return Val();
-    Value w = makeParam("weight", {*out, per[0]}, weightInit(per[0]));
-    Value b = *bias ? makeParam("bias", {*out}, biasInit(per[0])) : Value();
-    if (!w || (*bias && !b)) return Val();
-    if (name == "linear")
-      return Val::tensor(builder.create<LinearOp>(at, batchedType({*out}), x, w, b));
-    MaskKind mask = MaskKind::A;
-    if (const Expr *m = slot("mask")) {
-      auto k = m->kind == Kind::Ref ? symbolizeMaskKind(m->name) : std::nullopt;
-      if (!k)
-        return fail(m->loc, "'mask' must be A or B");
-      mask = *k;
-    }
-    return Val::tensor(builder.create<MaskedLinearOp>(at, batchedType({*out}),
-                                                      x, w, b, mask));
-  }
-
-  if (name == "conv2d" || name == "conv2d_transpose" || name == "masked_conv2d") {
-    if (per.size() != 3)
-      return fail(xExpr->loc, name.str() + " expects (batch, channels, height, "
-                                           "width) images, got " + describeShape(xt) +
-                                           "; reshape it first");
-    auto out = intArg("out", 0, 1);
-    auto k = intArg("kernel", 0, 1);
-    auto bias = boolArg("bias", true);
-    if (!out || !k || !bias) return Val();
-    int64_t c = per[0];
-    // The op's shape rule gives the result type, before any parameter is
-    // created; its errors are reported at the call, as "conv2d kernel ...".
-    auto shapeError = [&]() -> InFlightDiagnostic {
-      InFlightDiagnostic d = emitError(at);
-      d << name << " ";
-      return d;
-    };
-    auto f32Type = [&](ArrayRef<int64_t> shape) {
-      return RankedTensorType::get(shape, f32());
-    };
-    RankedTensorType biasType = *bias ? f32Type({*out}) : RankedTensorType();
-    if (name == "masked_conv2d") {
-      MaskKind mask = MaskKind::A;
-      if (const Expr *m = slot("mask")) {
-        auto mk = m->kind == Kind::Ref ? symbolizeMaskKind(m->name) : std::nullopt;
-        if (!mk)
-          return fail(m->loc, "'mask' must be A or B");
-        mask = *mk;
-      }
-      auto type = MaskedConv2DOp::inferResultType(shapeError, xt, f32Type({*out, c, *k, *k}),
-                                                  biasType);
-      if (failed(type)) return Val();
-      Value wt = makeParam("weight", {*out, c, *k, *k}, weightInit(c * *k * *k));
-      Value b = *bias ? makeParam("bias", {*out}, biasInit(c * *k * *k)) : Value();
-      if (!wt || (*bias && !b)) return Val();
-      return Val::tensor(builder.create<MaskedConv2DOp>(at, *type, x, wt, b, mask));
-    }
-    auto stride = intArg("stride", 1, 1);
-    auto pad = intArg("padding", 0, 0);
-    if (!stride || !pad) return Val();
-    SmallVector<int64_t> strides{*stride, *stride}, pads{*pad, *pad};
-    if (name == "conv2d") {
-      auto type = Conv2DOp::inferResultType(shapeError, xt, f32Type({*out, c, *k, *k}),
-                                            biasType, strides, pads);
-      if (failed(type)) return Val();
-      Value wt = makeParam("weight", {*out, c, *k, *k}, weightInit(c * *k * *k));
-      Value b = *bias ? makeParam("bias", {*out}, biasInit(c * *k * *k)) : Value();
-      if (!wt || (*bias && !b)) return Val();
-      return Val::tensor(builder.create<Conv2DOp>(at, *type, x, wt, b,
-                                                  builder.getDenseI64ArrayAttr(strides),
-                                                  builder.getDenseI64ArrayAttr(pads)));
-    }
-    auto outPad = intArg("output_padding", 0, 0);
-    if (!outPad) return Val();
-    if (*outPad >= *stride)
-      return fail(slot("output_padding")->loc,
-                  "output_padding must be smaller than the stride");
-    SmallVector<int64_t> outPads{*outPad, *outPad};
-    auto type = Conv2DTransposeOp::inferResultType(shapeError, xt, f32Type({c, *out, *k, *k}),
-                                                   biasType, strides, pads, outPads);
-    if (failed(type)) return Val();
-    // PyTorch computes a transposed convolution's fan-in from weight dim 1.
-    Value wt = makeParam("weight", {c, *out, *k, *k}, weightInit(*out * *k * *k));
-    Value b = *bias ? makeParam("bias", {*out}, biasInit(*out * *k * *k)) : Value();
-    if (!wt || (*bias && !b)) return Val();
-    return Val::tensor(builder.create<Conv2DTransposeOp>(
-        at, *type, x, wt, b, builder.getDenseI64ArrayAttr(strides),
-        builder.getDenseI64ArrayAttr(pads), builder.getDenseI64ArrayAttr(outPads)));
-  }
-
-  if (name == "batch_norm") {
-    if (per.empty())
-      return fail(xExpr->loc, "batch_norm expects (batch, channels, ...), got " +
-                                  describeShape(xt));
-    double eps = 1e-5, momentum = 0.1;
-    for (auto [key, out] : {std::make_pair("eps", &eps),
-                            std::make_pair("momentum", &momentum)})
-      if (const Expr *s = slot(key)) {
-        Val v = gen(*s, fn);
-        auto n = v ? asNumber(v, s->loc, std::string("'") + key + "' of batch_norm")
-                   : std::nullopt;
-        if (!n) return Val();
-        if (!(*n > 0) || *n >= 1)
-          return fail(s->loc, std::string("'") + key +
-                                  "' of batch_norm must be in (0, 1)");
-        *out = *n;
-      }
-    Value g = makeParam("weight", {per[0]}, {InitKind::ones, std::nullopt});
-    Value b = makeParam("bias", {per[0]}, {InitKind::zeros, std::nullopt});
-    if (!g || !b) return Val();
-    return Val::tensor(builder.create<BatchNormOp>(
-        at, xt, x, g, b, builder.getF64FloatAttr(eps),
-        builder.getF64FloatAttr(momentum)));
-  }
-
-  if (name == "lstm_cell" || name == "lstm") {
-    // lstm(x, hidden): x (B, T, E) -> final hidden state (B, H), unrolled
-    // over T with one set of weights. lstm_cell(x, h, c): one step.
-    int64_t in, hid;
-    Value h, c;
-    if (name == "lstm") {
-      if (per.size() != 2)
-        return fail(xExpr->loc, "lstm expects a (batch, time, features) "
-                                "sequence, got " + describeShape(xt));
-      auto hv = intArg("hidden", 0, 1);
-      if (!hv) return Val();
-      if (per[0] > 256)
-        return fail(xExpr->loc, "lstm unrolls at most 256 steps, got " +
-                                    std::to_string(per[0]));
-      in = per[1];
-      hid = *hv;
-    } else {
-      if (per.size() != 1)
-        return fail(xExpr->loc, "lstm_cell expects a (batch, features) input, "
-                                "got " + describeShape(xt));
-      Val hv = gen(*slot("h"), fn), cv = hv ? gen(*slot("c"), fn) : Val();
-      h = hv ? asTensor(hv, slot("h")->loc, "h of lstm_cell") : Value();
-      c = cv ? asTensor(cv, slot("c")->loc, "c of lstm_cell") : Value();
-      if (!h || !c) return Val();
-      auto ht = cast<RankedTensorType>(h.getType());
-      if (!isBatched(ht) || ht.getRank() != 2 || c.getType() != ht)
-        return fail(slot("h")->loc, "lstm_cell expects h and c of one "
-                                    "(batch, hidden) shape, got " +
-                                        describeShape(ht) + " and " +
-                                        describeShape(c.getType()));
-      in = per[0];
-      hid = ht.getDimSize(1);
-    }
-    Value wih = makeParam("weight_ih", {4 * hid, in}, weightInit(hid));
-    Value whh = makeParam("weight_hh", {4 * hid, hid}, weightInit(hid));
-    Value b = makeParam("bias", {4 * hid}, biasInit(hid));
-    if (!wih || !whh || !b) return Val();
-    auto state = batchedType({hid});
-    if (name == "lstm_cell") {
-      auto cell = builder.create<LSTMCellOp>(at, state, state, x, h, c, wih, whh, b);
-      Val multi;
-      multi.k = Val::K::Multi;
-      multi.values = {cell.getHNext(), cell.getCNext()};
-      return multi;
-    }
-    auto zeroType = RankedTensorType::get({hid}, f32());
-    Value zero = builder.create<ConstantOp>(
-        at, zeroType, DenseElementsAttr::get(zeroType, 0.0f));
-    Value n = builder.create<BatchSizeOp>(at, x);
-    h = builder.create<BroadcastOp>(at, state, zero, ValueRange{n});
-    c = h;
-    for (int64_t t = 0; t < per[0]; ++t) {
-      Value step = builder.create<SliceOp>(
-          at, batchedType({1, in}), x, builder.getI64IntegerAttr(1),
-          builder.getI64IntegerAttr(t), builder.getI64IntegerAttr(1));
-      step = builder.create<ReshapeOp>(at, batchedType({in}), step);
-      auto cell = builder.create<LSTMCellOp>(at, state, state, step, h, c, wih, whh, b);
-      h = cell.getHNext();
-      c = cell.getCNext();
-    }
-    return Val::tensor(h);
-  }
-
-  if (name == "row_lstm") {
-    if (per.size() != 3)
-      return fail(xExpr->loc, "row_lstm expects (batch, channels, rows, "
-                              "columns) images, got " + describeShape(xt));
-    auto hid = intArg("hidden", 0, 1);
-    auto k = intArg("kernel", 3, 1);
-    if (!hid || !k) return Val();
-    if (*k % 2 == 0)
-      return fail(slot("kernel")->loc, "row_lstm needs an odd kernel");
-    Value wis = makeParam("weight_is", {4 * *hid, per[0], 1, *k},
-                          weightInit(per[0] * *k));
-    Value wss = makeParam("weight_ss", {4 * *hid, *hid, 1, *k},
-                          weightInit(*hid * *k));
-    Value b = makeParam("bias", {4 * *hid}, biasInit(*hid * *k));
-    if (!wis || !wss || !b) return Val();
-    return Val::tensor(builder.create<RowLSTMOp>(
-        at, batchedType({*hid, per[1], per[2]}), x, wis, wss, b));
-  }
-
-  // nade(x, hidden): x (B, D) -> logits (B, D).
-  if (per.size() != 1)
-    return fail(xExpr->loc, "nade expects (batch, pixels) input, got " +
-                                describeShape(xt) + "; flatten it first");
-  auto hid = intArg("hidden", 0, 1);
-  if (!hid) return Val();
-  int64_t d = per[0];
-  Value W = makeParam("W", {*hid, d}, weightInit(d));
-  Value cb = makeParam("c", {*hid}, {InitKind::zeros, std::nullopt});
-  Value V = makeParam("V", {d, *hid}, weightInit(*hid));
-  Value bb = makeParam("b", {d}, {InitKind::zeros, std::nullopt});
-  if (!W || !cb || !V || !bb) return Val();
-  return Val::tensor(builder.create<NadeOp>(at, batchedType({d}), x, W, cb, V, bb));
+  if (e.name != "embedding" && !c.xt.getElementType().isF32())
+    return fail(xExpr->loc, e.name + " expects f32 values; embed token ids first");
+  return def.layer(c);
 }
 
+//===----------------------------------------------------------------------===//
+// Layers, one builder per family; each result type comes from the op's
+// shape rule before any parameter is created
+//===----------------------------------------------------------------------===//
+
+namespace gm::mlirgen {
+
+// embedding(ids, vocab, dim): tokens[t] -> [t, dim].
+Val buildEmbedding(LayerCall &c) {
+  if (!c.xt.getElementType().isInteger(32) || c.per.size() != 1)
+    return c.failInput("embedding expects token ids (tokens data), got " + describeShape(c.xt));
+  auto vocab = c.intArg("vocab", 0, 1);
+  auto dim = c.intArg("dim", 0, 1);
+  if (!vocab || !dim) return Val();
+  auto type = EmbeddingOp::inferResultType([&] { return c.shapeError(); }, c.xt,
+                                           c.f32Type({*vocab, *dim}));
+  if (failed(type)) return Val();
+  Value table = c.param("weight", {*vocab, *dim},
+                        c.init ? *c.init : LayerCall::Init(InitKind::normal, 1.0));
+  if (!table) return Val();
+  return c.make<EmbeddingOp>(*type, c.x, table);
+}
+
+// linear(x, out), masked_linear(x, out, mask = A): [in] -> [out].
+Val buildLinear(LayerCall &c) {
+  if (c.per.size() != 1)
+    return c.failInput(c.name() + " expects a (batch, features) input, got " +
+                       describeShape(c.xt) + "; flatten it first");
+  auto out = c.intArg("out", 0, 1);
+  auto bias = c.boolArg("bias", true);
+  if (!out || !bias) return Val();
+  int64_t in = c.per[0];
+  RankedTensorType wType = c.f32Type({*out, in});
+  RankedTensorType bType = *bias ? c.f32Type({*out}) : RankedTensorType();
+  bool masked = c.name() == "masked_linear";
+  std::optional<MaskKind> mask = masked ? c.maskArg() : MaskKind::A;
+  if (!mask) return Val();
+  auto type = masked ? MaskedLinearOp::inferResultType([&] { return c.shapeError(); }, c.xt,
+                                                       wType, bType)
+                     : LinearOp::inferResultType([&] { return c.shapeError(); }, c.xt, wType,
+                                                 bType);
+  if (failed(type)) return Val();
+  Value w = c.param("weight", {*out, in}, c.weightInit(in));
+  Value b = *bias ? c.param("bias", {*out}, c.biasInit(in)) : Value();
+  if (!w || (*bias && !b)) return Val();
+  if (masked)
+    return c.make<MaskedLinearOp>(*type, c.x, w, b, *mask);
+  return c.make<LinearOp>(*type, c.x, w, b);
+}
+
+// conv2d(x, out, kernel, stride = 1, padding = 0), conv2d_transpose(...,
+// output_padding = 0), masked_conv2d(x, out, kernel, mask = A):
+// (C, H, W) images.
+Val buildConv(LayerCall &c) {
+  StringRef name = c.name();
+  if (c.per.size() != 3)
+    return c.failInput(name + " expects (batch, channels, height, width) images, got " +
+                       describeShape(c.xt) + "; reshape it first");
+  auto out = c.intArg("out", 0, 1);
+  auto k = c.intArg("kernel", 0, 1);
+  auto bias = c.boolArg("bias", true);
+  if (!out || !k || !bias) return Val();
+  int64_t ch = c.per[0];
+  auto err = [&] { return c.shapeError(); };
+  RankedTensorType bType = *bias ? c.f32Type({*out}) : RankedTensorType();
+  OpBuilder &b = c.b();
+  if (name == "masked_conv2d") {
+    auto mask = c.maskArg();
+    if (!mask) return Val();
+    auto type = MaskedConv2DOp::inferResultType(err, c.xt, c.f32Type({*out, ch, *k, *k}), bType);
+    if (failed(type)) return Val();
+    Value w = c.param("weight", {*out, ch, *k, *k}, c.weightInit(ch * *k * *k));
+    Value bv = *bias ? c.param("bias", {*out}, c.biasInit(ch * *k * *k)) : Value();
+    if (!w || (*bias && !bv)) return Val();
+    return c.make<MaskedConv2DOp>(*type, c.x, w, bv, *mask);
+  }
+  auto stride = c.intArg("stride", 1, 1);
+  auto pad = c.intArg("padding", 0, 0);
+  if (!stride || !pad) return Val();
+  SmallVector<int64_t> strides{*stride, *stride}, pads{*pad, *pad};
+  if (name == "conv2d") {
+    auto type = Conv2DOp::inferResultType(err, c.xt, c.f32Type({*out, ch, *k, *k}), bType,
+                                          strides, pads);
+    if (failed(type)) return Val();
+    Value w = c.param("weight", {*out, ch, *k, *k}, c.weightInit(ch * *k * *k));
+    Value bv = *bias ? c.param("bias", {*out}, c.biasInit(ch * *k * *k)) : Value();
+    if (!w || (*bias && !bv)) return Val();
+    return c.make<Conv2DOp>(*type, c.x, w, bv, b.getDenseI64ArrayAttr(strides),
+                            b.getDenseI64ArrayAttr(pads));
+  }
+  auto outPad = c.intArg("output_padding", 0, 0);
+  if (!outPad) return Val();
+  if (*outPad >= *stride)
+    return c.fail(c.slot("output_padding")->loc, "output_padding must be smaller than the stride");
+  SmallVector<int64_t> outPads{*outPad, *outPad};
+  auto type = Conv2DTransposeOp::inferResultType(err, c.xt, c.f32Type({ch, *out, *k, *k}), bType,
+                                                 strides, pads, outPads);
+  if (failed(type)) return Val();
+  // PyTorch computes a transposed convolution's fan-in from weight dim 1.
+  Value w = c.param("weight", {ch, *out, *k, *k}, c.weightInit(*out * *k * *k));
+  Value bv = *bias ? c.param("bias", {*out}, c.biasInit(*out * *k * *k)) : Value();
+  if (!w || (*bias && !bv)) return Val();
+  return c.make<Conv2DTransposeOp>(*type, c.x, w, bv, b.getDenseI64ArrayAttr(strides),
+                                   b.getDenseI64ArrayAttr(pads),
+                                   b.getDenseI64ArrayAttr(outPads));
+}
+
+// batch_norm(x, eps = 1e-5, momentum = 0.1): per channel (axis 1).
+Val buildBatchNorm(LayerCall &c) {
+  if (c.per.empty())
+    return c.failInput("batch_norm expects (batch, channels, ...), got " + describeShape(c.xt));
+  double eps = 1e-5, momentum = 0.1;
+  for (auto [key, out] : {std::make_pair("eps", &eps), std::make_pair("momentum", &momentum)})
+    if (const Expr *s = c.slot(key)) {
+      Val v = c.g.gen(*s, c.fn);
+      auto n = v ? c.g.asNumber(v, s->loc, std::string("'") + key + "' of batch_norm")
+                 : std::nullopt;
+      if (!n) return Val();
+      if (!(*n > 0) || *n >= 1)
+        return c.fail(s->loc, std::string("'") + key + "' of batch_norm must be in (0, 1)");
+      *out = *n;
+    }
+  RankedTensorType chType = c.f32Type({c.per[0]});
+  auto type = BatchNormOp::inferResultType([&] { return c.shapeError(); }, c.xt, chType, chType);
+  if (failed(type)) return Val();
+  Value g = c.param("weight", {c.per[0]}, {InitKind::ones, std::nullopt});
+  Value b = c.param("bias", {c.per[0]}, {InitKind::zeros, std::nullopt});
+  if (!g || !b) return Val();
+  return c.make<BatchNormOp>(*type, c.x, g, b, c.b().getF64FloatAttr(eps),
+                             c.b().getF64FloatAttr(momentum));
+}
+
+// lstm(x, hidden): x (B, T, E) -> the final hidden state (B, H), unrolled
+// over T with one set of weights. lstm_cell(x, h, c): one step, (h, c).
+Val buildLSTM(LayerCall &c) {
+  MLIRGenImpl &g = c.g;
+  int64_t in, hid;
+  Value h, cell;
+  if (c.name() == "lstm") {
+    if (c.per.size() != 2)
+      return c.failInput("lstm expects a (batch, time, features) sequence, got " +
+                         describeShape(c.xt));
+    auto hv = c.intArg("hidden", 0, 1);
+    if (!hv) return Val();
+    if (c.per[0] > 256)
+      return c.failInput("lstm unrolls at most 256 steps, got " + std::to_string(c.per[0]));
+    in = c.per[1];
+    hid = *hv;
+  } else {
+    if (c.per.size() != 1)
+      return c.failInput("lstm_cell expects a (batch, features) input, got " +
+                         describeShape(c.xt));
+    const Expr *hExpr = c.slot("h"), *cExpr = c.slot("c");
+    Val hv = g.gen(*hExpr, c.fn), cv = hv ? g.gen(*cExpr, c.fn) : Val();
+    h = hv ? g.asTensor(hv, hExpr->loc, "h of lstm_cell") : Value();
+    cell = cv ? g.asTensor(cv, cExpr->loc, "c of lstm_cell") : Value();
+    if (!h || !cell) return Val();
+    auto ht = cast<RankedTensorType>(h.getType());
+    if (!isBatched(ht) || ht.getRank() != 2 || cell.getType() != ht)
+      return c.fail(hExpr->loc, "lstm_cell expects h and c of one (batch, hidden) shape, got " +
+                                    describeShape(ht) + " and " + describeShape(cell.getType()));
+    in = c.per[0];
+    hid = ht.getDimSize(1);
+  }
+  Value wih = c.param("weight_ih", {4 * hid, in}, c.weightInit(hid));
+  Value whh = c.param("weight_hh", {4 * hid, hid}, c.weightInit(hid));
+  Value b = c.param("bias", {4 * hid}, c.biasInit(hid));
+  if (!wih || !whh || !b) return Val();
+  auto state = g.batchedType({hid});
+  OpBuilder &ob = c.b();
+  if (c.name() == "lstm_cell") {
+    auto op = ob.create<LSTMCellOp>(c.at, state, state, c.x, h, cell, wih, whh, b);
+    Val multi;
+    multi.k = Val::K::Multi;
+    multi.values = {op.getHNext(), op.getCNext()};
+    return multi;
+  }
+  auto zeroType = c.f32Type({hid});
+  Value zero = ob.create<ConstantOp>(c.at, zeroType, DenseElementsAttr::get(zeroType, 0.0f));
+  Value n = ob.create<BatchSizeOp>(c.at, c.x);
+  h = ob.create<BroadcastOp>(c.at, state, zero, ValueRange{n});
+  cell = h;
+  for (int64_t t = 0; t < c.per[0]; ++t) {
+    Value step = ob.create<SliceOp>(c.at, g.batchedType({1, in}), c.x, ob.getI64IntegerAttr(1),
+                                    ob.getI64IntegerAttr(t), ob.getI64IntegerAttr(1));
+    step = ob.create<ReshapeOp>(c.at, g.batchedType({in}), step);
+    auto op = ob.create<LSTMCellOp>(c.at, state, state, step, h, cell, wih, whh, b);
+    h = op.getHNext();
+    cell = op.getCNext();
+  }
+  return Val::tensor(h);
+}
+
+// row_lstm(x, hidden, kernel = 3): PixelRNN's Row LSTM, (C, R, W) -> (H, R, W).
+Val buildRowLSTM(LayerCall &c) {
+  if (c.per.size() != 3)
+    return c.failInput("row_lstm expects (batch, channels, rows, columns) images, got " +
+                       describeShape(c.xt));
+  auto hid = c.intArg("hidden", 0, 1);
+  auto k = c.intArg("kernel", 3, 1);
+  if (!hid || !k) return Val();
+  if (*k % 2 == 0)
+    return c.fail(c.slot("kernel")->loc, "row_lstm needs an odd kernel");
+  int64_t ch = c.per[0];
+  auto type = RowLSTMOp::inferResultType([&] { return c.shapeError(); }, c.xt,
+                                         c.f32Type({4 * *hid, ch, 1, *k}),
+                                         c.f32Type({4 * *hid, *hid, 1, *k}),
+                                         c.f32Type({4 * *hid}));
+  if (failed(type)) return Val();
+  Value wis = c.param("weight_is", {4 * *hid, ch, 1, *k}, c.weightInit(ch * *k));
+  Value wss = c.param("weight_ss", {4 * *hid, *hid, 1, *k}, c.weightInit(*hid * *k));
+  Value b = c.param("bias", {4 * *hid}, c.biasInit(*hid * *k));
+  if (!wis || !wss || !b) return Val();
+  return c.make<RowLSTMOp>(*type, c.x, wis, wss, b);
+}
+
+// nade(x, hidden): x (B, D) -> the D conditionals' logits (B, D).
+Val buildNade(LayerCall &c) {
+  if (c.per.size() != 1)
+    return c.failInput("nade expects (batch, pixels) input, got " + describeShape(c.xt) +
+                       "; flatten it first");
+  auto hid = c.intArg("hidden", 0, 1);
+  if (!hid) return Val();
+  int64_t d = c.per[0];
+  auto type = NadeOp::inferResultType([&] { return c.shapeError(); }, c.xt,
+                                      c.f32Type({*hid, d}), c.f32Type({*hid}),
+                                      c.f32Type({d, *hid}), c.f32Type({d}));
+  if (failed(type)) return Val();
+  Value W = c.param("W", {*hid, d}, c.weightInit(d));
+  Value cb = c.param("c", {*hid}, {InitKind::zeros, std::nullopt});
+  Value V = c.param("V", {d, *hid}, c.weightInit(*hid));
+  Value bb = c.param("b", {d}, {InitKind::zeros, std::nullopt});
+  if (!W || !cb || !V || !bb) return Val();
+  return c.make<NadeOp>(*type, c.x, W, cb, V, bb);
+}
+
+} // namespace gm::mlirgen
