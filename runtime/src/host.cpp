@@ -3,19 +3,85 @@
 // Linked into the program that loads artifacts, which exports them to the
 // artifact's dynamic symbol lookups (-rdynamic).
 //
+// GEMM goes to oneDNN (dnnl_sgemm), which dispatches on the CPU's ISA
+// features; OpenBLAS 0.3.21 picks kernels from a table of CPU models and
+// serves the ones it does not know with generic SSE3 code, 5x slower. On a
+// CPU it does know (SkylakeX kernels), oneDNN still measured 1.0-1.6x
+// faster on every shape of gm's VAE and DCGAN steps (bench/gemm.cpp).
+// GM_GEMM=openblas selects OpenBLAS, for comparison.
+//
 //===----------------------------------------------------------------------===//
 
 #include "runtime/include/gmrt/abi.h"
+#include "runtime/include/gmrt/gemm.h"
 
 #include <cblas.h>
+#include <dnnl.h>
+
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+
+extern "C" void openblas_set_num_threads(int);
+extern "C" char *openblas_get_config(void);
+extern "C" char *openblas_get_corename(void);
+extern "C" void omp_set_num_threads(int); // oneDNN's threads (libgomp)
+
+gmrt::GemmLibrary gmrt::gemmLibrary() {
+  static const GemmLibrary library = [] {
+    const char *env = std::getenv("GM_GEMM");
+    return env && !std::strcmp(env, "openblas") ? GemmLibrary::OpenBLAS : GemmLibrary::OneDNN;
+  }();
+  return library;
+}
+
+void gmrt::setGemmThreads(int n) {
+  openblas_set_num_threads(n);
+  omp_set_num_threads(n);
+}
+
+std::string gmrt::describeGemm() {
+  if (gemmLibrary() == GemmLibrary::OpenBLAS) {
+    std::string config = openblas_get_config();
+    while (!config.empty() && config.back() == ' ')
+      config.pop_back();
+    const char *core = openblas_get_corename();
+    return config + " (GM_GEMM=openblas); kernel " + (core ? core : "?");
+  }
+  // oneDNN's f32 GEMM has AVX-512, AVX2 and SSE4.1 kernels and takes the
+  // widest this CPU has (dnnl_get_effective_cpu_isa reports only the
+  // ceiling the library allows, not what it dispatched to).
+  const dnnl_version_t *v = dnnl_version();
+  __builtin_cpu_init();
+  const char *isa = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                            __builtin_cpu_supports("avx512vl") &&
+                            __builtin_cpu_supports("avx512dq")
+                        ? "avx512_core"
+                    : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? "avx2"
+                    : __builtin_cpu_supports("sse4.1")                                ? "sse41"
+                                                                                      : "reference";
+  return "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+         std::to_string(v->patch) + "; kernel " + isa;
+}
 
 extern "C" void gmrt_sgemm(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k,
                            const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
                            float *c, int64_t ldc) {
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-              trans_b ? CblasTrans : CblasNoTrans, (blasint)m, (blasint)n, (blasint)k, 1.0f, a,
-              (blasint)lda, b, (blasint)ldb, beta, c, (blasint)ldc);
+  if (gmrt::gemmLibrary() == gmrt::GemmLibrary::OpenBLAS) {
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                trans_b ? CblasTrans : CblasNoTrans, (blasint)m, (blasint)n, (blasint)k, 1.0f, a,
+                (blasint)lda, b, (blasint)ldb, beta, c, (blasint)ldc);
+    return;
+  }
+  dnnl_status_t status = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, 1.0f, a,
+                                     lda, b, ldb, beta, c, ldc);
+  if (status != dnnl_success) {
+    // Only invalid arguments fail; gm's lowering never passes them.
+    std::fprintf(stderr, "gmrun: internal error: dnnl_sgemm(%c, %c, %lld, %lld, %lld) failed "
+                         "with status %d\n", trans_a ? 'T' : 'N', trans_b ? 'T' : 'N',
+                 (long long)m, (long long)n, (long long)k, (int)status);
+    std::abort();
+  }
 }
 
 namespace {

@@ -16,6 +16,7 @@
 #include "runtime/include/gmrt/artifact.h"
 #include "runtime/include/gmrt/cpu.h"
 #include "runtime/include/gmrt/data.h"
+#include "runtime/include/gmrt/gemm.h"
 #include "runtime/include/gmrt/png.h"
 #include "runtime/include/gmrt/rng.h"
 #include "runtime/include/gmrt/safetensors.h"
@@ -37,9 +38,6 @@
 #include <unistd.h>
 #include <vector>
 
-extern "C" void openblas_set_num_threads(int);
-extern "C" char *openblas_get_config(void);
-extern "C" char *openblas_get_corename(void);
 
 using namespace gmrt;
 
@@ -970,8 +968,7 @@ int infoCommand(const Artifact &art) {
 }
 
 /// What runs here: which CPU, which ISA level gmc's `native` and gmrun's
-/// checks see, and which GEMM kernel the BLAS picked (OpenBLAS 0.3.21
-/// serves CPUs it does not know with generic SSE3 kernels, 5x slower).
+/// checks see, and which GEMM library and kernel gmrt_sgemm uses.
 int systemCommand(const Args &a) {
   const HostCPU &cpu = hostCPU();
   std::printf("cpu: %s\n", cpu.model.c_str());
@@ -980,14 +977,10 @@ int systemCommand(const Args &a) {
   for (const std::string &e : isaNames(cpu.isa))
     std::printf(" %s", e.c_str());
   std::printf("\n");
-  const char *core = openblas_get_corename();
-  std::string config = openblas_get_config();
-  while (!config.empty() && config.back() == ' ')
-    config.pop_back();
-  std::printf("gemm: %s; kernel %s; %" PRId64 " thread(s)\n", config.c_str(), core ? core : "?",
+  std::printf("gemm: %s; %" PRId64 " thread(s)\n", gmrt::describeGemm().c_str(),
               intOption(a, "threads", 1));
   const char *coretype = std::getenv("OPENBLAS_CORETYPE");
-  if (coretype)
+  if (coretype && gmrt::gemmLibrary() == gmrt::GemmLibrary::OpenBLAS)
     std::printf("gemm: OPENBLAS_CORETYPE=%s\n", coretype);
   return 0;
 }
@@ -1069,7 +1062,7 @@ int main(int argc, char **argv) {
                                                  "encode", "info", "run", "system"};
   if (!commands.count(a.command))
     die("unknown command '" + a.command + "' (gmrun help lists them)");
-  openblas_set_num_threads((int)intOption(a, "threads", 1));
+  gmrt::setGemmThreads((int)intOption(a, "threads", 1));
   // Entries allocate their scratch tensors per call; keep freed blocks in
   // the heap instead of returning them to the kernel (each fresh mmap costs
   // page faults on every step).

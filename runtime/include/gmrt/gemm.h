@@ -1,0 +1,28 @@
+//===- gemm.h - which GEMM library the host's gmrt_sgemm calls -*- C++ -*-===//
+//
+// Defined in src/host.cpp, linked into programs that load artifacts.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GM_RUNTIME_GMRT_GEMM_H
+#define GM_RUNTIME_GMRT_GEMM_H
+
+#include <string>
+
+namespace gmrt {
+
+enum class GemmLibrary { OneDNN, OpenBLAS };
+
+/// oneDNN, unless the environment says GM_GEMM=openblas (read once).
+GemmLibrary gemmLibrary();
+
+/// "oneDNN 2.6.3; kernel avx512_core_bf16": the library and the kernel
+/// family it dispatched to on this CPU.
+std::string describeGemm();
+
+/// The threads either library uses for one product.
+void setGemmThreads(int n);
+
+} // namespace gmrt
+
+#endif // GM_RUNTIME_GMRT_GEMM_H
