@@ -14,11 +14,32 @@
 #include "runtime/include/gmrt/io.h"
 #include "runtime/include/gmrt/json.h"
 
+#include <zlib.h>
+
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 namespace gmrt {
 
 namespace {
+
+constexpr const char kCrcPrefix[] = "gm.crc32.";
+
+/// The CRC-32 (zlib's) of |bytes| bytes at |p|, as 8 lowercase hex digits.
+std::string crc32Hex(const void *p, uint64_t bytes) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  const Bytef *b = static_cast<const Bytef *>(p);
+  while (bytes > 0) { // zlib takes at most 4 GB per call
+    uInt chunk = (uInt)std::min<uint64_t>(bytes, 1u << 30);
+    crc = crc32(crc, b, chunk);
+    b += chunk;
+    bytes -= chunk;
+  }
+  char hex[9];
+  std::snprintf(hex, sizeof hex, "%08lx", (unsigned long)crc);
+  return hex;
+}
 
 /// A non-negative integer JSON value at most |max|, into |out|.
 bool unsignedValue(const Json &j, uint64_t max, uint64_t &out) {
@@ -39,12 +60,13 @@ const NamedTensor *Checkpoint::find(const std::string &name) const {
 
 Status writeSafetensors(const std::string &path, const Checkpoint &ckpt) {
   Json header = Json::object();
-  if (!ckpt.metadata.empty()) {
-    Json metadata = Json::object();
-    for (auto &[k, v] : ckpt.metadata)
-      metadata[k] = v;
+  Json metadata = Json::object();
+  for (auto &[k, v] : ckpt.metadata)
+    metadata[k] = v;
+  for (const NamedTensor &t : ckpt.tensors)
+    metadata[kCrcPrefix + t.name] = crc32Hex(t.data.data(), t.data.size() * 4);
+  if (!metadata.empty())
     header["__metadata__"] = std::move(metadata);
-  }
   uint64_t offset = 0;
   for (const NamedTensor &t : ckpt.tensors) {
     if (t.name == "__metadata__" || header.contains(t.name))
@@ -95,6 +117,8 @@ Status readSafetensors(const std::string &path, Checkpoint &out) {
   const char *data = file.data() + 8 + headerLen;
   out.tensors.clear();
   out.metadata.clear();
+  out.verified = false;
+  std::map<std::string, std::string> crcs; // tensor -> recorded CRC-32
   for (auto it = root.begin(); it != root.end(); ++it) {
     const std::string &name = it.key();
     const Json &entry = it.value();
@@ -104,7 +128,11 @@ Status readSafetensors(const std::string &path, Checkpoint &out) {
       for (auto m = entry.begin(); m != entry.end(); ++m) {
         if (!m.value().is_string())
           return bad("metadata '" + m.key() + "' is not a string");
-        out.metadata[m.key()] = m.value().get<std::string>();
+        const std::string &key = m.key();
+        if (key.compare(0, sizeof kCrcPrefix - 1, kCrcPrefix) == 0)
+          crcs[key.substr(sizeof kCrcPrefix - 1)] = m.value().get<std::string>();
+        else
+          out.metadata[key] = m.value().get<std::string>();
       }
       continue;
     }
@@ -149,6 +177,21 @@ Status readSafetensors(const std::string &path, Checkpoint &out) {
     std::memcpy(t.data.data(), data + begin, count * 4);
     out.tensors.push_back(std::move(t));
   }
+  // Checksums, once the metadata (which may come after the tensors) is read.
+  if (crcs.empty())
+    return Status();
+  for (const NamedTensor &t : out.tensors) {
+    auto it = crcs.find(t.name);
+    if (it == crcs.end())
+      return bad("tensor '" + t.name + "' has no checksum, though the file records them "
+                 "for others");
+    std::string actual = crc32Hex(t.data.data(), t.data.size() * 4);
+    if (actual != it->second)
+      return Status::error("'" + path + "' is damaged: tensor '" + t.name +
+                           "' does not match its checksum (CRC-32 " + actual +
+                           ", recorded " + it->second + ")");
+  }
+  out.verified = true;
   return Status();
 }
 

@@ -155,6 +155,7 @@ int main(int argc, char **argv) {
     }
     for (auto &[k, v] : c.metadata)
       std::printf("%s = %s\n", k.c_str(), v.c_str());
+    std::printf("checksums: %s\n", c.verified ? "verified" : "none");
     return 0;
   }
   if (cmd == "npy-roundtrip") {

@@ -456,6 +456,9 @@ Status loadCheckpoint(const std::string &path, const Artifact &art, State &state
   if (meta("model") != m.model)
     return Status::error("'" + path + "' is a checkpoint of model '" + meta("model") +
                          "', not of '" + m.model + "' (" + art.path + ")");
+  if (!ck.verified)
+    std::fprintf(stderr, "gmrun: note: '%s' carries no checksums (written before gm recorded "
+                         "them); its tensors cannot be verified\n", path.c_str());
   state.tensors.resize(m.state.size());
   for (size_t i = 0; i < m.state.size(); ++i) {
     const NamedTensor *t = ck.find(m.state[i].name);
