@@ -118,6 +118,11 @@ struct Builtin {
 /// The builtin called |name|, or null.
 const Builtin *findBuiltin(StringRef name);
 
+/// The largest parameter (elements; 4 GiB of f32) and the largest value per
+/// example (1 GiB) a model may declare; docs/language.md.
+constexpr int64_t kMaxParamElements = int64_t(1) << 30;
+constexpr int64_t kMaxValueElements = int64_t(1) << 28;
+
 /// A number as a person writes it: 0.1, not 1.000000e-01.
 inline std::string fmtNum(double v) {
   char buf[32];
@@ -198,6 +203,9 @@ public:
   LogicalResult genGroups();
   LogicalResult genTrains();
   void reorder();
+  /// Parameters and values within gm's size limits, else an error at the
+  /// .gm source.
+  LogicalResult checkSizes();
 
   std::optional<std::pair<InitKind, std::optional<double>>>
   parseInit(const Expr &e);

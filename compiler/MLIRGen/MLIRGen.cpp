@@ -50,9 +50,44 @@ OwningOpRef<ModuleOp> MLIRGenImpl::generate() {
       failed(genGroups()) || failed(genTrains()))
     return nullptr;
   reorder();
-  if (failed(verify(*module)))
+  if (failed(checkSizes()) || failed(verify(*module)))
     return nullptr;
   return module;
+}
+
+LogicalResult MLIRGenImpl::checkSizes() {
+  // A tensor that no machine gm runs on could hold is an error here, at the
+  // .gm construct that makes it, not an allocation failure hours into a run.
+  // Per example for batched values: the batch multiplies it at run time.
+  auto tooLarge = [&](Location at, StringRef what, RankedTensorType t,
+                      int64_t limit) -> LogicalResult {
+    int64_t n = 1;
+    for (int64_t d : t.getShape())
+      if (!ShapedType::isDynamic(d)) {
+        n *= d;
+        if (n > limit)
+          break;
+      }
+    if (n <= limit)
+      return success();
+    return emitError(at) << what << " " << describeShape(t) << " has more than " << limit
+                         << " elements" << (isBatched(t) ? " per example" : "")
+                         << " (4 bytes each), gm's limit (docs/language.md)";
+  };
+  for (Operation &op : model.getBlock())
+    if (auto p = dyn_cast<ParamOp>(op))
+      if (failed(tooLarge(p.getLoc(), ("parameter '" + p.getSymName() + "'").str(),
+                          p.getType(), kMaxParamElements)))
+        return mlir::failure();
+  WalkResult result = model.walk([&](Operation *op) {
+    for (Value r : op->getResults())
+      if (auto t = dyn_cast<RankedTensorType>(r.getType()))
+        if (failed(tooLarge(op->getLoc(), "a value of shape", t,
+                            isBatched(t) ? kMaxValueElements : kMaxParamElements)))
+          return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  return mlir::failure(result.wasInterrupted());
 }
 
 LogicalResult MLIRGenImpl::checkNames() {

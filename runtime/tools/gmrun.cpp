@@ -35,6 +35,7 @@
 #include <sys/stat.h>
 #include <malloc.h>
 #include <xmmintrin.h>
+#include <new>
 #include <unistd.h>
 #include <vector>
 
@@ -970,6 +971,36 @@ int infoCommand(const Artifact &art) {
   return 0;
 }
 
+/// The parameters and optimizer slots of |art| fit in this machine's
+/// memory, else an error with the sizes: a model that cannot run says so
+/// before any allocation, not with std::bad_alloc.
+Status checkStateFits(const Artifact &art) {
+  uint64_t total = 0, largest = 0;
+  std::string largestName;
+  for (const StateSpec &s : art.manifest.state) {
+    uint64_t bytes = 4;
+    for (int64_t d : s.shape)
+      bytes *= (uint64_t)d;
+    total += bytes;
+    if (bytes > largest) {
+      largest = bytes;
+      largestName = s.name;
+    }
+  }
+  uint64_t memory = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
+  if (total <= memory)
+    return Status();
+  auto gib = [](uint64_t b) {
+    char s[32];
+    std::snprintf(s, sizeof s, "%.1f GiB", (double)b / (1ull << 30));
+    return std::string(s);
+  };
+  return Status::error("'" + art.path + "' needs " + gib(total) +
+                       " for its parameters and optimizer state (the largest, '" + largestName +
+                       "', " + gib(largest) + "); this machine has " + gib(memory) +
+                       " of memory");
+}
+
 /// What runs here: which CPU, which ISA level gmc's `native` and gmrun's
 /// checks see, and which GEMM library and kernel gmrt_sgemm uses.
 int systemCommand(const Args &a) {
@@ -1059,7 +1090,7 @@ int runCommand(const Args &a, const Artifact &art) {
 
 } // namespace
 
-int main(int argc, char **argv) {
+int run(int argc, char **argv) {
   Args a = parseArgs(argc, argv);
   static const std::set<std::string> commands = {"train", "eval", "sample", "traverse",
                                                  "encode", "info", "run", "system"};
@@ -1080,6 +1111,9 @@ int main(int argc, char **argv) {
     return systemCommand(a);
   Artifact art;
   check(Artifact::load(a.artifact, art));
+  if (a.command == "info")
+    return infoCommand(art);
+  check(checkStateFits(art));
   if (a.command == "train")
     return train(a, art);
   if (a.command == "eval")
@@ -1090,7 +1124,17 @@ int main(int argc, char **argv) {
     return traverseCommand(a, art);
   if (a.command == "encode")
     return encodeCommand(a, art);
-  if (a.command == "info")
-    return infoCommand(art);
   return runCommand(a, art);
+}
+
+int main(int argc, char **argv) {
+  // What checkStateFits cannot foresee (the batch's activations, scratch
+  // tensors) still ends in a message, not an abort.
+  try {
+    return run(argc, argv);
+  } catch (const std::bad_alloc &) {
+    std::fprintf(stderr, "gmrun: error: out of memory (a smaller --batch needs less; "
+                         "gmrun info lists the model's tensors)\n");
+    return 1;
+  }
 }
