@@ -54,6 +54,12 @@ lit_config.note("conformance targets (%%cpus): %s" % ", ".join(cpus))
 
 # A gmc built with sanitizers (scripts/test.sh passes --param asan_gmc=...):
 # enables the tests marked REQUIRES: asan.
+# The libFuzzer targets beside it (build-asan/bin): the tests marked
+# REQUIRES: fuzz.
+fuzz_bin = lit_config.params.get("fuzz_bin")
+if fuzz_bin and os.path.exists(os.path.join(fuzz_bin, "gm-fuzz-gm")):
+    config.available_features.add("fuzz")
+    config.substitutions.append(("%fuzz_bin", fuzz_bin))
 asan_gmc = lit_config.params.get("asan_gmc")
 if asan_gmc and os.path.exists(asan_gmc):
     config.available_features.add("asan")

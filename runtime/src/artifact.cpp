@@ -58,7 +58,7 @@ Artifact::~Artifact() {
     dlclose(handle);
 }
 
-Status Artifact::load(const std::string &path, Artifact &out) {
+Status checkArtifactFile(const std::string &path) {
   std::string bytes;
   if (Status s = readFile(path, bytes); !s)
     return s;
@@ -86,6 +86,12 @@ Status Artifact::load(const std::string &path, Artifact &out) {
     if (ph.p_offset > size || ph.p_filesz > size - ph.p_offset)
       return cut("segment " + std::to_string(i) + " runs past the end of the file");
   }
+  return Status();
+}
+
+Status Artifact::load(const std::string &path, Artifact &out) {
+  if (Status s = checkArtifactFile(path); !s)
+    return s;
   // dlopen needs a path with a slash to skip the library search.
   std::string where = path.find('/') == std::string::npos ? "./" + path : path;
   void *h = dlopen(where.c_str(), RTLD_NOW | RTLD_LOCAL);

@@ -32,6 +32,12 @@ std::string shapeString(const Shape &shape);
 /// "'|origin|' has a malformed manifest (what and where)". Never throws.
 Status parseManifest(const std::string &text, const std::string &origin, Manifest &out);
 
+/// The checks Artifact::load makes before dlopen: an x86-64 ELF shared
+/// library whose program and section headers and segments lie inside the
+/// file (dlopen maps segments without checking them: a truncated library
+/// faults on first touch).
+Status checkArtifactFile(const std::string &path);
+
 /// A loaded artifact. Not copyable; unloads on destruction.
 class Artifact {
 public:
