@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""The peer: models/dcgan/dcgan.gm written in PyTorch, trained the same way.
+
+G: linear(100 -> 128*7*7), batch norm, ReLU, transposed conv 128 -> 64
+(4x4, stride 2, padding 1), batch norm, ReLU, transposed conv 64 -> 1, tanh.
+D: conv 1 -> 64 (4x4, stride 2, padding 1), LeakyReLU(0.2), conv 64 -> 128,
+batch norm, LeakyReLU(0.2), linear(6272 -> 1). Weights N(0, 0.02), biases
+zero; images scaled to [-1, 1]; non-saturating loss; Adam(2e-4, (0.5,
+0.999)) per player; per batch one discriminator step, then one generator
+step on fresh noise. Prints one JSON line: images/s over --steps steps
+after --warm warm-up steps.
+"""
+import argparse, gzip, json, os, time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def init(m):
+    if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(m.weight, 0, 0.02)
+        nn.init.zeros_(m.bias)
+
+
+class G(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc, self.bn0 = nn.Linear(100, 6272), nn.BatchNorm1d(6272)
+        self.up1, self.bn1 = nn.ConvTranspose2d(128, 64, 4, 2, 1), nn.BatchNorm2d(64)
+        self.up2 = nn.ConvTranspose2d(64, 1, 4, 2, 1)
+
+    def forward(self, z):
+        h = F.relu(self.bn0(self.fc(z))).view(-1, 128, 7, 7)
+        return torch.tanh(self.up2(F.relu(self.bn1(self.up1(h)))))
+
+
+class D(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1, self.c2 = nn.Conv2d(1, 64, 4, 2, 1), nn.Conv2d(64, 128, 4, 2, 1)
+        self.bn, self.fc = nn.BatchNorm2d(128), nn.Linear(6272, 1)
+
+    def forward(self, x):
+        h = F.leaky_relu(self.c1(x), 0.2)
+        h = F.leaky_relu(self.bn(self.c2(h)), 0.2)
+        return self.fc(h.flatten(1))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
+    ap.add_argument("--steps", type=int, default=60)
+    ap.add_argument("--warm", type=int, default=5)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--threads", type=int, default=1)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.set_flush_denormal(True)
+    torch.manual_seed(1)
+    with gzip.open(os.path.join(a.data, "train-images-idx3-ubyte.gz")) as f:
+        x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 1, 28, 28)
+    x = torch.from_numpy(x.astype(np.float32) / 255.0)
+    g, d = G(), D()
+    g.apply(init)
+    d.apply(init)
+    og = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    od = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    perm = torch.randperm(len(x))
+    t0 = None
+    for step in range(a.warm + a.steps):
+        if step == a.warm:
+            t0 = time.perf_counter()
+        real = x[perm[step * a.batch:(step + 1) * a.batch]] * 2 - 1
+        fake = g(torch.randn(a.batch, 100))
+        ld = F.softplus(-d(real)).mean() + F.softplus(d(fake.detach())).mean()
+        od.zero_grad()
+        ld.backward()
+        od.step()
+        lg = F.softplus(-d(g(torch.randn(a.batch, 100)))).mean()
+        og.zero_grad()
+        lg.backward()
+        og.step()
+    seconds = time.perf_counter() - t0
+    print(json.dumps({"images_per_s": a.steps * a.batch / seconds, "version": torch.__version__,
+                      "mkldnn": torch.backends.mkldnn.is_available()}))
+
+
+if __name__ == "__main__":
+    main()
