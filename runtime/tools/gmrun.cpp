@@ -32,6 +32,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <malloc.h>
 #include <xmmintrin.h>
@@ -101,6 +102,14 @@ struct Args {
 [[noreturn]] void die(const std::string &msg) {
   std::fprintf(stderr, "gmrun: error: %s\n", msg.c_str());
   std::exit(1);
+}
+
+/// The process's peak resident memory so far, in MiB (data, state and the
+/// entries' scratch tensors).
+double peakMemoryMB() {
+  struct rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return (double)u.ru_maxrss / 1024.0; // KiB on Linux
 }
 
 void check(const Status &s) {
@@ -748,7 +757,8 @@ int train(const Args &a, const Artifact &art) {
               num(p.lossSum[i] / std::max<int64_t>(p.lossCount[i], 1));
     line += testMetrics(art, state, testSet, seed) + ", \"images_per_s\": " +
             num((double)(p.lossCount[0] * batch) / std::max(p.trainSeconds, 1e-9)) +
-            ", \"train_seconds\": " + num(p.trainSeconds) + "}";
+            ", \"train_seconds\": " + num(p.trainSeconds) +
+            ", \"peak_memory_mb\": " + num(peakMemoryMB()) + "}";
     std::printf("%s\n", line.c_str());
     std::fflush(stdout);
     if (metrics) {
