@@ -255,7 +255,7 @@ Status readNpy(const std::string &path, FloatArray &out) {
     return Status::error("'" + path + "' is truncated: " + std::to_string(count) +
                          " elements promised");
   out.data.resize(count);
-  if (f4)
+  if (f4 && count) // an empty vector's data() may be null, which memcpy may not take
     std::memcpy(out.data.data(), bytes.data() + data, count * 4);
   else
     for (uint64_t i = 0; i < count; ++i)

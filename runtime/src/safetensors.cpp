@@ -174,7 +174,8 @@ Status readSafetensors(const std::string &path, Checkpoint &out) {
                  ", " + std::to_string(end) + ") that does not fit its shape or the "
                  "file (truncated?)");
     t.data.resize(count);
-    std::memcpy(t.data.data(), data + begin, count * 4);
+    if (count) // an empty vector's data() may be null, which memcpy may not take
+      std::memcpy(t.data.data(), data + begin, count * 4);
     out.tensors.push_back(std::move(t));
   }
   // Checksums, once the metadata (which may come after the tensors) is read.
