@@ -35,6 +35,17 @@ gmrt::GemmLibrary gmrt::gemmLibrary() {
   return library;
 }
 
+namespace {
+int gemmLevelLimit = 4;
+} // namespace
+
+void gmrt::limitGemmISA(int level) {
+  gemmLevelLimit = level;
+  dnnl_set_max_cpu_isa(level >= 4   ? dnnl_cpu_isa_avx512_core
+                       : level == 3 ? dnnl_cpu_isa_avx2
+                                    : dnnl_cpu_isa_sse41);
+}
+
 void gmrt::setGemmThreads(int n) {
   openblas_set_num_threads(n);
   omp_set_num_threads(n);
@@ -53,13 +64,13 @@ std::string gmrt::describeGemm() {
   // ceiling the library allows, not what it dispatched to).
   const dnnl_version_t *v = dnnl_version();
   __builtin_cpu_init();
-  const char *isa = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                            __builtin_cpu_supports("avx512vl") &&
-                            __builtin_cpu_supports("avx512dq")
-                        ? "avx512_core"
-                    : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? "avx2"
-                    : __builtin_cpu_supports("sse4.1")                                ? "sse41"
-                                                                                      : "reference";
+  bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+  bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  const char *isa = avx512 && gemmLevelLimit >= 4             ? "avx512_core"
+                    : avx2 && gemmLevelLimit >= 3               ? "avx2"
+                    : __builtin_cpu_supports("sse4.1") ? "sse41"
+                                                       : "reference";
   return "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
          std::to_string(v->patch) + "; kernel " + isa;
 }

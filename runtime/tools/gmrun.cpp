@@ -1107,6 +1107,10 @@ int run(int argc, char **argv) {
   if (!commands.count(a.command))
     die("unknown command '" + a.command + "' (gmrun help lists them)");
   gmrt::setGemmThreads((int)intOption(a, "threads", 1));
+  // A CPU pretended smaller (GMRUN_MAX_CPU_ISA) gets that level's GEMM
+  // kernels too, so conformance at each level runs that level's products.
+  if (!hostCPU().limit.empty())
+    gmrt::limitGemmISA(hostCPU().level);
   // Entries allocate their scratch tensors per call; keep freed blocks in
   // the heap instead of returning them to the kernel (each fresh mmap costs
   // page faults on every step).

@@ -23,6 +23,11 @@ std::string describeGemm();
 /// The threads either library uses for one product.
 void setGemmThreads(int n);
 
+/// Keeps oneDNN to the kernels of x86-64 level |level| (4: AVX-512, 3:
+/// AVX2, 2 and 1: SSE4.1, oneDNN's floor), as GMRUN_MAX_CPU_ISA pretends a
+/// smaller CPU; before the first product.
+void limitGemmISA(int level);
+
 } // namespace gmrt
 
 #endif // GM_RUNTIME_GMRT_GEMM_H
