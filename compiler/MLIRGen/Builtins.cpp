@@ -140,13 +140,13 @@ Val buildReshape(BuiltinCall &c) {
   auto xt = cast<RankedTensorType>(x.getType());
   int64_t n = 1;
   for (int64_t d : perExample(xt)) n *= d;
-  std::vector<int64_t> shape;
   if (c.name() == "flatten")
     return c.make<ReshapeOp>(c.g.batchedType({n}), x);
   Val v = c.gen(1);
   if (!v) return v;
   if (v.k != Val::K::List)
     return c.fail(c.slots[1]->loc, "the shape of reshape is a list, as in [1, 28, 28]");
+  std::vector<int64_t> shape;
   int64_t m = 1;
   for (double d : v.list) {
     if (d < 1 || d != std::floor(d) || d > (1 << 30))

@@ -988,9 +988,7 @@ Status checkStateFits(const Artifact &art) {
   uint64_t total = 0, largest = 0;
   std::string largestName;
   for (const StateSpec &s : art.manifest.state) {
-    uint64_t bytes = 4;
-    for (int64_t d : s.shape)
-      bytes *= (uint64_t)d;
+    uint64_t bytes = 4 * (uint64_t)numel(s.shape);
     total += bytes;
     if (bytes > largest) {
       largest = bytes;
