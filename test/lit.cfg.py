@@ -28,7 +28,7 @@ llvm_config.with_system_environment(["HOME", "TMPDIR"])
 llvm_config.use_default_substitutions()
 # A missing tool is a setup error, not a test failure: stop at once, saying so.
 llvm_config.add_tool_substitutions(
-    [ToolSubst(tool, unresolved="fatal") for tool in ("gmc", "gm-opt", "gm-eval", "gm-eval-f32", "gmrt-test", "gmrun")],
+    [ToolSubst(tool, unresolved="fatal") for tool in ("gmc", "gm-opt", "gm-eval", "gm-eval-f32", "gmrt-test", "gmrt-conv-test", "gmrun")],
     [config.gm_tools_dir])
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 # Helper scripts (Inputs/*.py) run gm's tools by name.

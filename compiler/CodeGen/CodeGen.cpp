@@ -2,6 +2,7 @@
 
 #include "compiler/CodeGen/CodeGen.h"
 
+#include "dialects/GM/Conversion/ConvToRuntime/ConvToRuntime.h"
 #include "dialects/GM/Conversion/Passes.h"
 #include "dialects/GM/Transforms/Passes.h"
 #include "runtime/include/gmrt/abi.h"
@@ -118,19 +119,22 @@ void registerCodeGenDialects(MLIRContext &context) {
   tensor::registerBufferizableOpInterfaceExternalModels(registry);
   scf::registerBufferizableOpInterfaceExternalModels(registry);
   bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(registry);
+  mlir::gm::registerHostConv2DBufferization(registry);
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
   registerConvertFuncToLLVMInterface(registry);
   context.appendDialectRegistry(registry);
 }
 
-void buildLinalgPipeline(OpPassManager &pm) {
+void buildLinalgPipeline(OpPassManager &pm, bool libraries) {
   // Entry points as functions with the artifact's calling convention (calls
   // inlined), and the manifest; then composite ops into the core, which has
-  // lowering patterns, and the core to linalg on tensors. The key's
-  // unrealized casts fold away last.
+  // lowering patterns, convolutions to the runtime's, and the core to linalg
+  // on tensors. The key's unrealized casts fold away last.
   pm.addPass(mlir::gm::createGMToABIPass());
   pm.addPass(mlir::gm::createGMDecomposePass());
+  if (libraries)
+    pm.addPass(mlir::gm::createGMConvToRuntimePass());
   pm.addPass(mlir::gm::createConvertGMToLinalgPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createCanonicalizerPass());

@@ -48,9 +48,10 @@ bool resolveTarget(llvm::StringRef mcpu, llvm::StringRef mattr, CPUTarget &out,
 void registerCodeGenDialects(mlir::MLIRContext &context);
 
 /// gm (after the training pipeline) -> linalg on tensors: gm-to-abi,
-/// gm-decompose, convert-gm-to-linalg,
-/// then canonicalisation, CSE and elementwise fusion.
-void buildLinalgPipeline(mlir::OpPassManager &pm);
+/// gm-decompose, gm-conv-to-runtime (unless |libraries| is false: im2col
+/// products instead, for measurements), convert-gm-to-linalg, then
+/// canonicalisation, CSE and elementwise fusion.
+void buildLinalgPipeline(mlir::OpPassManager &pm, bool libraries = true);
 
 /// linalg on tensors -> LLVM dialect: bufferization, BLAS calls for matrix
 /// products (loops instead when |blas| is false: for measurements), loops,

@@ -16,6 +16,7 @@
 #include "runtime/include/gmrt/artifact.h"
 #include "runtime/include/gmrt/cpu.h"
 #include "runtime/include/gmrt/data.h"
+#include "runtime/include/gmrt/conv.h"
 #include "runtime/include/gmrt/gemm.h"
 #include "runtime/include/gmrt/png.h"
 #include "runtime/include/gmrt/rng.h"
@@ -1010,7 +1011,8 @@ Status checkStateFits(const Artifact &art) {
 }
 
 /// What runs here: which CPU, which ISA level gmc's `native` and gmrun's
-/// checks see, and which GEMM library and kernel gmrt_sgemm uses.
+/// checks see, and which GEMM library and kernel gmrt_sgemm uses, and the
+/// kernel oneDNN runs gmrt_conv2d with.
 int systemCommand(const Args &a) {
   const HostCPU &cpu = hostCPU();
   std::printf("cpu: %s\n", cpu.model.c_str());
@@ -1024,6 +1026,7 @@ int systemCommand(const Args &a) {
   const char *coretype = std::getenv("OPENBLAS_CORETYPE");
   if (coretype && gmrt::gemmLibrary() == gmrt::GemmLibrary::OpenBLAS)
     std::printf("gemm: OPENBLAS_CORETYPE=%s\n", coretype);
+  std::printf("conv: %s\n", gmrt::describeConv().c_str());
   return 0;
 }
 

@@ -12,6 +12,7 @@
 #include "dialects/GM/Transforms/Passes.h"
 
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
@@ -21,6 +22,8 @@ int main(int argc, char **argv) {
   mlir::registerCSEPass();
   mlir::registerSymbolDCEPass();
   mlir::registerPass([] { return mlir::createReconcileUnrealizedCastsPass(); });
+  // One-shot bufferization, to test how gm's lowering-stage ops bufferize.
+  mlir::bufferization::registerOneShotBufferizePass();
   mlir::gm::registerGMPasses();
   mlir::gm::registerGMConversionPasses();
   gm::registerTrainingPipeline();

@@ -73,8 +73,13 @@ static cl::opt<Action> emitAction(
 
 static cl::opt<std::string> matmul(
     "matmul", cl::init("blas"),
-    cl::desc("matrix products: 'blas' (the runtime's SGEMM) or 'loops' (linalg's "
-             "naive loops, for comparison)"));
+    cl::desc("matrix products: 'blas' (the runtime's SGEMM) or 'loops' (linalg's naive "
+             "loops, for comparison)"));
+
+static cl::opt<std::string> conv(
+    "conv", cl::init("library"),
+    cl::desc("convolutions: 'library' (the runtime's, oneDNN in gmrun) or 'im2col' (an "
+             "im2col matrix and a product, for comparison); -matmul=loops implies im2col"));
 
 static cl::opt<std::string> mcpu(
     "mcpu", cl::init("native"), cl::value_desc("cpu"),
@@ -284,11 +289,15 @@ int main(int argc, char **argv) {
     return checkGradients(*module->getOps<mlir::gm::ModelOp>().begin());
   if (emitAction >= DumpLinalg) {
     mlir::PassManager pm(&context);
-    gm::buildLinalgPipeline(pm);
     if (matmul != "blas" && matmul != "loops") {
       llvm::errs() << "gmc: error: -matmul expects blas or loops, got '" << matmul << "'\n";
       return 1;
     }
+    if (conv != "library" && conv != "im2col") {
+      llvm::errs() << "gmc: error: -conv expects library or im2col, got '" << conv << "'\n";
+      return 1;
+    }
+    gm::buildLinalgPipeline(pm, matmul == "blas" && conv == "library");
     if (emitAction >= DumpLLVM)
       gm::buildLLVMPipeline(pm, matmul == "blas");
     if (mlir::failed(pm.run(*module)))

@@ -52,13 +52,29 @@ def ConvertGMToLinalgPass : Pass<"convert-gm-to-linalg", "::mlir::ModuleOp"> {
     "::mlir::bufferization::BufferizationDialect", "::mlir::scf::SCFDialect"];
 }
 
+def GMConvToRuntimePass : Pass<"gm-conv-to-runtime", "::mlir::ModuleOp"> {
+  let summary = "call the runtime's convolutions for gm.conv2d, its transpose and weight gradient";
+  let description = [{
+    Before convert-gm-to-linalg, replaces `gm.conv2d`, `gm.conv2d_transpose`
+    and `gm.conv2d_weight_grad` by a call to the host's `gmrt_conv2d`
+    (abi.h: forward, backward-data and backward-weights, on oneDNN in
+    gmrun) on the operands' buffers, plus a bias broadcast-add generic
+    where the op has a bias. A convolution whose windows would need
+    negative bottom/right padding (a crop) is left to the im2col lowering.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+    "::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::bufferization::BufferizationDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect"];
+}
+
 def GMMatmulToBlasPass : Pass<"gm-matmul-to-blas", "::mlir::ModuleOp"> {
   let summary = "call the runtime's SGEMM for bufferized matrix products";
   let description = [{
     After bufferization, replaces `linalg.matmul`,
     `linalg.matmul_transpose_a` and `linalg.matmul_transpose_b` on f32
     memrefs whose rows are contiguous by a call to `gmrt_sgemm` (abi.h),
-    which the runtime implements with OpenBLAS. A zero `linalg.fill` of the
+    which the runtime implements with oneDNN (or OpenBLAS). A zero `linalg.fill` of the
     output right before the product becomes beta = 0. Products with other
     layouts stay and are lowered to loops.
   }];

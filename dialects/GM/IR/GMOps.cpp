@@ -11,6 +11,8 @@
 
 #include "dialects/GM/IR/GMOps.h"
 
+#include "runtime/include/gmrt/abi.h"
+
 #include "dialects/GM/IR/GMBuilder.h"
 
 #include "mlir/IR/Builders.h"
@@ -978,6 +980,38 @@ LogicalResult Conv2DWeightGradOp::verify() {
   if (failed(checkPair(err, getStride(), "stride", 1)) ||
       failed(checkPair(err, getPadding(), "padding", 0)))
     return failure();
+  return success();
+}
+
+LogicalResult HostConv2DOp::verify() {
+  auto a = rt(getA()), b = rt(getB()), out = rt(getType());
+  if (a.getRank() != 4 || b.getRank() != 4 || out.getRank() != 4)
+    return emitOpError() << "expects rank-4 operands and result";
+  if (getKind() < GM_CONV_FORWARD || getKind() > GM_CONV_BACKWARD_WEIGHTS)
+    return emitOpError() << "kind " << getKind() << " is not a gmrt_conv2d direction";
+  ShapeError err = [&] { return emitOpError(); };
+  if (failed(checkPair(err, getStride(), "stride", 1)) ||
+      failed(checkPair(err, getPadding(), "padding", 0)))
+    return failure();
+  // The underlying convolution src * weights -> dst (abi.h).
+  RankedTensorType src = getKind() == GM_CONV_BACKWARD_DATA ? out : a;
+  RankedTensorType weights = getKind() == GM_CONV_BACKWARD_WEIGHTS ? out : b;
+  RankedTensorType dst = getKind() == GM_CONV_FORWARD        ? out
+                         : getKind() == GM_CONV_BACKWARD_DATA ? a
+                                                              : b;
+  if (!weights.hasStaticShape() || src.getDimSize(1) != weights.getDimSize(1) ||
+      dst.getDimSize(1) != weights.getDimSize(0) || src.getDimSize(0) != dst.getDimSize(0))
+    return emitOpError() << "src " << src << ", weights " << weights << " and dst " << dst
+                         << " are not one convolution";
+  for (int d = 0; d < 2; ++d) {
+    // What the last window reads past the input, the bottom/right padding:
+    // none left out, and no window wholly in the padding.
+    int64_t past = (dst.getDimSize(2 + d) - 1) * getStride()[d] + weights.getDimSize(2 + d) -
+                   src.getDimSize(2 + d) - getPadding()[d];
+    if (past < 0 || past >= weights.getDimSize(2 + d))
+      return emitOpError() << "dst " << dst << " is not what src " << src << " gives with "
+                           << "weights " << weights << ", this stride and padding";
+  }
   return success();
 }
 

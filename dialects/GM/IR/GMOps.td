@@ -1418,4 +1418,34 @@ def GM_MutualInfoOp : GM_Op<"mutual_info", [Pure]> {
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Lowering-stage ops: made by conversions, never by MLIRGen or autodiff
+//===----------------------------------------------------------------------===//
+
+def GM_HostConv2DOp : GM_Op<"host_conv2d", [Pure]> {
+  let summary = "one direction of a convolution, computed by the host's gmrt_conv2d";
+  let description = [{
+    Made by gm-conv-to-runtime from `conv2d`, `conv2d_transpose` and
+    `conv2d_weight_grad`; bufferization turns it into a call of the host's
+    `gmrt_conv2d` (abi.h) on the operands' buffers and a new result buffer.
+    `kind` is abi.h's GM_CONV_FORWARD (a = src, b = weights -> dst),
+    GM_CONV_BACKWARD_DATA (a = diff_dst, b = weights -> diff_src) or
+    GM_CONV_BACKWARD_WEIGHTS (a = src, b = diff_dst -> diff_weights) of the
+    convolution src (N, C, H, W) * weights (F, C, KH, KW) -> dst
+    (N, F, OH, OW); `padding` is the top/left zero padding. No bias: a bias
+    is a separate add. Pure, so CSE may merge identical calls.
+
+    ```mlir
+    %y = gm.host_conv2d %x, %w {kind = 0 : i32, padding = array<i64: 1, 1>,
+        stride = array<i64: 2, 2>}
+        : (tensor<?x1x28x28xf32>, tensor<64x1x4x4xf32>) -> tensor<?x64x14x14xf32>
+    ```
+  }];
+  let arguments = (ins GM_F32Tensor:$a, GM_F32Tensor:$b, I32Attr:$kind,
+                       DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$padding);
+  let results = (outs GM_F32Tensor:$result);
+  let assemblyFormat = "$a `,` $b attr-dict `:` functional-type(operands, $result)";
+  let hasVerifier = 1;
+}
+
 #endif // GM_OPS_TD

@@ -11,6 +11,8 @@
  * and imports from the program that loads it (gmrun provides them):
  *
  *   void gmrt_sgemm(...)   row-major C = op(A) op(B) + beta C (below)
+ *   void _mlir_ciface_gmrt_conv2d(...)
+ *                          one direction of a 2-D convolution (below)
  *   void memrefCopy(...)   MLIR's copy between strided views (its C runner
  *                          utilities' signature)
  *   libm's expf, logf, ... for what is not inlined
@@ -42,8 +44,8 @@
  * artifact needing an extension its CPU lacks.
  *
  * Any change to the above, the manifest's layout included, bumps
- * GM_ABI_VERSION; a host refuses artifacts of another version. (Version 3:
- * the manifest became JSON; 2 added its target record.)
+ * GM_ABI_VERSION; a host refuses artifacts of another version. (Version 4:
+ * gmrt_conv2d; 3: the manifest became JSON; 2 added its target record.)
  *
  *===----------------------------------------------------------------------===*/
 
@@ -52,7 +54,7 @@
 
 #include <stdint.h>
 
-#define GM_ABI_VERSION 3
+#define GM_ABI_VERSION 4
 #define GM_ARTIFACT_MAGIC "gm-artifact"
 #define GM_MAX_RANK 8
 
@@ -78,6 +80,24 @@ typedef void (*gm_entry_fn)(void **args);
 void gmrt_sgemm(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k,
                 const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
                 float *c, int64_t ldc);
+
+/* Provided by the host. One direction of the 2-D convolution with src
+ * [N, C, H, W], weights [F, C, KH, KW] and dst [N, F, OH, OW] (plain
+ * row-major NCHW / OIHW), stride (stride_h, stride_w), zero padding
+ * pad_top/pad_left before the input and whatever the last window reads past
+ * its end after it:
+ *   GM_CONV_FORWARD           a = src,      b = weights,  out = dst
+ *   GM_CONV_BACKWARD_DATA     a = diff_dst, b = weights,  out = diff_src
+ *                             (also the transposed convolution of a by b)
+ *   GM_CONV_BACKWARD_WEIGHTS  a = src,      b = diff_dst, out = diff_weights
+ * Each operand is a contiguous rank-4 descriptor (its sizes give the
+ * geometry); out is overwritten. The MLIR C-interface name, as gmc declares
+ * it with `llvm.emit_c_interface`. */
+#define GM_CONV_FORWARD 0
+#define GM_CONV_BACKWARD_DATA 1
+#define GM_CONV_BACKWARD_WEIGHTS 2
+void _mlir_ciface_gmrt_conv2d(int32_t kind, int64_t stride_h, int64_t stride_w, int64_t pad_top,
+                              int64_t pad_left, gm_memref *a, gm_memref *b, gm_memref *out);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -866,3 +866,33 @@ gm.model @m {
     gm.return %b : tensor<?x4xf32>
   }
 }
+
+// -----
+
+// Tests that gm.host_conv2d names a gmrt_conv2d direction.
+func.func @f(%x: tensor<?x1x28x28xf32>, %w: tensor<64x1x4x4xf32>) -> tensor<?x64x14x14xf32> {
+  // expected-error @+1 {{kind 3 is not a gmrt_conv2d direction}}
+  %y = gm.host_conv2d %x, %w {kind = 3 : i32, padding = array<i64: 1, 1>, stride = array<i64: 2, 2>} : (tensor<?x1x28x28xf32>, tensor<64x1x4x4xf32>) -> tensor<?x64x14x14xf32>
+  return %y : tensor<?x64x14x14xf32>
+}
+
+// -----
+
+// Tests that a backward-weights gm.host_conv2d checks its operands' roles:
+// src (N, C, ...) and diff_dst (N, F, ...) against a (F, C, ...) result.
+func.func @f(%x: tensor<?x1x28x28xf32>, %g: tensor<?x64x14x14xf32>) -> tensor<1x64x4x4xf32> {
+  // expected-error @+1 {{are not one convolution}}
+  %dw = gm.host_conv2d %x, %g {kind = 2 : i32, padding = array<i64: 1, 1>, stride = array<i64: 2, 2>} : (tensor<?x1x28x28xf32>, tensor<?x64x14x14xf32>) -> tensor<1x64x4x4xf32>
+  return %dw : tensor<1x64x4x4xf32>
+}
+
+// -----
+
+// Tests that gm.host_conv2d's output size is one the windows can give: 28
+// with a 4x4 kernel, stride 2 and padding 1 cannot give 16 (the last
+// window would lie wholly in the padding).
+func.func @f(%x: tensor<?x1x28x28xf32>, %w: tensor<64x1x4x4xf32>) -> tensor<?x64x16x16xf32> {
+  // expected-error @+1 {{is not what src}}
+  %y = gm.host_conv2d %x, %w {kind = 0 : i32, padding = array<i64: 1, 1>, stride = array<i64: 2, 2>} : (tensor<?x1x28x28xf32>, tensor<64x1x4x4xf32>) -> tensor<?x64x16x16xf32>
+  return %y : tensor<?x64x16x16xf32>
+}

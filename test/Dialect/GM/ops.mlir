@@ -325,3 +325,17 @@ gm.model @derived {
     gm.return %1 : tensor<f32>
   }
 }
+
+// -----
+
+// Tests the lowering-stage convolution call: one per direction.
+// CHECK-LABEL: func.func @host_conv2d
+func.func @host_conv2d(%x: tensor<?x1x8x8xf32>, %w: tensor<4x1x3x3xf32>, %g: tensor<?x4x8x8xf32>) -> (tensor<?x4x8x8xf32>, tensor<?x1x8x8xf32>, tensor<4x1x3x3xf32>) {
+  // CHECK: gm.host_conv2d %{{.*}}, %{{.*}} {kind = 0 : i32, padding = array<i64: 1, 1>, stride = array<i64: 1, 1>} : (tensor<?x1x8x8xf32>, tensor<4x1x3x3xf32>) -> tensor<?x4x8x8xf32>
+  %y = gm.host_conv2d %x, %w {kind = 0 : i32, padding = array<i64: 1, 1>, stride = array<i64: 1, 1>} : (tensor<?x1x8x8xf32>, tensor<4x1x3x3xf32>) -> tensor<?x4x8x8xf32>
+  // CHECK: gm.host_conv2d %{{.*}}, %{{.*}} {kind = 1 : i32
+  %dx = gm.host_conv2d %g, %w {kind = 1 : i32, padding = array<i64: 1, 1>, stride = array<i64: 1, 1>} : (tensor<?x4x8x8xf32>, tensor<4x1x3x3xf32>) -> tensor<?x1x8x8xf32>
+  // CHECK: gm.host_conv2d %{{.*}}, %{{.*}} {kind = 2 : i32
+  %dw = gm.host_conv2d %x, %g {kind = 2 : i32, padding = array<i64: 1, 1>, stride = array<i64: 1, 1>} : (tensor<?x1x8x8xf32>, tensor<?x4x8x8xf32>) -> tensor<4x1x3x3xf32>
+  return %y, %dx, %dw : tensor<?x4x8x8xf32>, tensor<?x1x8x8xf32>, tensor<4x1x3x3xf32>
+}

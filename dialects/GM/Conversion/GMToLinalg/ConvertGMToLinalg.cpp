@@ -83,6 +83,8 @@ struct ConvertGMToLinalg
     target.addLegalOp<UnrealizedConversionCastOp>();
     target.addIllegalDialect<GMDialect>();
     target.addLegalOp<NormalOp, BernoulliOp, CategoricalOp, UniformOp, MixtureNormalOp>();
+    // gm-conv-to-runtime's calls, bufferized into gmrt_conv2d calls.
+    target.addLegalOp<HostConv2DOp>();
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
       return signalPassFailure();
     SmallVector<Operation *> dead;
