@@ -8,7 +8,7 @@ batch norm, LeakyReLU(0.2), linear(6272 -> 1). Weights N(0, 0.02), biases
 zero; images scaled to [-1, 1]; non-saturating loss; Adam(2e-4, (0.5,
 0.999)) per player; per batch one discriminator step, then one generator
 step on fresh noise. Prints one JSON line: images/s over --steps steps
-after --warm warm-up steps.
+after --warm warm-up steps, and sampling images/s (G on --sample latents).
 """
 import argparse, gzip, json, os, time
 
@@ -55,6 +55,8 @@ def main():
     ap.add_argument("--warm", type=int, default=5)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--sample", type=int, default=1000,
+                    help="then time G on this many latents at once (train-mode batch norm, as gm)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.set_flush_denormal(True)
@@ -83,8 +85,20 @@ def main():
         lg.backward()
         og.step()
     seconds = time.perf_counter() - t0
+    # Sampling: G on a batch of latents, no gradients; the best of 5 after
+    # one warm-up call.
+    with torch.no_grad():
+        g(torch.randn(a.sample, 100))
+        best = min(timed(lambda: g(torch.randn(a.sample, 100))) for _ in range(5))
     print(json.dumps({"images_per_s": a.steps * a.batch / seconds, "version": torch.__version__,
+                      "sample_images_per_s": a.sample / best,
                       "mkldnn": torch.backends.mkldnn.is_available()}))
+
+
+def timed(f):
+    t = time.perf_counter()
+    f()
+    return time.perf_counter() - t
 
 
 if __name__ == "__main__":

@@ -866,6 +866,7 @@ int sampleCommand(const Args &a, const Artifact &art) {
   auto [h, w] = imageSize(xw);
   int64_t columns = (int64_t)std::ceil(std::sqrt((double)n));
   std::vector<float> images;
+  double generateSeconds = 0;
   if (a.flags.count("reconstruct")) {
     const EntrySpec &enc = needEntry(art, "encode", "a posterior q(z | x)");
     Split test;
@@ -890,10 +891,16 @@ int sampleCommand(const Args &a, const Artifact &art) {
     uint64_t key = keyFor(seed, kSample, 0);
     for (size_t i = 0; i < z.size(); ++i)
       z[i] = (float)gmrt_normal(key, 0, i);
+    double start = now();
     images = decode(art, state, dec, std::move(z), n);
+    generateSeconds = now() - start;
   }
   check(writeImageGrid(out, images.data(), n, h, w, columns));
-  std::fprintf(stderr, "gmrun: wrote %" PRId64 " images to %s\n", n, out.c_str());
+  if (generateSeconds > 0)
+    std::fprintf(stderr, "gmrun: generated %" PRId64 " images in %.3f s (%.0f images/s); wrote %s\n",
+                 n, generateSeconds, n / generateSeconds, out.c_str());
+  else
+    std::fprintf(stderr, "gmrun: wrote %" PRId64 " images to %s\n", n, out.c_str());
   return 0;
 }
 
