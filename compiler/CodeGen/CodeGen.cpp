@@ -145,7 +145,7 @@ void buildLinalgPipeline(OpPassManager &pm, bool libraries) {
   pm.addPass(createCSEPass());
 }
 
-void buildLLVMPipeline(OpPassManager &pm, bool blas) {
+void buildLLVMPipeline(OpPassManager &pm, bool blas, bool checkNumerics) {
   bufferization::OneShotBufferizationOptions opts;
   opts.bufferizeFunctionBoundaries = true;
   opts.setFunctionBoundaryTypeConversion(bufferization::LayoutMapOption::IdentityLayoutMap);
@@ -155,6 +155,8 @@ void buildLLVMPipeline(OpPassManager &pm, bool blas) {
   pm.addPass(bufferization::createDropEquivalentBufferResultsPass());
   bufferization::BufferDeallocationPipelineOptions dealloc;
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
+  if (checkNumerics)
+    pm.addPass(mlir::gm::createGMCheckNumericsPass());
   if (blas)
     pm.addPass(mlir::gm::createGMMatmulToBlasPass());
   pm.addPass(createConvertLinalgToLoopsPass());
@@ -272,6 +274,14 @@ LogicalResult addArtifactABI(ModuleOp module, const CPUTarget &target) {
   };
   global("gm_artifact_magic", GM_ARTIFACT_MAGIC);
   global("gm_manifest", gmrt::toJson(manifest));
+  // gm-check-numerics' sites, one string each, NUL-separated (the host reads
+  // them when a check fails).
+  if (auto sites = module->getAttrOfType<ArrayAttr>("gm.check_sites")) {
+    std::string all;
+    for (Attribute site : sites)
+      all += cast<StringAttr>(site).getValue().str() + '\0';
+    global("gm_check_sites", all);
+  }
   b.create<LLVM::GlobalOp>(loc, i32, true, LLVM::Linkage::External, "gm_abi_version",
                            b.getI32IntegerAttr(GM_ABI_VERSION));
 

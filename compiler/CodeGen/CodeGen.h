@@ -56,7 +56,8 @@ void buildLinalgPipeline(mlir::OpPassManager &pm, bool libraries = true);
 /// linalg on tensors -> LLVM dialect: bufferization, BLAS calls for matrix
 /// products (loops instead when |blas| is false: for measurements), loops,
 /// and the conversions to LLVM.
-void buildLLVMPipeline(mlir::OpPassManager &pm, bool blas = true);
+/// |checkNumerics| adds gm-check-numerics (gmc -check-numerics).
+void buildLLVMPipeline(mlir::OpPassManager &pm, bool blas = true, bool checkNumerics = false);
 
 /// On a module in the LLVM dialect: the ABI globals (magic, version,
 /// manifest) and one `void gm_entry_<n>(void **args)` per entry point.

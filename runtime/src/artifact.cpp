@@ -128,6 +128,10 @@ Status Artifact::load(const std::string &path, Artifact &out) {
       return Status::error("'" + path + "' lacks the symbol " + e.symbol + " of entry " + e.name);
     out.functions.push_back(fn);
   }
+  out.checkSites.clear();
+  if (auto *sites = static_cast<const char *>(dlsym(h, "gm_check_sites")))
+    for (const char *s = sites; *s; s += std::strlen(s) + 1)
+      out.checkSites.push_back(s);
   uint64_t hash = 1469598103934665603ull;
   for (unsigned char c : out.manifestText)
     hash = (hash ^ c) * 1099511628211ull;

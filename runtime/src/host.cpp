@@ -14,10 +14,12 @@
 
 #include "runtime/include/gmrt/abi.h"
 #include "runtime/include/gmrt/gemm.h"
+#include "runtime/include/gmrt/numerics.h"
 
 #include <cblas.h>
 #include <dnnl.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -144,6 +146,48 @@ extern "C" void memrefCopy(int64_t elemSize, UnrankedMemRef *src, UnrankedMemRef
                     from + (so + j * ss[rank - 1]) * elemSize, (size_t)elemSize);
     }
     for (int64_t i = rank - 2; i >= 0; --i) {
+      if (++index[i] < sizes[i])
+        break;
+      index[i] = 0;
+    }
+  }
+}
+
+namespace {
+bool numericChecks = false;
+std::optional<gmrt::NumericFailure> firstFailure;
+} // namespace
+
+void gmrt::enableNumericChecks(bool on) { numericChecks = on; }
+
+std::optional<gmrt::NumericFailure> gmrt::takeNumericFailure() {
+  std::optional<NumericFailure> f = firstFailure;
+  firstFailure.reset();
+  return f;
+}
+
+extern "C" void _mlir_ciface_gmrt_check_finite(int32_t site, UnrankedMemRef *m) {
+  // Only the first failure matters: later ones are its consequences.
+  if (!numericChecks || firstFailure)
+    return;
+  auto *d = static_cast<Ranked *>(m->descriptor);
+  int64_t rank = m->rank;
+  const int64_t *sizes = d->sizesAndStrides, *strides = d->sizesAndStrides + rank;
+  int64_t total = 1;
+  for (int64_t i = 0; i < rank; ++i)
+    total *= sizes[i];
+  const float *base = reinterpret_cast<const float *>(d->aligned) + d->offset;
+  int64_t index[GM_MAX_RANK] = {0};
+  for (int64_t flat = 0; flat < total; ++flat) {
+    int64_t at = 0;
+    for (int64_t i = 0; i < rank; ++i)
+      at += index[i] * strides[i];
+    if (!std::isfinite(base[at])) {
+      firstFailure = gmrt::NumericFailure{site, base[at], flat,
+                                          std::vector<int64_t>(sizes, sizes + rank)};
+      return;
+    }
+    for (int64_t i = rank - 1; i >= 0; --i) {
       if (++index[i] < sizes[i])
         break;
       index[i] = 0;

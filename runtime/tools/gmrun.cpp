@@ -18,6 +18,7 @@
 #include "runtime/include/gmrt/data.h"
 #include "runtime/include/gmrt/conv.h"
 #include "runtime/include/gmrt/gemm.h"
+#include "runtime/include/gmrt/numerics.h"
 #include "runtime/include/gmrt/png.h"
 #include "runtime/include/gmrt/rng.h"
 #include "runtime/include/gmrt/safetensors.h"
@@ -30,6 +31,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <set>
 #include <string>
@@ -74,7 +76,9 @@ options (defaults in brackets):
   --keep-denormals      compute with denormal floats (default: flushed to zero)
   --quiet               no progress bar
   train:    --epochs N [1] | --steps N, --out DIR [gm-run], --resume, --batch B
-            [model's], --lr X, --hparam [WHO:]NAME=X, --checkpoint-every N [500]
+            [model's], --lr X, --hparam [WHO:]NAME=X, --checkpoint-every N [500],
+            --check-numerics (an artifact from gmc -check-numerics: stop at
+            the first NaN or Inf any op computes and name the op)
             (every training block runs once per batch, in source order; a
             minimax game runs its discriminator every batch and its generator
             every k-th; WHO is a block, a player, or BLOCK.PLAYER)
@@ -146,7 +150,7 @@ Args parseArgs(int argc, char **argv) {
       "hparam", "checkpoint-every", "k", "n", "index", "range", "columns", "split", "entry",
       "print-param"};
   static const std::set<std::string> boolean = {"resume", "reconstruct", "quiet",
-                                                "keep-denormals"};
+                                                "keep-denormals", "check-numerics"};
   Args a;
   std::vector<std::string> pos;
   for (int i = 1; i < argc; ++i) {
@@ -610,6 +614,26 @@ std::vector<Slot> trainingPlan(const Artifact &art) {
   return plan;
 }
 
+/// The source line and a caret under the column of a site's first
+/// "file:line:col" (the .gm file as gmc read it), when that file is
+/// readable here: "\n  <line>\n  <caret>"; empty otherwise.
+std::string sourceExcerpt(const std::string &site) {
+  size_t c2 = site.find(':'), c3 = c2 == std::string::npos ? c2 : site.find(':', c2 + 1),
+         end = c3 == std::string::npos ? c3 : site.find_first_of(":,", c3 + 1);
+  if (end == std::string::npos)
+    return "";
+  std::string file = site.substr(0, c2);
+  long line = std::atol(site.substr(c2 + 1, c3 - c2 - 1).c_str()),
+       col = std::atol(site.substr(c3 + 1, end - c3 - 1).c_str());
+  std::ifstream in(file);
+  std::string text;
+  for (long i = 0; i < line && std::getline(in, text); ++i) {
+  }
+  if (!in || line < 1 || col < 1)
+    return "";
+  return "\n  " + text + "\n  " + std::string((size_t)col - 1, ' ') + "^";
+}
+
 int train(const Args &a, const Artifact &art) {
   const Manifest &m = art.manifest;
   std::vector<Slot> plan = trainingPlan(art);
@@ -638,6 +662,15 @@ int train(const Args &a, const Artifact &art) {
   } else {
     state.init(m, seed);
   }
+  // The step of the last checkpoint on disk: a numeric failure names it.
+  std::optional<int64_t> lastCheckpoint;
+  if (resume)
+    lastCheckpoint = p.step;
+  bool checkNumerics = a.flags.count("check-numerics");
+  if (checkNumerics && art.checkSites.empty())
+    die("'" + art.path + "' was compiled without numeric checks; compile it with "
+        "gmc -check-numerics to use --check-numerics");
+  gmrt::enableNumericChecks(checkNumerics);
 
   Split trainSet, testSet;
   check(loadSplit(m, dataPath(a), "train", trainSet));
@@ -705,10 +738,31 @@ int train(const Args &a, const Artifact &art) {
     c.setKey(keyFor(seed, kTrainStep, (uint64_t)step * keysPerStep + i));
     c.run(state, art, batch);
     float loss = c.outputs[0][0];
+    std::string who = plan[i].label.empty() ? std::string() : " (" + plan[i].label + ")";
+    std::string kept = lastCheckpoint ? "the last good checkpoint is " + ckptPath + " (step " +
+                                            std::to_string(*lastCheckpoint) + ")"
+                                      : "no checkpoint was written before it";
+    if (std::optional<gmrt::NumericFailure> f = gmrt::takeNumericFailure()) {
+      std::string shape;
+      for (int64_t d : f->shape)
+        shape += (shape.empty() ? "" : "x") + std::to_string(d);
+      die("at step " + std::to_string(step + 1) + who + ", the first non-finite value (" +
+          std::to_string(f->value) + ", element " + std::to_string(f->index) + " of a " +
+          shape + " tensor) was computed by\n  " +
+          (f->site >= 0 && (size_t)f->site < art.checkSites.size()
+               ? art.checkSites[f->site] + sourceExcerpt(art.checkSites[f->site])
+               : "site " + std::to_string(f->site) + " (not in the artifact's table)") +
+          "\n" + kept);
+    }
     if (!std::isfinite(loss))
-      die("the " + (plan[i].label.empty() ? std::string() : plan[i].label + "'s ") +
-          "training loss became " + std::to_string(loss) + " at step " +
-          std::to_string(step + 1) + "; lower the learning rate (--lr)");
+      die("the" + (plan[i].label.empty() ? std::string() : " " + plan[i].label + "'s") +
+          " training loss became " + std::to_string(loss) + " at step " +
+          std::to_string(step + 1) + "; lower the learning rate (--lr)" +
+          (checkNumerics ? std::string()
+                         : ". To find the op that first computed a NaN or Inf, compile with "
+                           "gmc -check-numerics and train again with --check-numerics and "
+                           "the same options") +
+          "; " + kept);
     p.lossSum[i] += loss;
     ++p.lossCount[i];
   };
@@ -740,6 +794,7 @@ int train(const Args &a, const Artifact &art) {
         at.batchInEpoch = p.batchInEpoch + 1;
         at.trainSeconds = p.trainSeconds + now() - t0;
         check(saveCheckpoint(ckptPath, art, state, seed, at));
+        lastCheckpoint = p.step;
         if (interrupted) {
           std::fprintf(stderr, "\ngmrun: interrupted; checkpoint %s at step %" PRId64
                        " (continue with --resume)\n", ckptPath.c_str(), p.step);

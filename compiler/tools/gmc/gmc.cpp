@@ -81,6 +81,12 @@ static cl::opt<std::string> conv(
     cl::desc("convolutions: 'library' (the runtime's, oneDNN in gmrun) or 'im2col' (an "
              "im2col matrix and a product, for comparison); -matmul=loops implies im2col"));
 
+static cl::opt<bool> checkNumerics(
+    "check-numerics",
+    cl::desc("check every computed tensor for NaN and Inf at run time, so "
+             "`gmrun train --check-numerics` can name the first op (its .gm location) "
+             "that produced one; slower"));
+
 static cl::opt<std::string> mcpu(
     "mcpu", cl::init("native"), cl::value_desc("cpu"),
     cl::desc("the CPU generated code is built for: native (this machine), a portable "
@@ -299,7 +305,7 @@ int main(int argc, char **argv) {
     }
     gm::buildLinalgPipeline(pm, matmul == "blas" && conv == "library");
     if (emitAction >= DumpLLVM)
-      gm::buildLLVMPipeline(pm, matmul == "blas");
+      gm::buildLLVMPipeline(pm, matmul == "blas", checkNumerics);
     if (mlir::failed(pm.run(*module)))
       return 1;
     if (emitAction >= DumpLLVM && mlir::failed(gm::addArtifactABI(*module, target)))

@@ -68,6 +68,20 @@ def GMConvToRuntimePass : Pass<"gm-conv-to-runtime", "::mlir::ModuleOp"> {
     "::mlir::tensor::TensorDialect"];
 }
 
+def GMCheckNumericsPass : Pass<"gm-check-numerics", "::mlir::ModuleOp"> {
+  let summary = "check every computed f32 buffer for NaN and Inf (gmc -check-numerics)";
+  let description = [{
+    After bufferization and before gm-matmul-to-blas: follows every linalg
+    op (but fills and copies) and every gmrt_conv2d call with a call of the
+    host's `gmrt_check_finite(site, buffer)` on each f32 buffer it computes,
+    and records each site's .gm location(s), op and shape in the module's
+    `gm.check_sites` array (index = site).
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+    "::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::LLVM::LLVMDialect"];
+}
+
 def GMMatmulToBlasPass : Pass<"gm-matmul-to-blas", "::mlir::ModuleOp"> {
   let summary = "call the runtime's SGEMM for bufferized matrix products";
   let description = [{

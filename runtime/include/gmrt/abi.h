@@ -15,6 +15,12 @@
  *                          one direction of a 2-D convolution (below)
  *   void memrefCopy(...)   MLIR's copy between strided views (its C runner
  *                          utilities' signature)
+ *   void _mlir_ciface_gmrt_check_finite(int32_t site, unranked memref *)
+ *                          only with `gmc -check-numerics`: called on every
+ *                          f32 buffer the artifact computes; such an
+ *                          artifact also exports gm_check_sites, one
+ *                          NUL-terminated "file:line:col: op, shape" per
+ *                          site, ending with an empty string
  *   libm's expf, logf, ... for what is not inlined
  *
  * Entry arguments. args[i] points at a memref descriptor (gm_memref) for

@@ -60,6 +60,9 @@ public:
   Manifest manifest;
   /// FNV-1a of the manifest: a checkpoint records it to recognise its model.
   uint64_t fingerprint = 0;
+  /// gm_check_sites of an artifact compiled with `gmc -check-numerics`
+  /// (index = site); empty otherwise.
+  std::vector<std::string> checkSites;
 
 private:
   void *handle = nullptr;
