@@ -14,17 +14,23 @@ def tensors(path):
             for k, v in header.items() if k != "__metadata__"}
 
 
-args = sys.argv[1:]
-only = ""
-if args[0] == "--only":
-    only, args = args[1], args[2:]
-a, b = tensors(args[0]), tensors(args[1])
-a = {k: v for k, v in a.items() if k.startswith(only)}
-b = {k: v for k, v in b.items() if k.startswith(only)}
-if sorted(a) != sorted(b):
-    sys.exit("different tensor names")
-for name in sorted(a):
-    if a[name] != b[name]:
-        print("differ: " + name)
-        sys.exit(1)
-print("identical %d tensors" % len(a))
+
+def main():
+    args = sys.argv[1:]
+    only = ""
+    if args[0] == "--only":
+        only, args = args[1], args[2:]
+    a, b = tensors(args[0]), tensors(args[1])
+    a = {k: v for k, v in a.items() if k.startswith(only)}
+    b = {k: v for k, v in b.items() if k.startswith(only)}
+    if sorted(a) != sorted(b):
+        sys.exit("different tensor names")
+    for name in sorted(a):
+        if a[name] != b[name]:
+            print("differ: " + name)
+            sys.exit(1)
+    print("identical %d tensors" % len(a))
+
+
+if __name__ == "__main__":
+    main()
