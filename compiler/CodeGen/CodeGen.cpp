@@ -50,7 +50,9 @@
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
+#include "llvm/Support/CRC.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
@@ -364,7 +366,30 @@ bool linkArtifact(const std::string &objectPath, const std::string &outPath,
     llvm::sys::fs::remove(tmp);
     return false;
   }
-  if (std::error_code ec = llvm::sys::fs::rename(tmp, outPath)) {
+  // The checksum trailer (abi.h), so a host can tell a damaged file.
+  std::error_code ec;
+  std::optional<uint32_t> crc;
+  if (auto bytes = llvm::MemoryBuffer::getFile(tmp))
+    crc = llvm::crc32(llvm::arrayRefFromStringRef((*bytes)->getBuffer()));
+  else
+    ec = bytes.getError();
+  if (crc) {
+    std::string trailer(GM_ARTIFACT_TRAILER, 8);
+    for (int i = 0; i < 4; ++i)
+      trailer.push_back((char)((*crc >> (8 * i)) & 0xff));
+    trailer.append(4, '\0');
+    llvm::raw_fd_ostream out(tmp, ec, llvm::sys::fs::OF_Append);
+    if (!ec) {
+      out << trailer;
+      out.close();
+      if (out.has_error())
+        ec = out.error();
+    }
+  }
+  if (!ec)
+    ec = llvm::sys::fs::rename(tmp, outPath);
+  if (ec) {
+    llvm::sys::fs::remove(tmp);
     error = "cannot write '" + outPath + "': " + ec.message();
     return false;
   }

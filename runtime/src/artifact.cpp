@@ -13,9 +13,11 @@
 #include "runtime/include/gmrt/rng.h"
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <dlfcn.h>
 #include <elf.h>
+#include <zlib.h>
 
 namespace gmrt {
 
@@ -58,7 +60,7 @@ Artifact::~Artifact() {
     dlclose(handle);
 }
 
-Status checkArtifactFile(const std::string &path) {
+Status checkArtifactFile(const std::string &path, bool *hasChecksum) {
   std::string bytes;
   if (Status s = readFile(path, bytes); !s)
     return s;
@@ -86,11 +88,33 @@ Status checkArtifactFile(const std::string &path) {
     if (ph.p_offset > size || ph.p_filesz > size - ph.p_offset)
       return cut("segment " + std::to_string(i) + " runs past the end of the file");
   }
+  // gmc's checksum trailer (abi.h); its absence is judged once the file is
+  // known to be a gm artifact.
+  if (hasChecksum)
+    *hasChecksum = false;
+  if (size >= GM_ARTIFACT_TRAILER_SIZE &&
+      bytes.compare(size - GM_ARTIFACT_TRAILER_SIZE, 8, GM_ARTIFACT_TRAILER) == 0) {
+    const auto *t = reinterpret_cast<const unsigned char *>(bytes.data()) + size - 8;
+    uint32_t recorded = t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
+    uint32_t actual = (uint32_t)crc32(crc32(0L, Z_NULL, 0),
+                                      reinterpret_cast<const Bytef *>(bytes.data()),
+                                      (uInt)(size - GM_ARTIFACT_TRAILER_SIZE));
+    if (recorded != actual) {
+      char detail[96];
+      std::snprintf(detail, sizeof detail, "CRC-32 %08x recorded, %08x computed", recorded,
+                    actual);
+      return Status::error("'" + path + "' is corrupt: its checksum does not match its " +
+                           "contents (" + detail + "; a damaged or partial copy?)");
+    }
+    if (hasChecksum)
+      *hasChecksum = true;
+  }
   return Status();
 }
 
 Status Artifact::load(const std::string &path, Artifact &out) {
-  if (Status s = checkArtifactFile(path); !s)
+  bool hasChecksum = false;
+  if (Status s = checkArtifactFile(path, &hasChecksum); !s)
     return s;
   // dlopen needs a path with a slash to skip the library search.
   std::string where = path.find('/') == std::string::npos ? "./" + path : path;
@@ -111,6 +135,9 @@ Status Artifact::load(const std::string &path, Artifact &out) {
                          (version ? std::to_string(*version) : std::string("?")) +
                          "; this gmrun reads version " + std::to_string(GM_ABI_VERSION) +
                          ": recompile it with this gmc");
+  if (!hasChecksum)
+    return Status::error("'" + path + "' has no checksum trailer (modified since gmc wrote "
+                         "it, e.g. stripped?): recompile it with gmc");
   auto *manifest = static_cast<const char *>(dlsym(h, "gm_manifest"));
   if (!manifest)
     return Status::error("'" + path + "' has no manifest");

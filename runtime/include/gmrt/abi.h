@@ -64,6 +64,14 @@
 #define GM_ARTIFACT_MAGIC "gm-artifact"
 #define GM_MAX_RANK 8
 
+/* The file's integrity: gmc appends a 16-byte trailer to the ELF file, the
+ * 8 bytes GM_ARTIFACT_TRAILER, the CRC-32 (zlib's polynomial) of every byte
+ * before the trailer as a little-endian uint32, and 4 zero bytes. Loaders
+ * ignore bytes past an ELF file's sections; a host checks the CRC before
+ * dlopen, so a flipped bit or a partial copy is an error, not a crash. */
+#define GM_ARTIFACT_TRAILER "gm-crc32"
+#define GM_ARTIFACT_TRAILER_SIZE 16
+
 #ifdef __cplusplus
 extern "C" {
 #endif

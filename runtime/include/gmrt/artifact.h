@@ -35,8 +35,10 @@ Status parseManifest(const std::string &text, const std::string &origin, Manifes
 /// The checks Artifact::load makes before dlopen: an x86-64 ELF shared
 /// library whose program and section headers and segments lie inside the
 /// file (dlopen maps segments without checking them: a truncated library
-/// faults on first touch).
-Status checkArtifactFile(const std::string &path);
+/// faults on first touch), and whose checksum trailer (abi.h), when it has
+/// one, matches its contents. |hasChecksum|, when given, says whether it
+/// has one.
+Status checkArtifactFile(const std::string &path, bool *hasChecksum = nullptr);
 
 /// A loaded artifact. Not copyable; unloads on destruction.
 class Artifact {
