@@ -64,3 +64,8 @@ asan_gmc = lit_config.params.get("asan_gmc")
 if asan_gmc and os.path.exists(asan_gmc):
     config.available_features.add("asan")
     config.substitutions.append(("%asan_gmc", asan_gmc))
+# And a sanitized gmrun (--param asan_gmrun=...): REQUIRES: asan-gmrun.
+asan_gmrun = lit_config.params.get("asan_gmrun")
+if asan_gmrun and os.path.exists(asan_gmrun):
+    config.available_features.add("asan-gmrun")
+    config.substitutions.append(("%asan_gmrun", asan_gmrun))
