@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Every gm benchmark in one run, on this machine, as one table.
+
+    python3 bench/run.py [--threads 1,2] [--epochs N] [--steps N] [--quick]
+
+Runs bench/vae.py (VAE training against PyTorch 1.13 on OpenBLAS) and
+bench/dcgan.py (DCGAN training at batch 64 and sampling at 1000 latents
+against PyTorch 1.13 with oneDNN) at each thread count, each pinned to the
+same cores as its peer, and times gmc on every model in models/. Prints one
+table (gm, the peer, the ratio, the issue's target) and which peers are not
+installed here. --quick: 1 epoch / 30 steps, threads 1 only.
+
+Needs: scripts/build.sh gmc gmrun; apt install python3-torch python3-numpy
+libopenblas0-openmp.
+"""
+import argparse, glob, os, re, subprocess, sys, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "build", "bin")
+
+
+def run(args):
+    out = subprocess.run([sys.executable] + args, capture_output=True, text=True, cwd=ROOT)
+    if out.returncode:
+        sys.exit("failed: %s\n%s%s" % (" ".join(args), out.stdout, out.stderr))
+    return out.stdout
+
+
+def ratio(line):
+    """(gm, peer) images/s from a '... gm X images/s, PyTorch Y images/s ...' line."""
+    m = re.search(r"gm ([0-9.]+) images/s, PyTorch ([0-9.]+) images/s", line)
+    return float(m.group(1)), float(m.group(2))
+
+
+def peer_versions():
+    """Which peers this machine has, by interpreter."""
+    found, missing = [], []
+    for py, what in (("/usr/bin/python3", "Debian's"), (sys.executable, "this Python's")):
+        for mod in ("torch", "jax"):
+            out = subprocess.run([py, "-c", "import %s; print(%s.__version__)" % (mod, mod)],
+                                 capture_output=True, text=True)
+            (found if out.returncode == 0 else missing).append(
+                "%s %s %s" % (what, mod, out.stdout.strip() if out.returncode == 0 else ""))
+    return found, missing
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--steps", type=int, default=60)
+    ap.add_argument("--quick", action="store_true")
+    a = ap.parse_args()
+    if a.quick:
+        a.threads, a.epochs, a.steps = "1", 1, 30
+    rows, header = [], []
+    for t in [int(x) for x in a.threads.split(",")]:
+        vae = run(["bench/vae.py", "--epochs", str(a.epochs), "--threads", str(t)])
+        gm, peer = ratio(next(l for l in vae.splitlines() if l.startswith("training speed")))
+        rows.append(("VAE train, batch 128, %d thread(s)" % t, gm, peer, "2x"))
+        dc = run(["bench/dcgan.py", "--steps", str(a.steps), "--threads", str(t)])
+        lines = dc.splitlines()
+        gm, peer = ratio(next(l for l in lines if l.startswith("DCGAN train")))
+        rows.append(("DCGAN train, batch 64, %d thread(s)" % t, gm, peer, "2x"))
+        gm, peer = ratio(next(l for l in lines if l.startswith("DCGAN sampling")))
+        rows.append(("DCGAN sampling, 1000 latents, %d thread(s)" % t, gm, peer, "2x"))
+        if not header:
+            header = [l for l in lines if l.startswith(("machine", "gm gemm", "gm conv", "PyTorch"))]
+    compile_rows = []
+    for model in sorted(glob.glob(os.path.join(ROOT, "models", "*", "*.gm"))):
+        out = os.path.join(ROOT, "out", "bench", os.path.basename(model) + "x")
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        t0 = time.perf_counter()
+        r = subprocess.run([os.path.join(BIN, "gmc"), model, "-o", out], capture_output=True,
+                           text=True)
+        s = time.perf_counter() - t0
+        size = os.path.getsize(out) if r.returncode == 0 and os.path.exists(out) else None
+        compile_rows.append((os.path.basename(model), s, size))
+
+    for l in header:
+        print(l)
+    print()
+    print("%-44s %12s %12s %8s %8s" % ("workload (images/s)", "gm", "PyTorch 1.13", "ratio",
+                                       "target"))
+    for name, gm, peer, target in rows:
+        print("%-44s %12.0f %12.0f %7.2fx %8s" % (name, gm, peer, gm / peer, target))
+    print()
+    print("%-20s %10s %12s   (target: < 1 s)" % ("gmc MODEL.gm -o X", "seconds", "artifact"))
+    for name, s, size in compile_rows:
+        print("%-20s %10.2f %12s" % (name, s, "%d B" % size if size else "(no native code)"))
+    found, missing = peer_versions()
+    print()
+    print("peers found: " + ("; ".join(found) or "none"))
+    print("peers not installed here (not measured): " + "; ".join(m.strip() for m in missing))
+
+
+if __name__ == "__main__":
+    main()
