@@ -83,7 +83,8 @@ options (defaults in brackets):
             minimax game runs its discriminator every batch and its generator
             every k-th; WHO is a block, a player, or BLOCK.PLAYER)
   eval:     --k K [the model's], --batch B [100]
-  sample:   --n N [64], --out FILE.png [samples.png], --reconstruct
+  sample:   --n N [64], --out FILE.png|FILE.npy [samples.png] (.npy: the values,
+            one row per image), --reconstruct
   traverse: --index I [0], --range R [3], --columns C [9], --out FILE.png
   encode:   --split train|test [test], --out FILE.npy [latents.npy]
   run:      --entry NAME, --batch B [2], --steps N [1] (N > 1 prints the first
@@ -950,7 +951,25 @@ int sampleCommand(const Args &a, const Artifact &art) {
     images = decode(art, state, dec, std::move(z), n);
     generateSeconds = now() - start;
   }
-  check(writeImageGrid(out, images.data(), n, h, w, columns));
+  bool npyOut = out.size() > 4 && out.compare(out.size() - 4, 4, ".npy") == 0;
+  if (npyOut) {
+    // The values as the model computed them, one row per image.
+    FloatArray array;
+    array.shape = {n, xw};
+    array.data = images;
+    check(writeNpy(out, array));
+  } else {
+    // A generator with a tanh output ([-1, 1], the data rescaled in its
+    // value) would show everything below mid-grey as black: such images
+    // are shown as (x + 1) / 2.
+    if (*std::min_element(images.begin(), images.end()) < 0.0f) {
+      for (float &v : images)
+        v = (v + 1.0f) / 2.0f;
+      std::fprintf(stderr, "gmrun: the images have values below 0: shown as (x + 1) / 2, "
+                           "for [-1, 1]\n");
+    }
+    check(writeImageGrid(out, images.data(), n, h, w, columns));
+  }
   if (generateSeconds > 0)
     std::fprintf(stderr, "gmrun: generated %" PRId64 " images in %.3f s (%.0f images/s); wrote %s\n",
                  n, generateSeconds, n / generateSeconds, out.c_str());
