@@ -739,21 +739,24 @@ int train(const Args &a, const Artifact &art) {
     c.setKey(keyFor(seed, kTrainStep, (uint64_t)step * keysPerStep + i));
     c.run(state, art, batch);
     float loss = c.outputs[0][0];
-    std::string who = plan[i].label.empty() ? std::string() : " (" + plan[i].label + ")";
-    std::string kept = lastCheckpoint ? "the last good checkpoint is " + ckptPath + " (step " +
-                                            std::to_string(*lastCheckpoint) + ")"
-                                      : "no checkpoint was written before it";
+    // Only for the messages below: not built on every step.
+    auto kept = [&] {
+      return lastCheckpoint ? "the last good checkpoint is " + ckptPath + " (step " +
+                                  std::to_string(*lastCheckpoint) + ")"
+                            : std::string("no checkpoint was written before it");
+    };
     if (std::optional<gmrt::NumericFailure> f = gmrt::takeNumericFailure()) {
       std::string shape;
       for (int64_t d : f->shape)
         shape += (shape.empty() ? "" : "x") + std::to_string(d);
+      std::string who = plan[i].label.empty() ? std::string() : " (" + plan[i].label + ")";
       die("at step " + std::to_string(step + 1) + who + ", the first non-finite value (" +
           std::to_string(f->value) + ", element " + std::to_string(f->index) + " of a " +
           shape + " tensor) was computed by\n  " +
           (f->site >= 0 && (size_t)f->site < art.checkSites.size()
                ? art.checkSites[f->site] + sourceExcerpt(art.checkSites[f->site])
                : "site " + std::to_string(f->site) + " (not in the artifact's table)") +
-          "\n" + kept);
+          "\n" + kept());
     }
     if (!std::isfinite(loss))
       die("the" + (plan[i].label.empty() ? std::string() : " " + plan[i].label + "'s") +
@@ -763,7 +766,7 @@ int train(const Args &a, const Artifact &art) {
                          : ". To find the op that first computed a NaN or Inf, compile with "
                            "gmc -check-numerics and train again with --check-numerics and "
                            "the same options") +
-          "; " + kept);
+          "; " + kept());
     p.lossSum[i] += loss;
     ++p.lossCount[i];
   };
