@@ -1,0 +1,216 @@
+//===- gmrun.h - what gmrun's commands share ------------------*- C++ -*-===//
+//
+// The command line, the data splits, calling an entry on a batch,
+// checkpoints and the keys of every random draw: what train, the
+// inference commands and the density commands build on. Each command lives
+// in its own file (train.cpp, inference.cpp, density.cpp, main.cpp).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GM_RUNTIME_TOOLS_GMRUN_GMRUN_H
+#define GM_RUNTIME_TOOLS_GMRUN_GMRUN_H
+
+#include "runtime/include/gmrt/artifact.h"
+#include "runtime/include/gmrt/safetensors.h"
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#define GMRT_FMNIST_DIR "/usr/share/datasets/fashion-mnist"
+
+namespace gmrun {
+
+using namespace gmrt;
+
+//===----------------------------------------------------------------------===//
+// Command line
+//===----------------------------------------------------------------------===//
+
+struct Args {
+  std::string command, artifact;
+  std::map<std::string, std::string> values;
+  std::set<std::string> flags;
+  std::vector<std::string> printParams;
+  std::vector<std::string> hparams;
+
+  bool has(const std::string &k) const { return values.count(k) || flags.count(k); }
+  std::string get(const std::string &k, const std::string &dflt) const {
+    auto it = values.find(k);
+    return it == values.end() ? dflt : it->second;
+  }
+};
+
+/// Parses argv; prints the usage and exits for `help` or no command.
+Args parseArgs(int argc, char **argv);
+/// Prints "gmrun: error: MSG" and exits with status 1.
+[[noreturn]] void die(const std::string &msg);
+/// die()s with |s|'s message when it is an error.
+void check(const Status &s);
+/// The process's peak resident memory so far, in MiB.
+double peakMemoryMB();
+int64_t intOption(const Args &a, const std::string &k, int64_t dflt, int64_t min = 1);
+double realOption(const Args &a, const std::string &k, double dflt);
+std::string dataPath(const Args &a);
+/// |v| with 6 significant digits, for JSON.
+std::string num(double v);
+double now();
+bool makeDir(const std::string &dir);
+/// Set by SIGINT/SIGTERM while training: finish the step, checkpoint, stop.
+extern std::atomic<bool> interrupted;
+
+//===----------------------------------------------------------------------===//
+// Randomness (rng.h): keys per step, permutations per epoch
+//===----------------------------------------------------------------------===//
+
+/// The key of a purpose (training step, evaluation, sampling) and index.
+uint64_t keyFor(uint64_t seed, uint64_t purpose, uint64_t index);
+enum Purpose : uint64_t { kTrainStep = 1, kEval = 2, kSample = 3, kShuffle = 4 };
+std::vector<int64_t> permutation(uint64_t seed, int64_t epoch, int64_t n);
+
+//===----------------------------------------------------------------------===//
+// Data
+//===----------------------------------------------------------------------===//
+
+/// One split of the data, laid out per data declaration of the model.
+struct Split {
+  int64_t count = 0;
+  std::map<std::string, std::vector<float>> arrays; // name -> (count, per-example)
+  std::map<std::string, int64_t> width;             // per-example size
+  int64_t height = 28, imageWidth = 28;             // for image grids
+};
+
+/// Reads split |split| ("train" or "test") of the data at |path| (a
+/// Fashion-MNIST folder or an .npy array) as the model's data declarations
+/// ask.
+Status loadSplit(const Manifest &m, const std::string &path, const std::string &split,
+                 Split &out);
+
+//===----------------------------------------------------------------------===//
+// Calling entries
+//===----------------------------------------------------------------------===//
+
+/// Inputs of one call: data rows gathered per batch, hyper-parameters, key.
+struct Call {
+  const EntrySpec &entry;
+  std::vector<std::vector<float>> inputs; // per manifest input
+  std::vector<int64_t> keys;              // key storage (int64)
+  std::vector<std::vector<int32_t>> ids;  // token data as the i32 ids entries take
+  std::vector<std::vector<float>> outputs;
+
+  explicit Call(const EntrySpec &e) : entry(e), inputs(e.inputs.size()), keys(e.inputs.size()) {
+    for (size_t i = 0; i < e.inputs.size(); ++i)
+      if (e.inputs[i].kind == InputSpec::Kind::HParam)
+        inputs[i] = {(float)e.inputs[i].defaultValue.value_or(0.0)};
+  }
+  void setHParam(const std::string &name, double v) {
+    int i = entry.find(InputSpec::Kind::HParam, name);
+    if (i >= 0)
+      inputs[i][0] = (float)v;
+  }
+  void setKey(uint64_t key) {
+    for (size_t i = 0; i < entry.inputs.size(); ++i)
+      if (entry.inputs[i].kind == InputSpec::Kind::Key)
+        keys[i] = (int64_t)key;
+  }
+  /// Gathers rows |rows| of |split| into every data input.
+  void setBatch(const Split &split, const int64_t *rows, int64_t n) {
+    for (size_t i = 0; i < entry.inputs.size(); ++i) {
+      const InputSpec &in = entry.inputs[i];
+      if (in.kind != InputSpec::Kind::Data)
+        continue;
+      const std::vector<float> &src = split.arrays.at(in.name);
+      int64_t w = split.width.at(in.name);
+      inputs[i].resize((size_t)(n * w));
+      for (int64_t r = 0; r < n; ++r)
+        std::memcpy(&inputs[i][r * w], &src[rows[r] * w], (size_t)w * 4);
+    }
+  }
+  void run(State &state, const Artifact &art, int64_t batch) {
+    std::vector<Buffer> bufs;
+    auto concrete = [&](Shape s) {
+      for (int64_t &d : s)
+        if (d < 0)
+          d = batch;
+      return s;
+    };
+    for (size_t i = 0; i < entry.inputs.size(); ++i) {
+      const InputSpec &in = entry.inputs[i];
+      if (in.kind == InputSpec::Kind::Key)
+        bufs.push_back({&keys[i], {}});
+      else if (in.kind == InputSpec::Kind::HParam)
+        bufs.push_back({inputs[i].data(), {}});
+      else if (const DataSpec *d = art.manifest.dataNamed(in.name);
+               in.kind == InputSpec::Kind::Data && d && d->kind == "tokens") {
+        // Token ids are held as floats with the rest of a split; entries
+        // take them as i32 (abi.h).
+        ids.resize(entry.inputs.size());
+        ids[i].assign(inputs[i].begin(), inputs[i].end());
+        bufs.push_back({ids[i].data(), concrete(in.shape)});
+      } else {
+        bufs.push_back({inputs[i].data(), concrete(in.shape)});
+      }
+    }
+    outputs.resize(entry.outputs.size());
+    for (size_t i = 0; i < entry.outputs.size(); ++i) {
+      Shape s = concrete(entry.outputs[i]);
+      outputs[i].assign((size_t)numel(s), 0.0f);
+      bufs.push_back({outputs[i].data(), s});
+    }
+    callEntry(art, entry, state, bufs);
+  }
+};
+
+/// Mean of an evaluation entry over a whole split, per example.
+double evaluate(const Artifact &art, State &state, const EntrySpec &e, const Split &split,
+                uint64_t seed, int64_t batch, double k = 0);
+/// Metrics of the model on the test split, as JSON fields.
+std::string testMetrics(const Artifact &art, State &state, const Split &test, uint64_t seed);
+const EntrySpec &needEntry(const Artifact &art, const std::string &kind, const std::string &why);
+/// Image height and width of rows of |w| values.
+std::pair<int64_t, int64_t> imageSize(int64_t w);
+
+//===----------------------------------------------------------------------===//
+// Checkpoints
+//===----------------------------------------------------------------------===//
+
+struct Progress {
+  int64_t step = 0, epoch = 0, batchInEpoch = 0; // step: batches trained on
+  std::vector<double> lossSum;    // this epoch, per training entry (player)
+  std::vector<int64_t> lossCount;
+  double trainSeconds = 0;
+
+  explicit Progress(size_t players = 1) : lossSum(players), lossCount(players) {}
+  void newEpoch() {
+    ++epoch;
+    batchInEpoch = 0;
+    std::fill(lossSum.begin(), lossSum.end(), 0.0);
+    std::fill(lossCount.begin(), lossCount.end(), 0);
+    trainSeconds = 0;
+  }
+};
+
+Status saveCheckpoint(const std::string &path, const Artifact &art, const State &state,
+                      uint64_t seed, const Progress &p);
+Status loadCheckpoint(const std::string &path, const Artifact &art, State &state,
+                      uint64_t *seed, Progress *p);
+/// The state of --checkpoint FILE, which the command requires.
+void loadForInference(const Args &a, const Artifact &art, State &state);
+
+//===----------------------------------------------------------------------===//
+// Commands
+//===----------------------------------------------------------------------===//
+
+int train(const Args &a, const Artifact &art);
+int evalCommand(const Args &a, const Artifact &art);
+int sampleCommand(const Args &a, const Artifact &art);
+int traverseCommand(const Args &a, const Artifact &art);
+int encodeCommand(const Args &a, const Artifact &art);
+
+} // namespace gmrun
+
+#endif // GM_RUNTIME_TOOLS_GMRUN_GMRUN_H

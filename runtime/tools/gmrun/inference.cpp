@@ -1,0 +1,222 @@
+//===- inference.cpp - gmrun eval, sample, traverse, encode ---------------===//
+//
+// What a trained checkpoint is for: its test-set numbers, samples,
+// latent traversals and codes.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/tools/gmrun/gmrun.h"
+
+#include "runtime/include/gmrt/artifact.h"
+#include "runtime/include/gmrt/cpu.h"
+#include "runtime/include/gmrt/data.h"
+#include "runtime/include/gmrt/conv.h"
+#include "runtime/include/gmrt/gemm.h"
+#include "runtime/include/gmrt/numerics.h"
+#include "runtime/include/gmrt/png.h"
+#include "runtime/include/gmrt/rng.h"
+#include "runtime/include/gmrt/safetensors.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cinttypes>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <set>
+#include <string>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <malloc.h>
+#include <xmmintrin.h>
+#include <new>
+#include <unistd.h>
+#include <vector>
+
+
+
+namespace gmrun {
+
+int evalCommand(const Args &a, const Artifact &art) {
+  State state;
+  loadForInference(a, art, state);
+  Split test;
+  check(loadSplit(art.manifest, dataPath(a), "test", test));
+  uint64_t seed = (uint64_t)intOption(a, "seed", 1, 0);
+  int64_t batch = intOption(a, "batch", 100);
+  std::string out = "{\"images\": " + std::to_string(test.count);
+  for (const EntrySpec &e : art.manifest.entries) {
+    if (e.kind != "eval")
+      continue;
+    std::string what = e.value.value_or("");
+    double k = 0;
+    if (what == "iwae") {
+      int ki = e.find(InputSpec::Kind::HParam, "k");
+      int64_t dflt = ki >= 0 ? (int64_t)e.inputs[ki].defaultValue.value_or(1) : 1;
+      k = (double)intOption(a, "k", dflt);
+      std::fprintf(stderr, "gmrun: IWAE bound with k = %g on %" PRId64 " images...\n", k,
+                   test.count);
+    }
+    double value = evaluate(art, state, e, test, seed, what == "iwae" ? std::min<int64_t>(batch, 100) : batch, k);
+    if (what == "elbo")
+      out += ", \"neg_elbo\": " + num(-value);
+    else if (what == "iwae")
+      out += ", \"iwae_nll\": " + num(-value) + ", \"k\": " + num(k);
+    else
+      out += ", \"" + e.name.substr(5) + "\": " + num(value);
+  }
+  std::printf("%s}\n", out.c_str());
+  return 0;
+}
+
+std::vector<float> decode(const Artifact &art, State &state, const EntrySpec &dec,
+                          std::vector<float> z, int64_t n) {
+  Call call(dec);
+  int zi = dec.find(InputSpec::Kind::Tensor);
+  call.inputs[zi] = std::move(z);
+  call.setKey(0);
+  call.run(state, art, n);
+  return call.outputs[0];
+}
+
+std::vector<float> encode(const Artifact &art, State &state, const EntrySpec &enc,
+                          const Split &split, int64_t first, int64_t n) {
+  Call call(enc);
+  std::vector<int64_t> rows(n);
+  for (int64_t i = 0; i < n; ++i)
+    rows[i] = first + i;
+  call.setBatch(split, rows.data(), n);
+  call.setKey(0);
+  call.run(state, art, n);
+  return call.outputs[0];
+}
+
+int sampleCommand(const Args &a, const Artifact &art) {
+  State state;
+  loadForInference(a, art, state);
+  const EntrySpec &dec = needEntry(art, "decode", "a likelihood p(x | z) with a prior on z");
+  int64_t n = intOption(a, "n", 64);
+  uint64_t seed = (uint64_t)intOption(a, "seed", 1, 0);
+  std::string out = a.get("out", "samples.png");
+  int zi = dec.find(InputSpec::Kind::Tensor);
+  int64_t zw = numel(Shape(dec.inputs[zi].shape.begin() + 1, dec.inputs[zi].shape.end()));
+  int64_t xw = numel(Shape(dec.outputs[0].begin() + 1, dec.outputs[0].end()));
+  auto [h, w] = imageSize(xw);
+  int64_t columns = (int64_t)std::ceil(std::sqrt((double)n));
+  std::vector<float> images;
+  double generateSeconds = 0;
+  if (a.flags.count("reconstruct")) {
+    const EntrySpec &enc = needEntry(art, "encode", "a posterior q(z | x)");
+    Split test;
+    check(loadSplit(art.manifest, dataPath(a), "test", test));
+    n = std::min(n, test.count);
+    std::vector<float> z = encode(art, state, enc, test, 0, n);
+    std::vector<float> x = decode(art, state, dec, z, n);
+    // Row pairs: originals above their reconstructions.
+    int di = enc.find(InputSpec::Kind::Data);
+    const std::vector<float> &orig = test.arrays.at(enc.inputs[di].name);
+    columns = std::min<int64_t>(n, 8);
+    for (int64_t r = 0; r < n; r += columns) {
+      int64_t c = std::min(columns, n - r);
+      images.insert(images.end(), orig.begin() + r * xw, orig.begin() + (r + c) * xw);
+      images.insert(images.end(), x.begin() + r * xw, x.begin() + (r + c) * xw);
+    }
+    n = (int64_t)images.size() / xw;
+  } else {
+    if (dec.prior != "standard_normal")
+      die("sampling needs a standard normal prior on the latent; this model's is not");
+    std::vector<float> z((size_t)(n * zw));
+    uint64_t key = keyFor(seed, kSample, 0);
+    for (size_t i = 0; i < z.size(); ++i)
+      z[i] = (float)gmrt_normal(key, 0, i);
+    double start = now();
+    images = decode(art, state, dec, std::move(z), n);
+    generateSeconds = now() - start;
+  }
+  bool npyOut = out.size() > 4 && out.compare(out.size() - 4, 4, ".npy") == 0;
+  if (npyOut) {
+    // The values as the model computed them, one row per image.
+    FloatArray array;
+    array.shape = {n, xw};
+    array.data = images;
+    check(writeNpy(out, array));
+  } else {
+    // A generator with a tanh output ([-1, 1], the data rescaled in its
+    // value) would show everything below mid-grey as black: such images
+    // are shown as (x + 1) / 2.
+    if (*std::min_element(images.begin(), images.end()) < 0.0f) {
+      for (float &v : images)
+        v = (v + 1.0f) / 2.0f;
+      std::fprintf(stderr, "gmrun: the images have values below 0: shown as (x + 1) / 2, "
+                           "for [-1, 1]\n");
+    }
+    check(writeImageGrid(out, images.data(), n, h, w, columns));
+  }
+  if (generateSeconds > 0)
+    std::fprintf(stderr, "gmrun: generated %" PRId64 " images in %.3f s (%.0f images/s); wrote %s\n",
+                 n, generateSeconds, n / generateSeconds, out.c_str());
+  else
+    std::fprintf(stderr, "gmrun: wrote %" PRId64 " images to %s\n", n, out.c_str());
+  return 0;
+}
+
+int traverseCommand(const Args &a, const Artifact &art) {
+  State state;
+  loadForInference(a, art, state);
+  const EntrySpec &enc = needEntry(art, "encode", "a posterior q(z | x)");
+  const EntrySpec &dec = needEntry(art, "decode", "a likelihood p(x | z)");
+  Split test;
+  check(loadSplit(art.manifest, dataPath(a), "test", test));
+  int64_t index = intOption(a, "index", 0, 0);
+  if (index >= test.count)
+    die("--index " + std::to_string(index) + " is past the " + std::to_string(test.count) +
+        " test images");
+  double range = realOption(a, "range", 3.0);
+  int64_t cols = intOption(a, "columns", 9, 2);
+  std::vector<float> z0 = encode(art, state, enc, test, index, 1);
+  int64_t dims = (int64_t)z0.size();
+  std::vector<float> z;
+  for (int64_t d = 0; d < dims; ++d)
+    for (int64_t c = 0; c < cols; ++c) {
+      std::vector<float> row = z0;
+      row[d] = (float)(-range + 2 * range * c / (cols - 1));
+      z.insert(z.end(), row.begin(), row.end());
+    }
+  std::vector<float> x = decode(art, state, dec, z, dims * cols);
+  auto [h, w] = imageSize((int64_t)x.size() / (dims * cols));
+  std::string out = a.get("out", "traverse.png");
+  check(writeImageGrid(out, x.data(), dims * cols, h, w, cols));
+  std::fprintf(stderr, "gmrun: wrote %" PRId64 " latent dimensions x %" PRId64
+               " values to %s\n", dims, cols, out.c_str());
+  return 0;
+}
+
+int encodeCommand(const Args &a, const Artifact &art) {
+  State state;
+  loadForInference(a, art, state);
+  const EntrySpec &enc = needEntry(art, "encode", "a posterior q(z | x)");
+  std::string split = a.get("split", "test");
+  if (split != "test" && split != "train")
+    die("--split expects train or test, got '" + split + "'");
+  Split data;
+  check(loadSplit(art.manifest, dataPath(a), split, data));
+  FloatArray out;
+  for (int64_t start = 0; start < data.count; start += 100) {
+    int64_t n = std::min<int64_t>(100, data.count - start);
+    std::vector<float> z = encode(art, state, enc, data, start, n);
+    out.data.insert(out.data.end(), z.begin(), z.end());
+  }
+  out.shape = {data.count, (int64_t)out.data.size() / std::max<int64_t>(data.count, 1)};
+  std::string path = a.get("out", "latents.npy");
+  check(writeNpy(path, out));
+  std::fprintf(stderr, "gmrun: wrote %" PRId64 " x %" PRId64 " latent means to %s\n",
+               out.shape[0], out.shape[1], path.c_str());
+  return 0;
+}
+
+
+} // namespace gmrun

@@ -1,0 +1,352 @@
+//===- main.cpp - gmrun: train, sample and evaluate gm artifacts -----------===//
+//
+// gmrun COMMAND ARTIFACT [options]; `gmrun help` lists commands and options.
+//
+// Machine-readable results (one JSON object per line) go to stdout, human
+// progress to stderr. Every failure is one line "gmrun: error: ..." naming
+// the file or option at fault, and exit status 1.
+//
+// Training is deterministic for a given --seed and thread count: the data
+// order of epoch e is a Philox permutation of (seed, e), step s draws its
+// noise with key mix(seed, s), and checkpoints record where in the epoch the
+// run is, so `--resume` continues the exact sequence of an uninterrupted run.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/tools/gmrun/gmrun.h"
+
+#include "runtime/include/gmrt/artifact.h"
+#include "runtime/include/gmrt/cpu.h"
+#include "runtime/include/gmrt/data.h"
+#include "runtime/include/gmrt/conv.h"
+#include "runtime/include/gmrt/gemm.h"
+#include "runtime/include/gmrt/numerics.h"
+#include "runtime/include/gmrt/png.h"
+#include "runtime/include/gmrt/rng.h"
+#include "runtime/include/gmrt/safetensors.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cinttypes>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <set>
+#include <string>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <malloc.h>
+#include <xmmintrin.h>
+#include <new>
+#include <unistd.h>
+#include <vector>
+
+
+
+namespace gmrun {
+
+const char *kUsage = R"(usage: gmrun COMMAND ARTIFACT [options]
+
+commands:
+  train     train on the data, checkpoint, one JSON line of metrics per epoch
+  eval      test-set -ELBO and IWAE bound (nats per image) of a checkpoint
+  sample    PNG grid of samples from the prior (--reconstruct: test images
+            and their reconstructions)
+  traverse  PNG grid varying one latent dimension per row
+  encode    posterior means of a data split as .npy
+  info      what the artifact contains
+  run       run one entry on seeded inputs (conformance checks)
+  system    this machine: CPU, ISA level and extensions, the GEMM kernel
+            (no artifact)
+
+options (defaults in brackets):
+  --seed S              parameters, data order and noise [1]
+  --data PATH           Fashion-MNIST folder, or an .npy array [)" GMRT_FMNIST_DIR R"(]
+  --threads N           BLAS threads [1]
+  --checkpoint FILE     checkpoint to read (eval, sample, traverse, encode)
+  --keep-denormals      compute with denormal floats (default: flushed to zero)
+  --quiet               no progress bar
+  train:    --epochs N [1] | --steps N, --out DIR [gm-run], --resume, --batch B
+            [model's], --lr X, --hparam [WHO:]NAME=X, --checkpoint-every N [500],
+            --check-numerics (an artifact from gmc -check-numerics: stop at
+            the first NaN or Inf any op computes and name the op)
+            (every training block runs once per batch, in source order; a
+            minimax game runs its discriminator every batch and its generator
+            every k-th; WHO is a block, a player, or BLOCK.PLAYER)
+  eval:     --k K [the model's], --batch B [100]
+  sample:   --n N [64], --out FILE.png|FILE.npy [samples.png] (.npy: the values,
+            one row per image), --reconstruct
+  traverse: --index I [0], --range R [3], --columns C [9], --out FILE.png
+  encode:   --split train|test [test], --out FILE.npy [latents.npy]
+  run:      --entry NAME, --batch B [2], --steps N [1] (N > 1 prints the first
+            result after each step as a trajectory), --print-param NAME
+)";
+
+Args parseArgs(int argc, char **argv) {
+  static const std::set<std::string> valued = {
+      "seed", "data", "threads", "checkpoint", "epochs", "steps", "out", "batch", "lr",
+      "hparam", "checkpoint-every", "k", "n", "index", "range", "columns", "split", "entry",
+      "print-param"};
+  static const std::set<std::string> boolean = {"resume", "reconstruct", "quiet",
+                                                "keep-denormals", "check-numerics"};
+  Args a;
+  std::vector<std::string> pos;
+  for (int i = 1; i < argc; ++i) {
+    std::string s = argv[i];
+    if (s.rfind("--", 0) != 0) {
+      pos.push_back(s);
+      continue;
+    }
+    std::string key = s.substr(2), value;
+    size_t eq = key.find('=');
+    bool hasValue = eq != std::string::npos;
+    if (hasValue) {
+      value = key.substr(eq + 1);
+      key = key.substr(0, eq);
+    }
+    if (boolean.count(key)) {
+      a.flags.insert(key);
+      continue;
+    }
+    if (!valued.count(key))
+      die("unknown option '--" + key + "' (gmrun help lists them)");
+    if (!hasValue) {
+      if (i + 1 >= argc)
+        die("--" + key + " needs a value");
+      value = argv[++i];
+    }
+    if (key == "print-param")
+      a.printParams.push_back(value);
+    else if (key == "hparam")
+      a.hparams.push_back(value);
+    else
+      a.values[key] = value;
+  }
+  if (pos.empty() || pos[0] == "help" || pos[0] == "--help") {
+    std::fputs(kUsage, pos.empty() ? stderr : stdout);
+    std::exit(pos.empty() ? 1 : 0);
+  }
+  a.command = pos[0];
+  if (a.command == "system") {
+    if (pos.size() > 1)
+      die("unexpected argument '" + pos[1] + "' ('system' takes no artifact)");
+    return a;
+  }
+  if (pos.size() < 2)
+    die("'" + a.command + "' needs an artifact: gmrun " + a.command + " MODEL.gmx");
+  if (pos.size() > 2)
+    die("unexpected argument '" + pos[2] + "'");
+  a.artifact = pos[1];
+  return a;
+}
+
+int infoCommand(const Artifact &art) {
+  const Manifest &m = art.manifest;
+  int64_t params = 0, slots = 0;
+  for (const StateSpec &s : m.state)
+    (s.slotOf.empty() ? params : slots) += numel(s.shape);
+  std::printf("model %s: %" PRId64 " parameters, %" PRId64 " optimizer values\n",
+              m.model.c_str(), params, slots);
+  std::string isa;
+  for (const std::string &e : m.target.isa)
+    isa += " " + e;
+  std::printf("target %s:%s\n", m.target.cpu.c_str(),
+              isa.empty() ? " (x86-64 baseline)" : isa.c_str());
+  for (const DataSpec &d : m.data)
+    std::printf("data %s %s %s from %s\n", d.name.c_str(), shapeString(d.shape).c_str(),
+                d.kind.c_str(), d.source.empty() ? "-" : d.source.c_str());
+  for (const StateSpec &s : m.state)
+    std::printf("%s %s %s%s%s\n", s.slotOf.empty() ? "param" : "slot", s.name.c_str(),
+                shapeString(s.shape).c_str(), s.slotOf.empty() ? "" : " of ",
+                s.slotOf.c_str());
+  for (const EntrySpec &e : m.entries) {
+    std::printf("%s %s(", e.kind.c_str(), e.name.c_str());
+    for (size_t i = 0; i < e.inputs.size(); ++i) {
+      const InputSpec &in = e.inputs[i];
+      std::printf("%s%s", i ? ", " : "",
+                  in.kind == InputSpec::Kind::Key ? "key" : in.name.c_str());
+    }
+    std::printf(")\n");
+  }
+  return 0;
+}
+
+/// The parameters and optimizer slots of |art| fit in this machine's
+/// memory, else an error with the sizes: a model that cannot run says so
+/// before any allocation, not with std::bad_alloc.
+Status checkStateFits(const Artifact &art) {
+  uint64_t total = 0, largest = 0;
+  std::string largestName;
+  for (const StateSpec &s : art.manifest.state) {
+    uint64_t bytes = 4 * (uint64_t)numel(s.shape);
+    total += bytes;
+    if (bytes > largest) {
+      largest = bytes;
+      largestName = s.name;
+    }
+  }
+  uint64_t memory = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
+  if (total <= memory)
+    return Status();
+  auto gib = [](uint64_t b) {
+    char s[32];
+    std::snprintf(s, sizeof s, "%.1f GiB", (double)b / (1ull << 30));
+    return std::string(s);
+  };
+  return Status::error("'" + art.path + "' needs " + gib(total) +
+                       " for its parameters and optimizer state (the largest, '" + largestName +
+                       "', " + gib(largest) + "); this machine has " + gib(memory) +
+                       " of memory");
+}
+
+/// What runs here: which CPU, which ISA level gmc's `native` and gmrun's
+/// checks see, and which GEMM library and kernel gmrt_sgemm uses, and the
+/// kernel oneDNN runs gmrt_conv2d with.
+int systemCommand(const Args &a) {
+  const HostCPU &cpu = hostCPU();
+  std::printf("cpu: %s\n", cpu.model.c_str());
+  std::printf("isa: x86-64%s%s;", cpu.level > 1 ? ("-v" + std::to_string(cpu.level)).c_str() : "",
+              cpu.limit.empty() ? "" : (" (GMRUN_MAX_CPU_ISA=" + cpu.limit + ")").c_str());
+  for (const std::string &e : isaNames(cpu.isa))
+    std::printf(" %s", e.c_str());
+  std::printf("\n");
+  std::printf("gemm: %s; %" PRId64 " thread(s)\n", gmrt::describeGemm().c_str(),
+              intOption(a, "threads", 1));
+  const char *coretype = std::getenv("OPENBLAS_CORETYPE");
+  if (coretype && gmrt::gemmLibrary() == gmrt::GemmLibrary::OpenBLAS)
+    std::printf("gemm: OPENBLAS_CORETYPE=%s\n", coretype);
+  std::printf("conv: %s\n", gmrt::describeConv().c_str());
+  return 0;
+}
+
+/// Seeded inputs exactly as gm-eval makes them, for conformance checks.
+int runCommand(const Args &a, const Artifact &art) {
+  std::string name = a.get("entry", "");
+  const EntrySpec *e = nullptr;
+  for (const EntrySpec &x : art.manifest.entries)
+    if (x.name == name)
+      e = &x;
+  if (!e)
+    die("no entry '" + name + "' in " + art.path + " (gmrun info lists them)");
+  uint64_t seed = (uint64_t)intOption(a, "seed", 1, 0);
+  int64_t batch = intOption(a, "batch", 2);
+  State state;
+  state.init(art.manifest, seed);
+  Call call(*e);
+  for (size_t i = 0; i < e->inputs.size(); ++i) {
+    const InputSpec &in = e->inputs[i];
+    if (in.kind != InputSpec::Kind::Data && in.kind != InputSpec::Kind::Tensor)
+      continue;
+    Shape s = in.shape;
+    for (int64_t &d : s)
+      if (d < 0)
+        d = batch;
+    call.inputs[i].assign((size_t)numel(s), 0.0f);
+    uint32_t stream = 1000 + (uint32_t)i;
+    const DataSpec *d = in.kind == InputSpec::Kind::Data ? art.manifest.dataNamed(in.name) : nullptr;
+    if (d && d->kind == "label") { // one-hot rows
+      int64_t k = s.back();
+      for (int64_t r = 0; r < numel(s) / k; ++r)
+        call.inputs[i][r * k + gmrt_rng_block_word(seed, stream, r) % k] = 1.0f;
+    } else if (d && d->kind == "tokens") { // ids below the vocabulary
+      for (size_t j = 0; j < call.inputs[i].size(); ++j)
+        call.inputs[i][j] = (float)(gmrt_rng_block_word(seed, stream, j) % (uint64_t)*d->classes);
+    } else {
+      for (size_t j = 0; j < call.inputs[i].size(); ++j)
+        call.inputs[i][j] = (float)gmrt_uniform(seed, stream, j, 0);
+    }
+  }
+  call.setKey(seed);
+  int64_t steps = intOption(a, "steps", 1);
+  std::vector<float> trajectory; // the first result after every step
+  for (int64_t s = 1; s <= steps; ++s) {
+    call.setHParam("t", (double)s);
+    call.run(state, art, batch);
+    if (!call.outputs.empty() && !call.outputs[0].empty())
+      trajectory.push_back(call.outputs[0][0]);
+  }
+  if (steps > 1) {
+    std::printf("trajectory:\n");
+    for (float v : trajectory)
+      std::printf("%.10g\n", (double)v);
+  }
+  for (size_t i = 0; i < call.outputs.size(); ++i) {
+    std::printf("result %zu:\n", i);
+    for (float v : call.outputs[i])
+      std::printf("%.10g\n", (double)v);
+  }
+  for (const std::string &p : a.printParams) {
+    size_t i = 0;
+    while (i < art.manifest.state.size() && art.manifest.state[i].name != p)
+      ++i;
+    if (i == art.manifest.state.size())
+      die("no parameter named '" + p + "'");
+    std::printf("param %s:\n", p.c_str());
+    for (float v : state.tensors[i])
+      std::printf("%.10g\n", (double)v);
+  }
+  return 0;
+}
+
+
+} // namespace gmrun
+
+using namespace gmrun;
+
+
+int run(int argc, char **argv) {
+  Args a = parseArgs(argc, argv);
+  static const std::set<std::string> commands = {"train", "eval", "sample", "traverse",
+                                                 "encode", "info", "run", "system"};
+  if (!commands.count(a.command))
+    die("unknown command '" + a.command + "' (gmrun help lists them)");
+  gmrt::setGemmThreads((int)intOption(a, "threads", 1));
+  // A CPU pretended smaller (GMRUN_MAX_CPU_ISA) gets that level's GEMM
+  // kernels too, so conformance at each level runs that level's products.
+  if (!hostCPU().limit.empty())
+    gmrt::limitGemmISA(hostCPU().level);
+  // Entries allocate their scratch tensors per call; keep freed blocks in
+  // the heap instead of returning them to the kernel (each fresh mmap costs
+  // page faults on every step).
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  // Denormal floats (tiny Adam moments and gradients late in training) are
+  // ~100x slower on x86: flush them to zero, as GPUs do; training slowed by
+  // a third without this (docs/codegen.md).
+  if (!a.flags.count("keep-denormals"))
+    _mm_setcsr(_mm_getcsr() | 0x8040); // FTZ | DAZ
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+  if (a.command == "system")
+    return systemCommand(a);
+  Artifact art;
+  check(Artifact::load(a.artifact, art));
+  if (a.command == "info")
+    return infoCommand(art);
+  check(checkStateFits(art));
+  if (a.command == "train")
+    return train(a, art);
+  if (a.command == "eval")
+    return evalCommand(a, art);
+  if (a.command == "sample")
+    return sampleCommand(a, art);
+  if (a.command == "traverse")
+    return traverseCommand(a, art);
+  if (a.command == "encode")
+    return encodeCommand(a, art);
+  return runCommand(a, art);
+}
+
+int main(int argc, char **argv) {
+  // What checkStateFits cannot foresee (the batch's activations, scratch
+  // tensors) still ends in a message, not an abort.
+  try {
+    return run(argc, argv);
+  } catch (const std::bad_alloc &) {
+    std::fprintf(stderr, "gmrun: error: out of memory (a smaller --batch needs less; "
+                         "gmrun info lists the model's tensors)\n");
+    return 1;
+  }
+}

@@ -1,0 +1,315 @@
+//===- train.cpp - gmrun train --------------------------------------------===//
+//
+// Training: every block of the model once per batch, checkpoints written
+// atomically every --checkpoint-every steps and at each epoch's end,
+// --resume continuing the exact sequence, one JSON line per epoch.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/tools/gmrun/gmrun.h"
+
+#include "runtime/include/gmrt/artifact.h"
+#include "runtime/include/gmrt/cpu.h"
+#include "runtime/include/gmrt/data.h"
+#include "runtime/include/gmrt/conv.h"
+#include "runtime/include/gmrt/gemm.h"
+#include "runtime/include/gmrt/numerics.h"
+#include "runtime/include/gmrt/png.h"
+#include "runtime/include/gmrt/rng.h"
+#include "runtime/include/gmrt/safetensors.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cinttypes>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <set>
+#include <string>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <malloc.h>
+#include <xmmintrin.h>
+#include <new>
+#include <unistd.h>
+#include <vector>
+
+
+
+namespace gmrun {
+
+/// or one player of a minimax game.
+struct Slot {
+  const EntrySpec *entry;
+  int64_t every = 1;  // runs after every |every|-th batch (a game's generator: k)
+  std::string label;  // its loss in the metrics: train_loss[_<label>]
+  std::string player; // all, discriminator or generator
+};
+
+/// What one iteration (one batch) runs, in order: every training block of
+/// the model in declaration order, a train block's step once, a game's
+/// discriminator once and its generator after every k-th batch (the AAE:
+/// reconstruction, then its regularisation game).
+std::vector<Slot> trainingPlan(const Artifact &art) {
+  const Manifest &m = art.manifest;
+  std::vector<std::string> blocks;
+  std::map<std::string, std::vector<const EntrySpec *>> entries;
+  for (const EntrySpec &e : m.entries)
+    if (e.kind == "train") {
+      std::string block = e.step.value_or(e.name);
+      if (!entries.count(block))
+        blocks.push_back(block);
+      entries[block].push_back(&e);
+    }
+  if (blocks.empty())
+    die("'" + art.path + "' has no training step");
+  std::vector<Slot> plan;
+  bool several = blocks.size() > 1;
+  for (const std::string &block : blocks) {
+    const std::vector<const EntrySpec *> &es = entries[block];
+    if (es.size() == 1) {
+      plan.push_back({es[0], 1, several ? block : "", es[0]->player.value_or("all")});
+      continue;
+    }
+    auto player = [&](const char *name) -> const EntrySpec * {
+      for (const EntrySpec *e : es)
+        if (e->player == name)
+          return e;
+      die("'" + art.path + "' has a game '" + block + "' without a " + std::string(name) +
+          " step");
+    };
+    const EntrySpec *d = player("discriminator"), *g = player("generator");
+    std::string prefix = several ? block + "_" : "";
+    plan.push_back({d, 1, prefix + "discriminator", "discriminator"});
+    plan.push_back({g, std::max<int64_t>(1, d->k.value_or(1)), prefix + "generator", "generator"});
+  }
+  return plan;
+}
+
+/// The source line and a caret under the column of a site's first
+/// "file:line:col" (the .gm file as gmc read it), when that file is
+/// readable here: "\n  <line>\n  <caret>"; empty otherwise.
+std::string sourceExcerpt(const std::string &site) {
+  size_t c2 = site.find(':'), c3 = c2 == std::string::npos ? c2 : site.find(':', c2 + 1),
+         end = c3 == std::string::npos ? c3 : site.find_first_of(":,", c3 + 1);
+  if (end == std::string::npos)
+    return "";
+  std::string file = site.substr(0, c2);
+  long line = std::atol(site.substr(c2 + 1, c3 - c2 - 1).c_str()),
+       col = std::atol(site.substr(c3 + 1, end - c3 - 1).c_str());
+  std::ifstream in(file);
+  std::string text;
+  for (long i = 0; i < line && std::getline(in, text); ++i) {
+  }
+  if (!in || line < 1 || col < 1)
+    return "";
+  return "\n  " + text + "\n  " + std::string((size_t)col - 1, ' ') + "^";
+}
+
+int train(const Args &a, const Artifact &art) {
+  const Manifest &m = art.manifest;
+  std::vector<Slot> plan = trainingPlan(art);
+  std::string dir = a.get("out", "gm-run");
+  if (!makeDir(dir))
+    die("cannot create output folder '" + dir + "'");
+  std::string ckptPath = dir + "/checkpoint.safetensors";
+
+  uint64_t seed = (uint64_t)intOption(a, "seed", 1, 0);
+  State state;
+  Progress p(plan.size());
+  struct stat st;
+  bool resume = a.flags.count("resume") && stat(ckptPath.c_str(), &st) == 0;
+  if (a.flags.count("resume") && !resume)
+    std::fprintf(stderr, "gmrun: no checkpoint in %s yet; starting from the beginning\n",
+                 dir.c_str());
+  if (resume) {
+    uint64_t saved = seed;
+    check(loadCheckpoint(ckptPath, art, state, &saved, &p));
+    if (a.has("seed") && saved != seed)
+      std::fprintf(stderr, "gmrun: note: resuming with the checkpoint's seed %" PRIu64 "\n",
+                   saved);
+    seed = saved;
+    std::fprintf(stderr, "gmrun: resuming %s at epoch %" PRId64 ", step %" PRId64 "\n",
+                 ckptPath.c_str(), p.epoch + 1, p.step);
+  } else {
+    state.init(m, seed);
+  }
+  // The step of the last checkpoint on disk: a numeric failure names it.
+  std::optional<int64_t> lastCheckpoint;
+  if (resume)
+    lastCheckpoint = p.step;
+  bool checkNumerics = a.flags.count("check-numerics");
+  if (checkNumerics && art.checkSites.empty())
+    die("'" + art.path + "' was compiled without numeric checks; compile it with "
+        "gmc -check-numerics to use --check-numerics");
+  gmrt::enableNumericChecks(checkNumerics);
+
+  Split trainSet, testSet;
+  check(loadSplit(m, dataPath(a), "train", trainSet));
+  check(loadSplit(m, dataPath(a), "test", testSet));
+  // The first block that names a batch size sets it for all.
+  int64_t dflt = 128;
+  for (auto it = plan.rbegin(); it != plan.rend(); ++it)
+    if (it->entry->batch)
+      dflt = *it->entry->batch;
+  int64_t batch = intOption(a, "batch", dflt);
+  int64_t perEpoch = trainSet.count / batch; // the last partial batch is dropped
+  if (perEpoch == 0)
+    die("batch size " + std::to_string(batch) + " is larger than the " +
+        std::to_string(trainSet.count) + " training examples");
+  int64_t epochs = intOption(a, "epochs", 1);
+  int64_t maxSteps = a.has("steps") ? intOption(a, "steps", 1) : epochs * perEpoch;
+  int64_t every = intOption(a, "checkpoint-every", 500);
+
+  // One call per slot of the plan; --lr and --hparam NAME=X apply to all.
+  std::vector<Call> calls;
+  for (const Slot &slot : plan)
+    calls.emplace_back(*slot.entry);
+  // --hparam WHO:NAME=X: WHO is a player, a training block, or both as
+  // BLOCK.PLAYER.
+  auto matches = [&](size_t i, const std::string &who) {
+    const std::string block = plan[i].entry->step.value_or("");
+    return who.empty() || who == plan[i].player || who == block ||
+           who == block + "." + plan[i].player;
+  };
+  for (size_t i = 0; i < calls.size(); ++i)
+    if (a.has("lr"))
+      calls[i].setHParam("lr", realOption(a, "lr", 0));
+  for (const std::string &h : a.hparams) {
+    size_t eq = h.find('='), colon = h.find(':');
+    std::string name = h.substr(0, eq), who;
+    if (colon != std::string::npos && colon < eq) {
+      who = h.substr(0, colon);
+      name = h.substr(colon + 1, eq - colon - 1);
+    }
+    Args one;
+    one.values[name] = eq == std::string::npos ? "" : h.substr(eq + 1);
+    bool used = false;
+    for (size_t i = 0; i < calls.size(); ++i)
+      if (matches(i, who) && name != "t" &&
+          plan[i].entry->find(InputSpec::Kind::HParam, name) >= 0) {
+        calls[i].setHParam(name, realOption(one, name, 0));
+        used = true;
+      }
+    if (eq == std::string::npos || !used)
+      die("--hparam expects [WHO:]NAME=VALUE with NAME a hyper-parameter of the training "
+          "step and WHO a block, player or BLOCK.PLAYER ('" + h + "')");
+  }
+  std::signal(SIGINT, [](int) { interrupted = true; });
+  std::signal(SIGTERM, [](int) { interrupted = true; });
+  bool tty = isatty(2) && !a.flags.count("quiet");
+  FILE *metrics = std::fopen((dir + "/metrics.jsonl").c_str(), "a");
+
+  // Slot |i| at training step |step| (both counted from 0): its own Adam
+  // step count (how many times it has run) and key.
+  uint64_t keysPerStep = std::max<size_t>(2, plan.size());
+  auto runSlot = [&](size_t i, int64_t step, const int64_t *rows) {
+    Call &c = calls[i];
+    c.setBatch(trainSet, rows, batch);
+    c.setHParam("t", (double)((step + 1) / plan[i].every));
+    c.setKey(keyFor(seed, kTrainStep, (uint64_t)step * keysPerStep + i));
+    c.run(state, art, batch);
+    float loss = c.outputs[0][0];
+    // Only for the messages below: not built on every step.
+    auto kept = [&] {
+      return lastCheckpoint ? "the last good checkpoint is " + ckptPath + " (step " +
+                                  std::to_string(*lastCheckpoint) + ")"
+                            : std::string("no checkpoint was written before it");
+    };
+    if (std::optional<gmrt::NumericFailure> f = gmrt::takeNumericFailure()) {
+      std::string shape;
+      for (int64_t d : f->shape)
+        shape += (shape.empty() ? "" : "x") + std::to_string(d);
+      std::string who = plan[i].label.empty() ? std::string() : " (" + plan[i].label + ")";
+      die("at step " + std::to_string(step + 1) + who + ", the first non-finite value (" +
+          std::to_string(f->value) + ", element " + std::to_string(f->index) + " of a " +
+          shape + " tensor) was computed by\n  " +
+          (f->site >= 0 && (size_t)f->site < art.checkSites.size()
+               ? art.checkSites[f->site] + sourceExcerpt(art.checkSites[f->site])
+               : "site " + std::to_string(f->site) + " (not in the artifact's table)") +
+          "\n" + kept());
+    }
+    if (!std::isfinite(loss))
+      die("the" + (plan[i].label.empty() ? std::string() : " " + plan[i].label + "'s") +
+          " training loss became " + std::to_string(loss) + " at step " +
+          std::to_string(step + 1) + "; lower the learning rate (--lr)" +
+          (checkNumerics ? std::string()
+                         : ". To find the op that first computed a NaN or Inf, compile with "
+                           "gmc -check-numerics and train again with --check-numerics and "
+                           "the same options") +
+          "; " + kept());
+    p.lossSum[i] += loss;
+    ++p.lossCount[i];
+  };
+
+  while (p.step < maxSteps) {
+    std::vector<int64_t> order = permutation(seed, p.epoch, trainSet.count);
+    double t0 = now();
+    for (; p.batchInEpoch < perEpoch && p.step < maxSteps; ++p.batchInEpoch) {
+      const int64_t *rows = &order[p.batchInEpoch * batch];
+      // Every slot on the same batch, in order; a game's generator after
+      // every k-th.
+      for (size_t i = 0; i < plan.size(); ++i)
+        if ((p.step + 1) % plan[i].every == 0)
+          runSlot(i, p.step, rows);
+      ++p.step;
+      if (tty && (p.batchInEpoch % 10 == 0 || p.batchInEpoch + 1 == perEpoch)) {
+        double el = p.trainSeconds + now() - t0;
+        int done = (int)(30 * (p.batchInEpoch + 1) / perEpoch);
+        std::fprintf(stderr, "\repoch %" PRId64 " [%.*s%*s] %" PRId64 "/%" PRId64 "  loss",
+                     p.epoch + 1, done, "##############################", 30 - done, "",
+                     p.batchInEpoch + 1, perEpoch);
+        for (size_t i = 0; i < plan.size(); ++i)
+          std::fprintf(stderr, " %.3g", p.lossSum[i] / std::max<int64_t>(p.lossCount[i], 1));
+        std::fprintf(stderr, "  %.0f img/s ",
+                     el > 0 ? (double)((p.batchInEpoch + 1) * batch) / el : 0.0);
+      }
+      if (interrupted || p.step % every == 0) {
+        Progress at = p;
+        at.batchInEpoch = p.batchInEpoch + 1;
+        at.trainSeconds = p.trainSeconds + now() - t0;
+        check(saveCheckpoint(ckptPath, art, state, seed, at));
+        lastCheckpoint = p.step;
+        if (interrupted) {
+          std::fprintf(stderr, "\ngmrun: interrupted; checkpoint %s at step %" PRId64
+                       " (continue with --resume)\n", ckptPath.c_str(), p.step);
+          return 130;
+        }
+      }
+    }
+    p.trainSeconds += now() - t0;
+    if (tty)
+      std::fputc('\n', stderr);
+    bool epochDone = p.batchInEpoch == perEpoch;
+    std::string line = "{\"epoch\": " + std::to_string(p.epoch + 1) +
+                       ", \"step\": " + std::to_string(p.step);
+    for (size_t i = 0; i < plan.size(); ++i)
+      line += ", \"train_loss" + (plan[i].label.empty() ? "" : "_" + plan[i].label) + "\": " +
+              num(p.lossSum[i] / std::max<int64_t>(p.lossCount[i], 1));
+    line += testMetrics(art, state, testSet, seed) + ", \"images_per_s\": " +
+            num((double)(p.lossCount[0] * batch) / std::max(p.trainSeconds, 1e-9)) +
+            ", \"train_seconds\": " + num(p.trainSeconds) +
+            ", \"peak_memory_mb\": " + num(peakMemoryMB()) + "}";
+    std::printf("%s\n", line.c_str());
+    std::fflush(stdout);
+    if (metrics) {
+      std::fprintf(metrics, "%s\n", line.c_str());
+      std::fflush(metrics);
+    }
+    if (epochDone)
+      p.newEpoch();
+    check(saveCheckpoint(ckptPath, art, state, seed, p));
+  }
+  if (metrics)
+    std::fclose(metrics);
+  std::fprintf(stderr, "gmrun: trained %" PRId64 " steps; checkpoint %s\n", p.step,
+               ckptPath.c_str());
+  return 0;
+}
+
+
+} // namespace gmrun
