@@ -67,3 +67,61 @@ gm.model @g {
 // CHECK: %[[NS:.*]] = gm.neg %[[MEAN]]
 // CHECK: %[[E:.*]] = gm.sum %[[Y]]
 // CHECK: gm.add %[[NS]], %[[E]] : tensor<f32>
+
+// -----
+
+// Tests that an objective averaging an exact log-density over the batch
+// gets an eval entry marked `exact` and a score entry returning the
+// per-example values before the mean.
+
+gm.model @ar {
+  gm.data @x : tensor<?x4xf32> real
+  gm.param @t : tensor<4xf32> init zeros
+  gm.group @g = [@t]
+  gm.objective @loglik(%x: tensor<?x4xf32>, %k: !gm.key) -> tensor<f32> attributes {inputs = [@x]} {
+    %t = gm.param_ref @t : tensor<4xf32>
+    %n = gm.batch_size %x : tensor<?x4xf32>
+    %l = gm.broadcast %t [%n] : tensor<4xf32> -> tensor<?x4xf32>
+    %p = gm.bernoulli %l : tensor<?x4xf32> -> <bernoulli, tensor<?x4xf32>>
+    %lp = gm.log_prob %p, %x : (!gm.dist<bernoulli, tensor<?x4xf32>>, tensor<?x4xf32>) -> tensor<?xf32>
+    %m = gm.mean %lp {axes = array<i64: 0>} : tensor<?xf32> -> tensor<f32>
+    gm.return %m : tensor<f32>
+  }
+  gm.step @train maximize @loglik over [@g] using #gm.optimizer<sgd, {lr = 0.1 : f64, momentum = 0.0 : f64}>
+}
+
+// CHECK-LABEL: gm.func @eval.loglik(
+// CHECK-SAME: -> tensor<f32> attributes {bound = #gm.bound<exact>, inputs = [@x], role = #gm.role<eval>}
+// CHECK: gm.mean
+// CHECK-LABEL: gm.func @score.loglik(
+// CHECK-SAME: -> tensor<?xf32> attributes {bound = #gm.bound<exact>, inputs = [@x], role = #gm.role<score>}
+// CHECK: %[[LP:.*]] = gm.log_prob
+// CHECK-NOT: gm.mean
+// CHECK: gm.return %[[LP]] : tensor<?xf32>
+
+// -----
+
+// Tests that a log-density at a sampled latent is no score: one draw of a
+// bound's integrand is not log p(x), so only the eval entry is written.
+
+gm.model @lat {
+  gm.data @x : tensor<?x4xf32> real
+  gm.param @t : tensor<4xf32> init zeros
+  gm.group @g = [@t]
+  gm.objective @rec(%x: tensor<?x4xf32>, %k: !gm.key) -> tensor<f32> attributes {inputs = [@x]} {
+    %zero = gm.constant dense<0.0> : tensor<f32>
+    %n = gm.batch_size %x : tensor<?x4xf32>
+    %mu = gm.broadcast %zero [%n] : tensor<f32> -> tensor<?x4xf32>
+    %q = gm.normal %mu, %mu logvar : tensor<?x4xf32> -> !gm.dist<normal, tensor<?x4xf32>>
+    %z = gm.sample %q, %k stream 0 reparam : !gm.dist<normal, tensor<?x4xf32>> -> tensor<?x4xf32>
+    %p = gm.bernoulli %z : tensor<?x4xf32> -> <bernoulli, tensor<?x4xf32>>
+    %lp = gm.log_prob %p, %x : (!gm.dist<bernoulli, tensor<?x4xf32>>, tensor<?x4xf32>) -> tensor<?xf32>
+    %m = gm.mean %lp {axes = array<i64: 0>} : tensor<?xf32> -> tensor<f32>
+    gm.return %m : tensor<f32>
+  }
+  gm.step @train maximize @rec over [@g] using #gm.optimizer<sgd, {lr = 0.1 : f64, momentum = 0.0 : f64}>
+}
+
+// CHECK-LABEL: gm.func @eval.rec(
+// CHECK-NOT: bound
+// CHECK-NOT: gm.func @score.rec

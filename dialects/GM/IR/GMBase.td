@@ -120,7 +120,7 @@ def GM_FuncRole : I32EnumAttr<"FuncRole", "what a derived gm.func is for", [
     I32EnumAttrCase<"loss", 0>, I32EnumAttrCase<"gradient", 1>,
     I32EnumAttrCase<"train", 2>, I32EnumAttrCase<"eval", 3>,
     I32EnumAttrCase<"encode", 4>, I32EnumAttrCase<"decode", 5>,
-    I32EnumAttrCase<"generate", 6>]> {
+    I32EnumAttrCase<"generate", 6>, I32EnumAttrCase<"score", 7>]> {
   let cppNamespace = "::mlir::gm";
   let genSpecializedAttr = 0;
 }
@@ -133,7 +133,7 @@ def GM_Player : I32EnumAttr<"Player", "who a training step trains", [
 }
 
 def GM_Bound : I32EnumAttr<"Bound", "the bound on log p(x) an objective computes", [
-    I32EnumAttrCase<"elbo", 0>, I32EnumAttrCase<"iwae", 1>]> {
+    I32EnumAttrCase<"elbo", 0>, I32EnumAttrCase<"iwae", 1>, I32EnumAttrCase<"exact", 2>]> {
   let cppNamespace = "::mlir::gm";
   let genSpecializedAttr = 0;
 }
@@ -152,8 +152,8 @@ def GM_FuncRoleAttr : EnumAttr<GM_Dialect, GM_FuncRole, "role"> {
   let summary = "what a derived function is for";
   let description = [{
     `loss` and `gradient` are intermediate (gm-build-losses, gm-autodiff);
-    `train`, `eval`, `encode`, `decode` and `generate` are the artifact's
-    entry points.
+    `train`, `eval`, `score`, `encode`, `decode` and `generate` are the
+    artifact's entry points.
   }];
   let assemblyFormat = "`<` $value `>`";
 }

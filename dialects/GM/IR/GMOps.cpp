@@ -275,6 +275,14 @@ LogicalResult FuncOp::verify() {
     if (type.getNumResults() != 1 || type.getResult(0) != scalar)
       return emitOpError() << "with role eval expects one " << scalar << " result";
     break;
+  case FuncRole::score:
+    if (failed(need(getBound().has_value(), "bound")))
+      return failure();
+    if (type.getNumResults() != 1 ||
+        type.getResult(0) != RankedTensorType::get({ShapedType::kDynamic}, scalar.getElementType()))
+      return emitOpError() << "with role score expects one tensor<?xf32> result, one value per "
+                              "example";
+    break;
   case FuncRole::encode:
   case FuncRole::decode:
   case FuncRole::generate:

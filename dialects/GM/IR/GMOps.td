@@ -214,7 +214,8 @@ def GM_FuncOp : GM_FunctionLikeOp<"func", [],
     | `loss` | data (`inputs`), key | tensor<f32> | `step`, `player`, `groups` |
     | `gradient` | data, key | loss, one gradient per `params` | `step`, `player`, `groups`, `loss` |
     | `train` | data, the optimizer's run-time scalars, key | loss | `step`, `player`, `params`, `optimizer` |
-    | `eval` | data, key | tensor<f32> | `bound` when it is an ELBO or IWAE bound |
+    | `eval` | data, key | tensor<f32> | `bound` when it is an ELBO or IWAE bound, or the exact log p(x) |
+    | `score` | data, key | tensor<?xf32>, one value per example | `bound`, always |
     | `encode` | data, key | the posterior mean of `latent` | |
     | `decode`, `generate` | a value of `latent`, key | a mean image | `standard_prior` |
 
@@ -240,7 +241,8 @@ def GM_FuncOp : GM_FunctionLikeOp<"func", [],
       return getFunctionType().getResults();
     }
     ::mlir::Region *getCallableRegion() { return &getBody(); }
-    /// An entry point of the artifact (train, eval, encode, decode, generate).
+    /// An entry point of the artifact (train, eval, score, encode, decode,
+    /// generate).
     bool isEntry() {
       return getRole() != FuncRole::loss && getRole() != FuncRole::gradient;
     }

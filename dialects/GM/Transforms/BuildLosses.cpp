@@ -53,6 +53,7 @@ struct BuildLosses
 
   LogicalResult runOnModel(ModelOp model);
   LogicalResult buildEvaluations(ModelOp model);
+  static std::optional<Bound> boundOf(FuncOp fn, Value perExample);
   FuncOp buildLoss(ModelOp model, ArrayRef<Term> terms, Operation *from,
                    Player player, ArrayAttr groups);
 };
@@ -107,15 +108,53 @@ LogicalResult BuildLosses::buildEvaluations(ModelOp model) {
     fn.setRole(FuncRole::eval);
     fn.setInputsAttr(obj.getInputs());
     auto ret = cast<ReturnOp>(fn.getBody().front().getTerminator());
-    Operation *value = ret.getOperand(0).getDefiningOp();
-    if (auto mean = dyn_cast_or_null<MeanOp>(value))
-      value = mean.getInput().getDefiningOp();
-    if (isa_and_nonnull<ElboOp>(value))
-      fn.setBound(Bound::elbo);
-    else if (isa_and_nonnull<IwaeOp>(value))
-      fn.setBound(Bound::iwae);
+    auto mean = ret.getOperand(0).getDefiningOp<MeanOp>();
+    std::optional<Bound> bound = mean ? boundOf(fn, mean.getInput()) : std::nullopt;
+    if (!bound)
+      continue;
+    fn.setBound(*bound);
+    // The same per example, before the batch mean: gmrun score's densities.
+    std::string scoreName = ("score." + obj.getSymName()).str();
+    if (SymbolTable::lookupSymbolIn(model, scoreName))
+      return obj.emitError() << "cannot write @" << scoreName << ": the symbol is taken";
+    b.setInsertionPointToEnd(&model.getBlock());
+    auto perExample = cast<RankedTensorType>(mean.getInput().getType());
+    auto score = b.create<FuncOp>(
+        obj.getLoc(), scoreName,
+        b.getFunctionType(obj.getFunctionType().getInputs(), perExample));
+    IRMapping scoreMap;
+    obj.getBody().cloneInto(&score.getBody(), scoreMap);
+    score.setRole(FuncRole::score);
+    score.setInputsAttr(obj.getInputs());
+    score.setBound(*bound);
+    auto scoreRet = cast<ReturnOp>(score.getBody().front().getTerminator());
+    auto scoreMean = cast<MeanOp>(scoreRet.getOperand(0).getDefiningOp());
+    scoreRet.setOperand(0, scoreMean.getInput());
+    scoreMean.erase();
   }
   return success();
+}
+
+/// What |perExample|, the value an objective averages over the batch,
+/// computes of log p(x): an ELBO, an IWAE bound, or (a likelihood's
+/// log-density with nothing sampled) log p(x) itself; none otherwise.
+std::optional<Bound> BuildLosses::boundOf(FuncOp fn, Value perExample) {
+  auto type = dyn_cast<RankedTensorType>(perExample.getType());
+  if (!type || type.getRank() != 1)
+    return std::nullopt;
+  Operation *value = perExample.getDefiningOp();
+  if (isa_and_nonnull<ElboOp>(value))
+    return Bound::elbo;
+  if (isa_and_nonnull<IwaeOp>(value))
+    return Bound::iwae;
+  if (!isa_and_nonnull<LogProbOp>(value))
+    return std::nullopt;
+  // A log-density at a sampled latent is one draw of a bound's integrand,
+  // not log p(x).
+  bool sampled = fn.walk([](Operation *op) {
+                     return isa<SampleOp>(op) ? WalkResult::interrupt() : WalkResult::advance();
+                   }).wasInterrupted();
+  return sampled ? std::nullopt : std::optional<Bound>(Bound::exact);
 }
 
 FuncOp BuildLosses::buildLoss(ModelOp model, ArrayRef<Term> terms,

@@ -145,8 +145,9 @@ struct EntrySpec {
   /// "gm_entry_<n>". Unique.
   std::string symbol;
   /// "kind": train (one optimizer step on a batch; writes the state),
-  /// eval (an objective's value per batch), encode (x -> posterior mean of
-  /// z), decode (z -> likelihood mean of x).
+  /// eval (an objective's value per batch), score (log p(x) or its bound,
+  /// one value per example), encode (x -> posterior mean of z), decode (z ->
+  /// likelihood mean of x).
   std::string kind;
   /// "inputs": the arguments after the state.
   std::vector<InputSpec> inputs;
@@ -166,9 +167,10 @@ struct EntrySpec {
   std::optional<int64_t> batch;
   /// "k": in a game, discriminator steps per generator step (>= 1).
   std::optional<int64_t> k;
-  /// "value": what an eval entry computes when it is a bound on the log
-  /// likelihood: "elbo" (per example) or "iwae" (with k draws, the hparam
-  /// "k").
+  /// "value": what an eval or score entry computes when it is the log
+  /// likelihood or a bound on it: "exact" (log p(x) itself), "elbo" (per
+  /// example) or "iwae" (with k draws, the hparam "k"). A score entry
+  /// returns one value per example; an eval entry, their mean.
   std::optional<std::string> value;
   /// "prior": the prior a decode entry's latent has, when a host may sample
   /// it itself: "standard_normal".
@@ -214,8 +216,8 @@ struct Manifest {
 };
 
 /// The values "kind", "init" and the input kinds may take.
-inline const std::initializer_list<const char *> kEntryKinds = {"train", "eval", "encode",
-                                                                "decode"};
+inline const std::initializer_list<const char *> kEntryKinds = {"train", "eval", "score",
+                                                                "encode", "decode"};
 inline const std::initializer_list<const char *> kInitKinds = {
     "zeros", "ones", "normal", "uniform", "glorot_uniform", "kaiming_uniform"};
 inline const std::initializer_list<const char *> kDataKinds = {"real", "label", "tokens"};

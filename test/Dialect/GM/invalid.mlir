@@ -869,6 +869,30 @@ gm.model @m {
 
 // -----
 
+// Tests that a score entry says which bound on log p(x) it computes.
+gm.model @m {
+  gm.data @x : tensor<?x4xf32> real
+  // expected-error @+1 {{with role score expects 'bound'}}
+  gm.func @f(%x: tensor<?x4xf32>, %k: !gm.key) -> tensor<?xf32> attributes {role = #gm.role<score>, inputs = [@x]} {
+    %s = gm.sum %x {axes = array<i64: 1>} : tensor<?x4xf32> -> tensor<?xf32>
+    gm.return %s : tensor<?xf32>
+  }
+}
+
+// -----
+
+// Tests that a score entry returns one value per example, not their mean.
+gm.model @m {
+  gm.data @x : tensor<?x4xf32> real
+  // expected-error @+1 {{with role score expects one tensor<?xf32> result, one value per example}}
+  gm.func @f(%x: tensor<?x4xf32>, %k: !gm.key) -> tensor<f32> attributes {role = #gm.role<score>, bound = #gm.bound<exact>, inputs = [@x]} {
+    %s = gm.sum %x {axes = array<i64: 0, 1>} : tensor<?x4xf32> -> tensor<f32>
+    gm.return %s : tensor<f32>
+  }
+}
+
+// -----
+
 // Tests that gm.host_conv2d names a gmrt_conv2d direction.
 func.func @f(%x: tensor<?x1x28x28xf32>, %w: tensor<64x1x4x4xf32>) -> tensor<?x64x14x14xf32> {
   // expected-error @+1 {{kind 3 is not a gmrt_conv2d direction}}

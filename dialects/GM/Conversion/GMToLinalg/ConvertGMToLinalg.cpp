@@ -40,6 +40,7 @@ void mlir::gm::populateGMToLinalgPatterns(TypeConverter &converter, RewritePatte
   populateProductPatterns(converter, patterns);
   populateRandomPatterns(converter, patterns);
   populateOptimizerPatterns(converter, patterns);
+  populateAutoregressivePatterns(converter, patterns);
 }
 
 /// The distribution constructors: legal during the conversion, read by the

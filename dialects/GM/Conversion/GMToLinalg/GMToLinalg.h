@@ -34,6 +34,9 @@ void populateProductPatterns(TypeConverter &converter, RewritePatternSet &patter
 /// Samples of every distribution family, importance-weighted bounds
 /// (Random.cpp).
 void populateRandomPatterns(TypeConverter &converter, RewritePatternSet &patterns);
+/// NADE's conditionals and their gradient as loops over the pixels
+/// (Autoregressive.cpp).
+void populateAutoregressivePatterns(TypeConverter &converter, RewritePatternSet &patterns);
 /// Adam and SGD updates, in place (Optimizers.cpp).
 void populateOptimizerPatterns(TypeConverter &converter, RewritePatternSet &patterns);
 

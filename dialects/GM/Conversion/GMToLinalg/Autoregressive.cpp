@@ -1,0 +1,263 @@
+//===- Autoregressive.cpp - NADE's recurrence as loops over the pixels ----===//
+//
+// gm.nade and gm.nade_grad become one scf.for over the D conditionals each,
+// carrying the shared pre-activation a_d = c + W[:, <d] x_<d as a (B, H)
+// tensor: O(B D H) work and O(B H) live state, never the (B, D, H) tensor of
+// every a_d (157 MB at batch 100 for Fashion-MNIST's H = 500, D = 784).
+// Every step is a few generics over (B, H) with H innermost and contiguous,
+// so LLVM vectorises them; W is transposed once so that its column d is a
+// contiguous row.
+//
+//   forward, d = 0 .. D-1:   logit_d = b_d + sigmoid(a_d) . V[d]
+//                            a_{d+1} = a_d + x_d W[:, d]
+//   backward, d = D-1 .. 0:  a_d = a_{d+1} - x_d W[:, d]    (a_D = c + x W^T)
+//                            dW[:, d] = sum_b x_d s,  dx_d = W[:, d] . s
+//                            dV[d] = sum_b g_d h_d,   s += g_d V[d] h_d (1 - h_d)
+//
+// with h_d = sigmoid(a_d) and s the sum of the hidden adjoints of the
+// conditionals after d; dc = sum_b s at the end. The backward pass walks a
+// down by subtraction instead of storing it: the rounding this adds is that
+// of the D additions that built it, which conformance measures.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/GM/Conversion/GMToLinalg/GMToLinalg.h"
+
+#include "dialects/GM/Conversion/GMToLinalg/LinalgBuilder.h"
+
+using namespace mlir;
+using namespace mlir::gm;
+
+namespace {
+
+using IT = utils::IteratorType;
+
+// 1 / (1 + exp(-x)), the formula of the sigmoid op's own lowering.
+Value sigmoid(OpBuilder &b, Location l, Value x) {
+  Value one = b.create<arith::ConstantOp>(l, b.getF32FloatAttr(1.0f));
+  Value e = b.create<math::ExpOp>(l, b.create<arith::NegFOp>(l, x));
+  return b.create<arith::DivFOp>(l, one, b.create<arith::AddFOp>(l, one, e));
+}
+
+Value fma(OpBuilder &b, Location l, Value acc, Value x, Value y, bool reassoc) {
+  Value p = b.create<arith::MulFOp>(l, x, y);
+  return reassoc ? b.create<arith::AddFOp>(l, acc, p, arith::FastMathFlags::reassoc)
+                 : b.create<arith::AddFOp>(l, acc, p).getResult();
+}
+
+/// What the two patterns share: the sizes, the maps of a generic over
+/// (b, h), and slices of rows and columns at the loop's index.
+struct NadeBuilder {
+  ConversionPatternRewriter &rw;
+  LinalgBuilder lb;
+  Location loc;
+  MLIRContext *ctx;
+  Value batch;          // B, read from x
+  int64_t d, h;         // D pixels, H hidden units
+  RankedTensorType bh;  // (B, H)
+  RankedTensorType colB, rowH;
+
+  NadeBuilder(ConversionPatternRewriter &rw, Location loc, Value x, Value w)
+      : rw(rw), lb(rw), loc(loc), ctx(rw.getContext()) {
+    batch = lb.dim(loc, x, 0);
+    d = LinalgBuilder::type(x).getDimSize(1);
+    h = LinalgBuilder::type(w).getDimSize(0);
+    Type f32 = rw.getF32Type();
+    bh = RankedTensorType::get({ShapedType::kDynamic, h}, f32);
+    colB = RankedTensorType::get({ShapedType::kDynamic}, f32);
+    rowH = RankedTensorType::get({h}, f32);
+  }
+
+  AffineExpr dim(unsigned i) { return getAffineDimExpr(i, ctx); }
+  AffineMap bhMap() { return AffineMap::get(2, 0, {dim(0), dim(1)}, ctx); }
+  AffineMap bMap() { return AffineMap::get(2, 0, {dim(0)}, ctx); }
+  AffineMap hMap() { return AffineMap::get(2, 0, {dim(1)}, ctx); }
+
+  OpFoldResult idx(int64_t v) { return rw.getIndexAttr(v); }
+
+  /// Row |i| of a (D, H) tensor, as (H).
+  Value row(Value t, Value i) {
+    return rw.create<tensor::ExtractSliceOp>(loc, rowH, t, ArrayRef<OpFoldResult>{i, idx(0)},
+                                             ArrayRef<OpFoldResult>{idx(1), idx(h)},
+                                             ArrayRef<OpFoldResult>{idx(1), idx(1)});
+  }
+  /// Column |i| of a (B, D) tensor, as (B).
+  Value column(Value t, Value i) {
+    return rw.create<tensor::ExtractSliceOp>(loc, colB, t, ArrayRef<OpFoldResult>{idx(0), i},
+                                             ArrayRef<OpFoldResult>{batch, idx(1)},
+                                             ArrayRef<OpFoldResult>{idx(1), idx(1)});
+  }
+  Value insertRow(Value r, Value into, Value i) {
+    return rw.create<tensor::InsertSliceOp>(loc, r, into, ArrayRef<OpFoldResult>{i, idx(0)},
+                                            ArrayRef<OpFoldResult>{idx(1), idx(h)},
+                                            ArrayRef<OpFoldResult>{idx(1), idx(1)});
+  }
+  Value insertColumn(Value c, Value into, Value i) {
+    return rw.create<tensor::InsertSliceOp>(loc, c, into, ArrayRef<OpFoldResult>{idx(0), i},
+                                            ArrayRef<OpFoldResult>{batch, idx(1)},
+                                            ArrayRef<OpFoldResult>{idx(1), idx(1)});
+  }
+
+  /// W (H, D) -> (D, H): column d of W becomes a contiguous row.
+  Value transposed(Value w) {
+    auto t = RankedTensorType::get({d, h}, rw.getF32Type());
+    return rw
+        .create<linalg::TransposeOp>(loc, w, lb.empty(loc, t, {}), ArrayRef<int64_t>{1, 0})
+        .getResult()[0];
+  }
+
+  /// A generic over (b, h) with |iters|, reading |ins| through |inMaps| and
+  /// accumulating into |outs| through |outMaps|.
+  SmallVector<Value> over(ValueRange ins, ArrayRef<AffineMap> inMaps, ValueRange outs,
+                          ArrayRef<AffineMap> outMaps, ArrayRef<IT> iters, MultiBodyFn body) {
+    SmallVector<AffineMap> maps(inMaps);
+    maps.append(outMaps.begin(), outMaps.end());
+    SmallVector<Type> types;
+    for (Value o : outs)
+      types.push_back(o.getType());
+    return rw
+        .create<linalg::GenericOp>(loc, types, ins, outs, maps, iters,
+                                   [&](OpBuilder &nb, Location l, ValueRange a) {
+                                     nb.create<linalg::YieldOp>(l, body(nb, l, a));
+                                   })
+        .getResults();
+  }
+};
+
+struct NadeLowering : OpConversionPattern<NadeOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(NadeOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rw) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getInput(), bias = adaptor.getB();
+    NadeBuilder nb(rw, loc, x, adaptor.getW());
+    LinalgBuilder &lb = nb.lb;
+    Value wt = nb.transposed(adaptor.getW()), v = adaptor.getV();
+    // a_0 = c in every row; the logits are written column by column.
+    Value a0 = nb.over(adaptor.getC(), nb.hMap(), lb.empty(loc, nb.bh, nb.batch), nb.bhMap(),
+                       {IT::parallel, IT::parallel},
+                       [](OpBuilder &, Location, ValueRange a) { return SmallVector<Value>{a[0]}; })[0];
+    Value logits0 = lb.empty(loc, op.getType(), nb.batch);
+    auto loop = rw.create<scf::ForOp>(loc, lb.index(loc, 0), lb.index(loc, nb.d),
+                                      lb.index(loc, 1), ValueRange{a0, logits0});
+    {
+      OpBuilder::InsertionGuard guard(rw);
+      rw.setInsertionPointToStart(loop.getBody());
+      Value i = loop.getInductionVar();
+      Value a = loop.getRegionIterArgs()[0], logits = loop.getRegionIterArgs()[1];
+      Value bi = rw.create<tensor::ExtractOp>(loc, bias, i);
+      Value init = rw.create<linalg::FillOp>(loc, bi, lb.empty(loc, nb.colB, nb.batch)).getResult(0);
+      // logit_d = b_d + sum_h sigmoid(a_d) V[d]: h is the reduction.
+      Value col = nb.over({a, nb.row(v, i)}, {nb.bhMap(), nb.hMap()}, init, nb.bMap(),
+                          {IT::parallel, IT::reduction},
+                          [](OpBuilder &b, Location l, ValueRange s) {
+                            return SmallVector<Value>{fma(b, l, s[2], sigmoid(b, l, s[0]), s[1], true)};
+                          })[0];
+      Value nextLogits = nb.insertColumn(col, logits, i);
+      // a_{d+1} = a_d + x_d W[:, d], in place.
+      Value nextA = nb.over({nb.column(x, i), nb.row(wt, i)}, {nb.bMap(), nb.hMap()}, a,
+                            nb.bhMap(), {IT::parallel, IT::parallel},
+                            [](OpBuilder &b, Location l, ValueRange s) {
+                              return SmallVector<Value>{fma(b, l, s[2], s[0], s[1], false)};
+                            })[0];
+      rw.create<scf::YieldOp>(loc, ValueRange{nextA, nextLogits});
+    }
+    rw.replaceOp(op, loop.getResult(1));
+    return success();
+  }
+};
+
+struct NadeGradLowering : OpConversionPattern<NadeGradOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(NadeGradOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rw) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getInput(), w = adaptor.getW(), v = adaptor.getV(), g = adaptor.getGrad();
+    NadeBuilder nb(rw, loc, x, w);
+    LinalgBuilder &lb = nb.lb;
+    Value wt = nb.transposed(w);
+    // The data's adjoint is computed only when something reads it (a
+    // training step's x is data and never does).
+    bool wantDx = !op.getDInput().use_empty();
+    auto dh = RankedTensorType::get({nb.d, nb.h}, rw.getF32Type());
+    // a_D = c + x W^T: one product, then walked down.
+    Value c0 = nb.over(adaptor.getC(), nb.hMap(), lb.empty(loc, nb.bh, nb.batch), nb.bhMap(),
+                       {IT::parallel, IT::parallel},
+                       [](OpBuilder &, Location, ValueRange a) { return SmallVector<Value>{a[0]}; })[0];
+    Value aD = rw.create<linalg::MatmulTransposeBOp>(loc, nb.bh, ValueRange{x, w}, c0).getResult(0);
+    SmallVector<Value> inits = {aD, lb.zeros(loc, nb.bh, nb.batch), lb.empty(loc, dh, {}),
+                                lb.empty(loc, dh, {})};
+    if (wantDx)
+      inits.push_back(lb.empty(loc, LinalgBuilder::type(x), nb.batch));
+    auto loop = rw.create<scf::ForOp>(loc, lb.index(loc, 0), lb.index(loc, nb.d),
+                                      lb.index(loc, 1), inits);
+    {
+      OpBuilder::InsertionGuard guard(rw);
+      rw.setInsertionPointToStart(loop.getBody());
+      // d = D - 1 - k.
+      Value i = rw.create<arith::SubIOp>(loc, lb.index(loc, nb.d - 1), loop.getInductionVar());
+      ValueRange carried = loop.getRegionIterArgs();
+      Value a = carried[0], s = carried[1], dwt = carried[2], dv = carried[3];
+      Value xi = nb.column(x, i), wi = nb.row(wt, i), vi = nb.row(v, i), gi = nb.column(g, i);
+      // a_d = a_{d+1} - x_d W[:, d] (in place) and h_d = sigmoid(a_d).
+      SmallVector<Value> ah = nb.over(
+          {xi, wi}, {nb.bMap(), nb.hMap()}, {a, lb.empty(loc, nb.bh, nb.batch)},
+          {nb.bhMap(), nb.bhMap()}, {IT::parallel, IT::parallel},
+          [](OpBuilder &b, Location l, ValueRange s) {
+            Value ad = b.create<arith::SubFOp>(l, s[2], b.create<arith::MulFOp>(l, s[0], s[1]));
+            return SmallVector<Value>{ad, sigmoid(b, l, ad)};
+          });
+      Value hd = ah[1];
+      // x_d feeds every conditional after d: its weight column meets s
+      // (b is the reduction, h stays innermost).
+      Value dwRow = nb.over({xi, s}, {nb.bMap(), nb.bhMap()}, lb.zeros(loc, nb.rowH, {}),
+                            nb.hMap(), {IT::reduction, IT::parallel},
+                            [](OpBuilder &b, Location l, ValueRange s) {
+                              return SmallVector<Value>{fma(b, l, s[2], s[0], s[1], false)};
+                            })[0];
+      SmallVector<Value> next = {ah[0], Value(), nb.insertRow(dwRow, dwt, i), Value()};
+      if (wantDx) {
+        Value dxCol = nb.over({s, wi}, {nb.bhMap(), nb.hMap()}, lb.zeros(loc, nb.colB, nb.batch),
+                              nb.bMap(), {IT::parallel, IT::reduction},
+                              [](OpBuilder &b, Location l, ValueRange s) {
+                                return SmallVector<Value>{fma(b, l, s[2], s[0], s[1], true)};
+                              })[0];
+        next.push_back(nb.insertColumn(dxCol, carried[4], i));
+      }
+      // dV[d] = sum_b g_d h_d; then s += g_d V[d] h_d (1 - h_d), in place.
+      Value dvRow = nb.over({gi, hd}, {nb.bMap(), nb.bhMap()}, lb.zeros(loc, nb.rowH, {}),
+                            nb.hMap(), {IT::reduction, IT::parallel},
+                            [](OpBuilder &b, Location l, ValueRange s) {
+                              return SmallVector<Value>{fma(b, l, s[2], s[0], s[1], false)};
+                            })[0];
+      next[3] = nb.insertRow(dvRow, dv, i);
+      next[1] = nb.over({gi, vi, hd}, {nb.bMap(), nb.hMap(), nb.bhMap()}, s, nb.bhMap(),
+                        {IT::parallel, IT::parallel},
+                        [](OpBuilder &b, Location l, ValueRange s) {
+                          Value one = b.create<arith::ConstantOp>(l, b.getF32FloatAttr(1.0f));
+                          Value slope = b.create<arith::MulFOp>(
+                              l, s[2], b.create<arith::SubFOp>(l, one, s[2]));
+                          Value up = b.create<arith::MulFOp>(
+                              l, b.create<arith::MulFOp>(l, s[0], s[1]), slope);
+                          return SmallVector<Value>{b.create<arith::AddFOp>(l, s[3], up)};
+                        })[0];
+      rw.create<scf::YieldOp>(loc, next);
+    }
+    ValueRange out = loop.getResults();
+    Value dx = wantDx ? out[4] : lb.zeros(loc, LinalgBuilder::type(x), nb.batch);
+    Value dw = rw.create<linalg::TransposeOp>(loc, out[2], lb.empty(loc, op.getDW().getType(), {}),
+                                              ArrayRef<int64_t>{1, 0})
+                   .getResult()[0];
+    Value dc = lb.reduce(loc, out[1], {0}, op.getDC().getType());
+    Value db = lb.reduce(loc, g, {0}, op.getDB().getType());
+    rw.replaceOp(op, ValueRange{dx, dw, dc, out[3], db});
+    return success();
+  }
+};
+
+} // namespace
+
+void mlir::gm::populateAutoregressivePatterns(TypeConverter &converter,
+                                              RewritePatternSet &patterns) {
+  patterns.add<NadeLowering, NadeGradLowering>(converter, patterns.getContext());
+}
