@@ -114,14 +114,29 @@ std::vector<int64_t> permutation(uint64_t seed, int64_t epoch, int64_t n) {
 //===----------------------------------------------------------------------===//
 
 Status loadSplit(const Manifest &m, const std::string &path, const std::string &split,
-                 Split &out) {
+                 Split &out, int onlyClass) {
   out = Split();
+  // A Fashion-MNIST folder, or one array of examples: an .npy file, or an
+  // IDX image file (values / 255, as Fashion-MNIST's own are read).
   bool npy = path.size() > 4 && path.compare(path.size() - 4, 4, ".npy") == 0;
+  struct stat st;
+  bool idx = !npy && stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
   Dataset ds;
   FloatArray arr;
-  if (npy) {
-    if (Status s = readNpy(path, arr); !s)
+  if (idx) {
+    ByteArray bytes;
+    if (Status s = readIdx(path, bytes); !s)
       return s;
+    arr.shape = bytes.shape;
+    arr.data.assign(bytes.data.begin(), bytes.data.end());
+    for (float &v : arr.data)
+      v /= 255.0f;
+    npy = true;
+  }
+  if (npy) {
+    if (!idx)
+      if (Status s = readNpy(path, arr); !s)
+        return s;
     if (arr.shape.empty())
       return Status::error("'" + path + "' holds a scalar, not one example per row");
     out.count = arr.shape[0];
@@ -131,6 +146,7 @@ Status loadSplit(const Manifest &m, const std::string &path, const std::string &
     out.count = ds.count;
     out.height = ds.height;
     out.imageWidth = ds.width;
+    out.labels = ds.labels;
   }
   std::vector<int64_t> rows;
   for (const DataSpec &d : m.data) {
@@ -184,9 +200,31 @@ Status loadSplit(const Manifest &m, const std::string &path, const std::string &
       return Status::error("data '" + d.name + "' comes from '" + d.source +
                            "', which gmrun cannot read yet; pass --data FILE.npy");
     }
-    // ?class=N keeps the examples of one class.
-    if (!npy && query.rfind("class=", 0) == 0) {
-      int cls = std::atoi(query.c_str() + 6);
+    // The source's options, "&"-separated: class=N keeps the examples of
+    // one class; binary makes pixels 0 or 1 (x > 0.5), as the literature on
+    // binary-pixel models does.
+    int cls = onlyClass;
+    for (size_t at = 0; !query.empty() && at <= query.size();) {
+      size_t amp = query.find('&', at);
+      std::string opt = query.substr(at, amp == std::string::npos ? std::string::npos : amp - at);
+      at = amp == std::string::npos ? query.size() + 1 : amp + 1;
+      char *end = nullptr;
+      if (opt.rfind("class=", 0) == 0) {
+        long c = std::strtol(opt.c_str() + 6, &end, 10);
+        if (opt.size() == 6 || *end || c < 0 || c > 9)
+          return Status::error("data '" + d.name + "' comes from '" + d.source +
+                               "': class= expects a Fashion-MNIST class 0..9");
+        if (cls < 0)
+          cls = (int)c;
+      } else if (opt == "binary") {
+        for (float &v : a)
+          v = v > 0.5f ? 1.0f : 0.0f;
+      } else {
+        return Status::error("data '" + d.name + "' comes from '" + d.source +
+                             "': unknown option '" + opt + "' (expected class=N or binary)");
+      }
+    }
+    if (!npy && cls >= 0) {
       rows.clear();
       for (int64_t i = 0; i < ds.count; ++i)
         if (ds.labels[i] == cls)
@@ -196,6 +234,7 @@ Status loadSplit(const Manifest &m, const std::string &path, const std::string &
         kept.insert(kept.end(), a.begin() + r * w, a.begin() + (r + 1) * w);
       a.swap(kept);
       out.count = (int64_t)rows.size();
+      out.labels.assign(rows.size(), (uint8_t)cls);
     }
     out.arrays[d.name] = std::move(a);
     out.width[d.name] = w;
@@ -326,6 +365,8 @@ std::string testMetrics(const Artifact &art, State &state, const Split &test, ui
     double value = evaluate(art, state, e, test, seed, 100);
     if (e.value == "elbo")
       out += ", \"test_neg_elbo\": " + num(-value);
+    else if (e.value == "exact")
+      out += ", \"test_nll\": " + num(-value);
     else
       out += ", \"test_" + e.name.substr(5) + "\": " + num(value);
   }

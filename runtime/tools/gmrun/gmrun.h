@@ -82,13 +82,15 @@ struct Split {
   std::map<std::string, std::vector<float>> arrays; // name -> (count, per-example)
   std::map<std::string, int64_t> width;             // per-example size
   int64_t height = 28, imageWidth = 28;             // for image grids
+  std::vector<uint8_t> labels;                      // Fashion-MNIST's classes, when read from it
 };
 
 /// Reads split |split| ("train" or "test") of the data at |path| (a
 /// Fashion-MNIST folder or an .npy array) as the model's data declarations
-/// ask.
+/// ask; |onlyClass| >= 0 keeps the Fashion-MNIST examples of that class, as
+/// a source's ?class=N does.
 Status loadSplit(const Manifest &m, const std::string &path, const std::string &split,
-                 Split &out);
+                 Split &out, int onlyClass = -1);
 
 //===----------------------------------------------------------------------===//
 // Calling entries
@@ -210,6 +212,8 @@ int evalCommand(const Args &a, const Artifact &art);
 int sampleCommand(const Args &a, const Artifact &art);
 int traverseCommand(const Args &a, const Artifact &art);
 int encodeCommand(const Args &a, const Artifact &art);
+int scoreCommand(const Args &a, const Artifact &art);
+int anomalyCommand(const Args &a, const Artifact &art);
 
 } // namespace gmrun
 

@@ -64,6 +64,8 @@ int evalCommand(const Args &a, const Artifact &art) {
     double value = evaluate(art, state, e, test, seed, what == "iwae" ? std::min<int64_t>(batch, 100) : batch, k);
     if (what == "elbo")
       out += ", \"neg_elbo\": " + num(-value);
+    else if (what == "exact")
+      out += ", \"nll\": " + num(-value);
     else if (what == "iwae")
       out += ", \"iwae_nll\": " + num(-value) + ", \"k\": " + num(k);
     else

@@ -54,6 +54,10 @@ const char *kUsage = R"(usage: gmrun COMMAND ARTIFACT [options]
 commands:
   train     train on the data, checkpoint, one JSON line of metrics per epoch
   eval      test-set -ELBO and IWAE bound (nats per image) of a checkpoint
+  score     log p(x) (or its bound) of every image, as .npy; mean in nats
+            and bits per dimension
+  anomaly   one-class anomaly detection on Fashion-MNIST: per class, train
+            on it alone, score the test set, ROC-AUC of -log p(x)
   sample    PNG grid of samples from the prior (--reconstruct: test images
             and their reconstructions)
   traverse  PNG grid varying one latent dimension per row
@@ -78,6 +82,13 @@ options (defaults in brackets):
             minimax game runs its discriminator every batch and its generator
             every k-th; WHO is a block, a player, or BLOCK.PLAYER)
   eval:     --k K [the model's], --batch B [100]
+  score:    --input FILE (IDX or .npy images) [the test split], --out FILE.npy
+            [scores.npy], --objective NAME [exact log p(x), else IWAE, else
+            ELBO], --k K, --batch B [100]
+  anomaly:  --classes C,C,... [0,...,9], --out DIR [gm-anomaly] (a run per
+            class in DIR/class-C; --resume continues them), train's options
+            (--epochs, --steps, --batch, --lr, ...), --objective, --k
+  train:    --class C (one Fashion-MNIST class only, 0..9)
   sample:   --n N [64], --out FILE.png|FILE.npy [samples.png] (.npy: the values,
             one row per image), --reconstruct
   traverse: --index I [0], --range R [3], --columns C [9], --out FILE.png
@@ -90,7 +101,7 @@ Args parseArgs(int argc, char **argv) {
   static const std::set<std::string> valued = {
       "seed", "data", "threads", "checkpoint", "epochs", "steps", "out", "batch", "lr",
       "hparam", "checkpoint-every", "k", "n", "index", "range", "columns", "split", "entry",
-      "print-param"};
+      "print-param", "input", "objective", "classes", "class"};
   static const std::set<std::string> boolean = {"resume", "reconstruct", "quiet",
                                                 "keep-denormals", "check-numerics"};
   Args a;
@@ -300,8 +311,9 @@ using namespace gmrun;
 
 int run(int argc, char **argv) {
   Args a = parseArgs(argc, argv);
-  static const std::set<std::string> commands = {"train", "eval", "sample", "traverse",
-                                                 "encode", "info", "run", "system"};
+  static const std::set<std::string> commands = {"train",  "eval",   "score", "anomaly",
+                                                 "sample", "traverse", "encode", "info",
+                                                 "run",    "system"};
   if (!commands.count(a.command))
     die("unknown command '" + a.command + "' (gmrun help lists them)");
   gmrt::setGemmThreads((int)intOption(a, "threads", 1));
@@ -330,6 +342,10 @@ int run(int argc, char **argv) {
     return train(a, art);
   if (a.command == "eval")
     return evalCommand(a, art);
+  if (a.command == "score")
+    return scoreCommand(a, art);
+  if (a.command == "anomaly")
+    return anomalyCommand(a, art);
   if (a.command == "sample")
     return sampleCommand(a, art);
   if (a.command == "traverse")

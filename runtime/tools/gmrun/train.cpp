@@ -149,8 +149,13 @@ int train(const Args &a, const Artifact &art) {
   gmrt::enableNumericChecks(checkNumerics);
 
   Split trainSet, testSet;
-  check(loadSplit(m, dataPath(a), "train", trainSet));
-  check(loadSplit(m, dataPath(a), "test", testSet));
+  // --class N: one Fashion-MNIST class only (gmrun anomaly's one-class
+  // training), in both splits.
+  int onlyClass = (int)intOption(a, "class", -1, 0);
+  if (onlyClass > 9)
+    die("--class expects a Fashion-MNIST class 0..9, got " + std::to_string(onlyClass));
+  check(loadSplit(m, dataPath(a), "train", trainSet, onlyClass));
+  check(loadSplit(m, dataPath(a), "test", testSet, onlyClass));
   // The first block that names a batch size sets it for all.
   int64_t dflt = 128;
   for (auto it = plan.rbegin(); it != plan.rend(); ++it)

@@ -1,0 +1,120 @@
+"""Independent checks of gmrun score and gmrun anomaly (no numpy here).
+
+  density.py rows DIR N            N grey 28x28 images (a fixed pattern)
+                                   as DIR/rows.npy (f32) and DIR/rows.idx
+                                   (IDX bytes 0/255)
+  density.py independent CKPT SCORES ROWS
+                                   log p(x) of the independent-pixel model
+                                   in closed form from the checkpoint's
+                                   logits theta, against gmrun's scores
+  density.py auroc SCORES LABELS CLASS JSON
+                                   ROC-AUC of -log p(x) for "label != CLASS"
+                                   by brute force over all pairs of a sample,
+                                   and exactly by ranks, against the
+                                   "auroc" of gmrun anomaly's JSON line
+"""
+import gzip, json, math, random, struct, sys
+
+
+def read_npy(path):
+    data = open(path, "rb").read()
+    (n,) = struct.unpack("<H", data[8:10])
+    header = data[10:10 + n].decode()
+    shape = eval(header)["shape"]
+    count = 1
+    for d in shape:
+        count *= d
+    return shape, list(struct.unpack("<%df" % count, data[10 + n:10 + n + 4 * count]))
+
+
+def write_npy(path, shape, values):
+    h = "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }" % (
+        ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else ""))
+    h += " " * ((64 - (10 + len(h) + 1) % 64) % 64) + "\n"
+    with open(path, "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h.encode())
+        f.write(struct.pack("<%df" % len(values), *values))
+
+
+def tensor(path, name):
+    data = open(path, "rb").read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    a, b = header[name]["data_offsets"]
+    body = data[8 + n + a:8 + n + b]
+    return list(struct.unpack("<%df" % (len(body) // 4), body))
+
+
+def rows(out, n):
+    rnd = random.Random(7)
+    # Grey levels on both sides of 0.5: a model reading "?binary" data sees
+    # them as 0 or 1, which the closed form below assumes.
+    pix = [rnd.choice([0.0, 0.2, 0.4, 0.6, 0.8, 1.0]) for _ in range(n * 784)]
+    write_npy(out + "/rows.npy", (n, 784), pix)
+    with open(out + "/rows.idx", "wb") as f:
+        f.write(struct.pack(">IIII", 0x803, n, 28, 28))
+        f.write(bytes(int(round(v * 255)) for v in pix))
+    print("wrote %d rows" % n)
+
+
+def independent(ckpt, scores, rows_path):
+    theta = tensor(ckpt, "theta")
+    shape, x = read_npy(rows_path)
+    _, s = read_npy(scores)
+    n, d = shape
+    worst = 0.0
+    for i in range(n):
+        # log p(x) = sum_d x_d log sigmoid(t_d) + (1 - x_d) log sigmoid(-t_d),
+    # with x binarised (x > 0.5).
+        lp = 0.0
+        for j in range(d):
+            t = theta[j]
+            lp += -math.log1p(math.exp(-t)) if x[i * d + j] > 0.5 else -math.log1p(math.exp(t))
+        worst = max(worst, abs(lp - s[i]) / max(1.0, abs(lp)))
+    if worst > 1e-5:
+        sys.exit("score differs from the closed form by %g (relative)" % worst)
+    print("closed form matches %d scores" % n)
+
+
+def auroc(scores, labels_path, cls, json_path):
+    _, s = read_npy(scores)
+    raw = gzip.open(labels_path).read()
+    labels = list(raw[8:])
+    assert len(labels) == len(s)
+    anomaly = [-v for v in s]
+    pos = [a for a, l in zip(anomaly, labels) if l != cls]
+    neg = [a for a, l in zip(anomaly, labels) if l == cls]
+    # Exactly: ranks with ties averaged.
+    order = sorted(range(len(anomaly)), key=lambda i: anomaly[i])
+    rank = [0.0] * len(anomaly)
+    i = 0
+    while i < len(order):
+        j = i
+        while j < len(order) and anomaly[order[j]] == anomaly[order[i]]:
+            j += 1
+        for t in range(i, j):
+            rank[order[t]] = (i + j + 1) / 2.0
+        i = j
+    rsum = sum(r for r, l in zip(rank, labels) if l != cls)
+    exact = (rsum - len(pos) * (len(pos) + 1) / 2.0) / (len(pos) * len(neg))
+    # By definition, on a sample of pairs: P(positive above negative).
+    rnd = random.Random(3)
+    pairs = [(rnd.choice(pos), rnd.choice(neg)) for _ in range(20000)]
+    sampled = sum(1.0 if p > q else 0.5 if p == q else 0.0 for p, q in pairs) / len(pairs)
+    if abs(sampled - exact) > 0.02:
+        sys.exit("rank AUROC %f disagrees with the pair sample %f" % (exact, sampled))
+    got = [json.loads(l) for l in open(json_path) if '"class"' in l]
+    got = [g for g in got if g["class"] == cls][0]["auroc"]
+    if abs(got - exact) > 1e-5:
+        sys.exit("gmrun anomaly says %f, the ranks give %f" % (got, exact))
+    print("auroc matches: %.4f" % exact)
+
+
+if __name__ == "__main__":
+    cmd = sys.argv[1]
+    if cmd == "rows":
+        rows(sys.argv[2], int(sys.argv[3]))
+    elif cmd == "independent":
+        independent(*sys.argv[2:5])
+    elif cmd == "auroc":
+        auroc(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
