@@ -271,6 +271,23 @@ void ::gm::eval::registerStochasticRules(Rules &rules) {
     frame.setT(o, std::move(out));
     return true;
   });
+  rules.def<ArSampleOp>([](ArSampleOp o, Frame &frame) {
+    // From x = 0, for each value d of an example in row-major order: the
+    // region's logits at the partial sample, then x_d = [u_d < sigmoid].
+    const Tensor &u = frame.T(o.getUniforms());
+    Tensor x(u.shape);
+    int64_t b = u.shape[0], d = b ? u.numel() / b : 0;
+    for (int64_t i = 0; i < d; ++i) {
+      std::vector<RtValue> out;
+      if (!frame.run(o.getBody(), {RtValue::ofTensor(x)}, out))
+        return false;
+      const Tensor &l = out[0].tensor;
+      for (int64_t n = 0; n < b; ++n)
+        x.data[n * d + i] = u.data[n * d + i] < sigmoid(l.data[n * d + i]) ? 1 : 0;
+    }
+    frame.setT(o, std::move(x));
+    return true;
+  });
   rules.def<AdversarialOp>([](AdversarialOp o, Frame &frame) {
     // mean log sigmoid(real) + mean log sigmoid(-fake).
     const Tensor &r = frame.T(o.getReal()), &f = frame.T(o.getFake());

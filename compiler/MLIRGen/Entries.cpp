@@ -11,6 +11,10 @@
 //                  condition z that is a latent whose prior declares its
 //                  shape (`: [20]`), and a distribution that has a mean:
 //                  the mean of p(x | z), as a function of z.
+//   @sample.<x>    likelihood p(x) over a data input x with no condition, a
+//                  bernoulli_logits whose logits read only x (no other
+//                  data, latent or distribution): x sampled value by value
+//                  (gm.ar_sample) from uniforms of x's shape.
 //   @generate.<z>  minimax whose value is gan(D(real...), D(fake, ...)),
 //                  where fake (through the block's lets) reads exactly one
 //                  latent z, whose prior declares its shape, and no data,
@@ -185,6 +189,47 @@ LogicalResult MLIRGenImpl::genInference() {
       return mlir::failure();
     // gmrun samples the prior itself when it is a standard normal.
     fn.setStandardPrior(isStandardNormal(*prior));
+  }
+  // sample: an autoregressive (or independent) Bernoulli likelihood p(x)
+  // of a data input, conditioned on nothing, whose logits read no data but
+  // x, no latent and no other distribution: x drawn value by value from
+  // uniforms the host draws (gm.ar_sample).
+  for (const ::gm::DistDecl &d : ast.dists) {
+    if (d.role != Role::Likelihood || !d.conds.empty() || !dataIndex.count(d.var.text) ||
+        d.dist->name != "bernoulli_logits" || taken("sample." + d.var.text))
+      continue;
+    Reads reads;
+    llvm::StringSet<> visited;
+    for (const ::gm::Arg &a : d.dist->args)
+      if (a.value)
+        collectReads(*a.value, nullptr, reads, visited);
+    if (reads.stochastic || !reads.latents.empty() ||
+        llvm::any_of(reads.data, [&](const std::string &n) { return n != d.var.text; }))
+      continue;
+    unsigned xi = dataIndex.lookup(d.var.text);
+    Type xt = dataOps[xi].getType();
+    FuncOp fn = genInferenceFn("sample." + d.var.text, FuncRole::sample, "uniforms", d.loc,
+                               "this likelihood", [&](FnCtx &fn) -> Value {
+      Location at = loc(d.loc);
+      Value u = fn.entry->insertArgument(0u, xt, at);
+      fn.batchSize = builder.create<BatchSizeOp>(at, u);
+      auto op = builder.create<ArSampleOp>(at, xt, u);
+      OpBuilder::InsertionGuard guard(builder);
+      Block *body = builder.createBlock(&op.getBody(), {}, {xt}, {at});
+      // Inside the region, x is the partial sample.
+      fn.dataArgs.push_back({xi, body->getArgument(0)});
+      ++fn.regionDepth;
+      Val v = genDistDecl(d, fn, {}, true);
+      --fn.regionDepth;
+      fn.dataArgs.clear();
+      auto bern = v ? v.value.getDefiningOp<BernoulliOp>() : BernoulliOp();
+      if (!bern)
+        return Value();
+      builder.create<YieldOp>(at, bern.getLogits());
+      return op.getResult();
+    });
+    if (!fn)
+      return mlir::failure();
   }
   // generate: a GAN's generator, the argument of the fake side's net.
   for (const ::gm::MinimaxDecl &m : ast.minimaxes) {

@@ -230,7 +230,8 @@ LogicalResult FuncOp::verify() {
   auto scalar = RankedTensorType::get({}, Float32Type::get(getContext()));
   if (type.getNumInputs() == 0 || !isa<KeyType>(type.getInputs().back()))
     return emitOpError() << "expects a !gm.key as its last argument";
-  bool takesLatent = role == FuncRole::decode || role == FuncRole::generate;
+  bool takesLatent =
+      role == FuncRole::decode || role == FuncRole::generate || role == FuncRole::sample;
   // Data first; then a training step's run-time scalars, or the latent
   // value a decoder maps.
   size_t extra = takesLatent ? 1 : getRuntimeArgNames().size();
@@ -282,6 +283,10 @@ LogicalResult FuncOp::verify() {
         type.getResult(0) != RankedTensorType::get({ShapedType::kDynamic}, scalar.getElementType()))
       return emitOpError() << "with role score expects one tensor<?xf32> result, one value per "
                               "example";
+    break;
+  case FuncRole::sample:
+    if (type.getNumResults() != 1 || type.getResult(0) != type.getInput(getInputs().size()))
+      return emitOpError() << "with role sample expects one result of its uniforms' type";
     break;
   case FuncRole::encode:
   case FuncRole::decode:
@@ -1174,6 +1179,26 @@ LogicalResult IwaeOp::verify() {
       block.getArgument(0).getType() != q.getSampleType())
     return emitOpError() << "expects its region to take one "
                          << q.getSampleType() << " sample";
+  auto yield = dyn_cast<YieldOp>(block.getTerminator());
+  auto yt = yield ? dyn_cast<RankedTensorType>(yield.getValue().getType()) : RankedTensorType();
+  if (!yt || yt.getRank() != 1 || !isBatched(yt))
+    return emitOpError() << "expects its region to yield one value per example";
+  return success();
+}
+
+LogicalResult ArSampleOp::verify() {
+  Type t = getUniforms().getType();
+  if (getType() != t)
+    return emitOpError() << "expects a result of its uniforms' type " << t << ", got "
+                         << getType();
+  if (!isBatched(rt(getUniforms())))
+    return emitOpError() << "expects batched uniforms, got " << t;
+  Block &block = getBody().front();
+  if (block.getNumArguments() != 1 || block.getArgument(0).getType() != t)
+    return emitOpError() << "expects its region to take one " << t << " sample";
+  auto yield = dyn_cast<YieldOp>(block.getTerminator());
+  if (!yield || yield.getValue().getType() != t)
+    return emitOpError() << "expects its region to yield one logit per value, " << t;
   return success();
 }
 

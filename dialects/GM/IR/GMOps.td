@@ -216,6 +216,7 @@ def GM_FuncOp : GM_FunctionLikeOp<"func", [],
     | `train` | data, the optimizer's run-time scalars, key | loss | `step`, `player`, `params`, `optimizer` |
     | `eval` | data, key | tensor<f32> | `bound` when it is an ELBO or IWAE bound, or the exact log p(x) |
     | `score` | data, key | tensor<?xf32>, one value per example | `bound`, always |
+    | `sample` | uniforms of the data's shape, key | an exact sample of the data | |
     | `encode` | data, key | the posterior mean of `latent` | |
     | `decode`, `generate` | a value of `latent`, key | a mean image | `standard_prior` |
 
@@ -1369,14 +1370,44 @@ def GM_IwaeOp : GM_Op<"iwae", [SingleBlock,
   let hasVerifier = 1;
 }
 
-def GM_YieldOp : GM_Op<"yield", [Pure, Terminator, HasParent<"IwaeOp">]> {
-  let summary = "yields log p(x | z) from a gm.iwae region";
+def GM_ArSampleOp : GM_Op<"ar_sample", [SingleBlock, RecursiveMemoryEffects]> {
+  let summary = "an exact sample of an autoregressive Bernoulli model, value by value";
+  let description = [{
+    Ancestral sampling: starting from x = 0, for each d = 0 .. D-1 in the
+    row-major order of an example's values, logits = region(x) and
+    x_d = [u_d < sigmoid(logits_d)]. The region maps x to the logits of
+    p(x_d = 1 | x_<d) for every d, so the result is an exact sample when
+    logit d reads only x_<d (NADE, masked layers, a shifted previous pixel)
+    or nothing of x (independent pixels). `uniforms` are draws in (0, 1) of
+    x's shape, which the caller makes: the op is a deterministic function
+    of them. A region that is one gm.nade of its argument lowers to NADE's
+    own O(DH) recurrence; any other runs D times.
+
+    ```mlir
+    %x = gm.ar_sample %u : tensor<?x784xf32> -> tensor<?x784xf32> {
+    ^bb0(%x: tensor<?x784xf32>):
+      %l = gm.nade %x, %W, %c, %V, %b : ...
+      gm.yield %l : tensor<?x784xf32>
+    }
+    ```
+  }];
+  let arguments = (ins GM_F32Tensor:$uniforms);
+  let results = (outs GM_F32Tensor:$result);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    $uniforms attr-dict `:` type($uniforms) `->` type($result) $body
+  }];
+  let hasVerifier = 1;
+}
+
+def GM_YieldOp : GM_Op<"yield", [Pure, Terminator, ParentOneOf<["IwaeOp", "ArSampleOp"]>]> {
+  let summary = "yields a gm.iwae region's log p(x | z), a gm.ar_sample region's logits";
   let description = [{
     ```mlir
     gm.yield %ll : tensor<?xf32>
     ```
   }];
-  let arguments = (ins GM_PerExample:$value);
+  let arguments = (ins GM_F32Tensor:$value);
   let assemblyFormat = "$value attr-dict `:` type($value)";
 }
 

@@ -147,7 +147,8 @@ struct EntrySpec {
   /// "kind": train (one optimizer step on a batch; writes the state),
   /// eval (an objective's value per batch), score (log p(x) or its bound,
   /// one value per example), encode (x -> posterior mean of z), decode (z ->
-  /// likelihood mean of x).
+  /// likelihood mean of x), sample (uniforms of x's shape -> an exact
+  /// sample of an autoregressive p(x), value by value).
   std::string kind;
   /// "inputs": the arguments after the state.
   std::vector<InputSpec> inputs;
@@ -216,8 +217,8 @@ struct Manifest {
 };
 
 /// The values "kind", "init" and the input kinds may take.
-inline const std::initializer_list<const char *> kEntryKinds = {"train", "eval", "score",
-                                                                "encode", "decode"};
+inline const std::initializer_list<const char *> kEntryKinds = {
+    "train", "eval", "score", "encode", "decode", "sample"};
 inline const std::initializer_list<const char *> kInitKinds = {
     "zeros", "ones", "normal", "uniform", "glorot_uniform", "kaiming_uniform"};
 inline const std::initializer_list<const char *> kDataKinds = {"real", "label", "tokens"};

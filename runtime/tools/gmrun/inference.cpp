@@ -100,7 +100,16 @@ std::vector<float> encode(const Artifact &art, State &state, const EntrySpec &en
 int sampleCommand(const Args &a, const Artifact &art) {
   State state;
   loadForInference(a, art, state);
-  const EntrySpec &dec = needEntry(art, "decode", "a likelihood p(x | z) with a prior on z");
+  // A decoder of a latent with a prior, or an autoregressive model's
+  // ancestral sampler (from uniforms gmrun draws).
+  const EntrySpec *ar = art.manifest.entry("sample");
+  const EntrySpec &dec =
+      ar && !a.flags.count("reconstruct")
+          ? *ar
+          : needEntry(art, "decode",
+                      a.flags.count("reconstruct")
+                          ? "a likelihood p(x | z) with a prior on z"
+                          : "a likelihood p(x | z) with a prior on z, or an autoregressive p(x)");
   int64_t n = intOption(a, "n", 64);
   uint64_t seed = (uint64_t)intOption(a, "seed", 1, 0);
   std::string out = a.get("out", "samples.png");
@@ -128,6 +137,15 @@ int sampleCommand(const Args &a, const Artifact &art) {
       images.insert(images.end(), x.begin() + r * xw, x.begin() + (r + c) * xw);
     }
     n = (int64_t)images.size() / xw;
+  } else if (&dec == ar) {
+    // x = [u < p(x_d = 1 | x_<d)] value by value, inside the entry.
+    std::vector<float> u((size_t)(n * zw));
+    uint64_t key = keyFor(seed, kSample, 0);
+    for (size_t i = 0; i < u.size(); ++i)
+      u[i] = (float)gmrt_uniform(key, 0, i / 4, (int)(i % 4));
+    double start = now();
+    images = decode(art, state, dec, std::move(u), n);
+    generateSeconds = now() - start;
   } else {
     if (dec.prior != "standard_normal")
       die("sampling needs a standard normal prior on the latent; this model's is not");

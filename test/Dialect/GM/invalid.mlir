@@ -700,7 +700,7 @@ gm.model @m {
 
 gm.model @m {
   gm.net @f(%a: tensor<?xf32>) -> tensor<?xf32> {
-    // expected-error @+1 {{'gm.yield' op expects parent op 'gm.iwae'}}
+    // expected-error @+1 {{'gm.yield' op expects parent op to be one of 'gm.iwae, gm.ar_sample'}}
     gm.yield %a : tensor<?xf32>
   }
 }
@@ -889,6 +889,45 @@ gm.model @m {
     %s = gm.sum %x {axes = array<i64: 0, 1>} : tensor<?x4xf32> -> tensor<f32>
     gm.return %s : tensor<f32>
   }
+}
+
+// -----
+
+// Tests that gm.ar_sample's region maps the partial sample to one logit per
+// value.
+func.func @f(%u: tensor<?x4xf32>) -> tensor<?x4xf32> {
+  // expected-error @+1 {{expects its region to yield one logit per value, 'tensor<?x4xf32>'}}
+  %x = gm.ar_sample %u : tensor<?x4xf32> -> tensor<?x4xf32> {
+  ^bb0(%p: tensor<?x4xf32>):
+    %s = gm.sum %p {axes = array<i64: 1>} : tensor<?x4xf32> -> tensor<?xf32>
+    gm.yield %s : tensor<?xf32>
+  }
+  return %x : tensor<?x4xf32>
+}
+
+// -----
+
+// Tests that gm.ar_sample draws from uniforms of its result's shape.
+func.func @f(%u: tensor<?x3xf32>) -> tensor<?x4xf32> {
+  // expected-error @+1 {{expects a result of its uniforms' type 'tensor<?x3xf32>', got 'tensor<?x4xf32>'}}
+  %x = gm.ar_sample %u : tensor<?x3xf32> -> tensor<?x4xf32> {
+  ^bb0(%p: tensor<?x3xf32>):
+    gm.yield %p : tensor<?x3xf32>
+  }
+  return %x : tensor<?x4xf32>
+}
+
+// -----
+
+// Tests that a gm.iwae region yields one value per example.
+func.func @f(%m: tensor<?x2xf32>, %k: !gm.key) -> tensor<?xf32> {
+  %q = gm.normal %m, %m logvar : tensor<?x2xf32> -> !gm.dist<normal, tensor<?x2xf32>>
+  // expected-error @+1 {{expects its region to yield one value per example}}
+  %b = gm.iwae %q, %q, %k stream 0 {k = 2 : i64} : !gm.dist<normal, tensor<?x2xf32>>, !gm.dist<normal, tensor<?x2xf32>> -> tensor<?xf32> {
+  ^bb0(%z: tensor<?x2xf32>):
+    gm.yield %z : tensor<?x2xf32>
+  }
+  return %b : tensor<?xf32>
 }
 
 // -----

@@ -339,3 +339,18 @@ func.func @host_conv2d(%x: tensor<?x1x8x8xf32>, %w: tensor<4x1x3x3xf32>, %g: ten
   %dw = gm.host_conv2d %x, %g {kind = 2 : i32, padding = array<i64: 1, 1>, stride = array<i64: 1, 1>} : (tensor<?x1x8x8xf32>, tensor<?x4x8x8xf32>) -> tensor<4x1x3x3xf32>
   return %y, %dx, %dw : tensor<?x4x8x8xf32>, tensor<?x1x8x8xf32>, tensor<4x1x3x3xf32>
 }
+
+// -----
+
+// CHECK-LABEL: func.func @ar_sample
+// CHECK: gm.ar_sample %{{.*}} : tensor<?x4xf32> -> tensor<?x4xf32> {
+// CHECK: ^bb0(%[[P:.*]]: tensor<?x4xf32>):
+// CHECK: gm.yield %{{.*}} : tensor<?x4xf32>
+func.func @ar_sample(%u: tensor<?x4xf32>, %t: tensor<?x4xf32>) -> tensor<?x4xf32> {
+  %x = gm.ar_sample %u : tensor<?x4xf32> -> tensor<?x4xf32> {
+  ^bb0(%p: tensor<?x4xf32>):
+    %l = gm.add %p, %t : tensor<?x4xf32>
+    gm.yield %l : tensor<?x4xf32>
+  }
+  return %x : tensor<?x4xf32>
+}

@@ -7,6 +7,10 @@
                                    log p(x) of the independent-pixel model
                                    in closed form from the checkpoint's
                                    logits theta, against gmrun's scores
+  density.py means CKPT SAMPLES   the pixel frequencies of gmrun sample's
+                                   images from the independent-pixel model
+                                   against sigmoid(theta): within 6 standard
+                                   errors everywhere
   density.py auroc SCORES LABELS CLASS JSON
                                    ROC-AUC of -log p(x) for "label != CLASS"
                                    by brute force over all pairs of a sample,
@@ -76,6 +80,21 @@ def independent(ckpt, scores, rows_path):
     print("closed form matches %d scores" % n)
 
 
+def means(ckpt, samples):
+    theta = tensor(ckpt, "theta")
+    (n, d), x = read_npy(samples)
+    assert set(x) <= {0.0, 1.0}, "samples are not binary"
+    worst = 0.0
+    for j in range(d):
+        p = 1 / (1 + math.exp(-theta[j]))
+        freq = sum(x[i * d + j] for i in range(n)) / n
+        se = math.sqrt(max(p * (1 - p), 1e-4) / n)
+        worst = max(worst, abs(freq - p) / se)
+    if worst > 6:
+        sys.exit("a pixel's frequency is %.1f standard errors from sigmoid(theta)" % worst)
+    print("pixel frequencies match sigmoid(theta) in %d samples" % n)
+
+
 def auroc(scores, labels_path, cls, json_path):
     _, s = read_npy(scores)
     raw = gzip.open(labels_path).read()
@@ -116,5 +135,7 @@ if __name__ == "__main__":
         rows(sys.argv[2], int(sys.argv[3]))
     elif cmd == "independent":
         independent(*sys.argv[2:5])
+    elif cmd == "means":
+        means(sys.argv[2], sys.argv[3])
     elif cmd == "auroc":
         auroc(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
