@@ -39,18 +39,20 @@ void ::gm::eval::registerLayerRules(Rules &rules) {
     const Tensor &x = frame.T(o.getInput()), &w = frame.T(o.getWeight());
     int64_t b = x.shape[0], in = x.shape[1], out = w.shape[0];
     std::optional<MaskKind> mask;
-    if (auto m = dyn_cast<MaskedLinearOp>(o.getOperation()))
+    // The op's own mask (getLinearMask), not a second copy of its rule.
+    SmallVector<float> keep;
+    if (auto m = dyn_cast<MaskedLinearOp>(o.getOperation())) {
       mask = m.getMask();
+      keep = llvm::to_vector(
+          getLinearMask(cast<RankedTensorType>(m.getWeight().getType()), *mask).template getValues<float>());
+    }
     Tensor y({b, out});
     for (int64_t n = 0; n < b; ++n)
       for (int64_t r = 0; r < out; ++r) {
         Real s = o.getBias() ? frame.T(o.getBias()).data[r] : 0.0;
         for (int64_t i = 0; i < in; ++i) {
-          if (mask) {
-            int64_t degree = i * out / in;
-            if (*mask == MaskKind::A ? degree >= r : degree > r)
-              continue;
-          }
+          if (mask && !keep[r * in + i])
+            continue;
           s += x.data[n * in + i] * w.data[r * in + i];
         }
         y.data[n * out + r] = s;

@@ -1,8 +1,8 @@
 // RUN: gm-opt %s --split-input-file --gm-decompose | FileCheck %s
 
 // Tests that a masked linear layer becomes a linear layer of the masked
-// weight, the mask a constant (mask A: input i reaches output o when its
-// degree i * OUT / IN is below o).
+// weight, the mask a constant (mask A: input i reaches output o when
+// i / IN < o / OUT).
 
 gm.model @m {
   // CHECK-LABEL: gm.net @masked
@@ -12,6 +12,25 @@ gm.model @m {
     // CHECK: gm.linear %{{.*}}, %[[WM]], %{{.*}} : (tensor<?x3xf32>, tensor<3x3xf32>, tensor<3xf32>) -> tensor<?x3xf32>
     // CHECK-NOT: gm.masked_linear
     %y = gm.masked_linear %x, %w, %b mask A : (tensor<?x3xf32>, tensor<3x3xf32>, tensor<3xf32>) -> tensor<?x3xf32>
+    gm.return %y : tensor<?x3xf32>
+  }
+}
+
+// -----
+
+// Tests that masks of different widths compose autoregressively (MADE):
+// 3 inputs -> 2 hidden (mask A, i / 3 < k / 2) -> 3 outputs (mask B,
+// k / 2 <= o / 3), so output o reads input i only if i < o: output 2 reads
+// inputs 0 and 1 through hidden unit 1, outputs 0 and 1 read nothing
+// (rounding degrees down would let output 1 read input 1).
+
+gm.model @m {
+  // CHECK-LABEL: gm.net @made
+  gm.net @made(%x: tensor<?x3xf32>, %w1: tensor<2x3xf32>, %w2: tensor<3x2xf32>) -> tensor<?x3xf32> {
+    // CHECK-DAG: gm.constant dense<{{\[}}[0.000000e+00, 0.000000e+00, 0.000000e+00], [1.000000e+00, 1.000000e+00, 0.000000e+00]]> : tensor<2x3xf32>
+    // CHECK-DAG: gm.constant dense<{{\[}}[1.000000e+00, 0.000000e+00], [1.000000e+00, 0.000000e+00], [1.000000e+00, 1.000000e+00]]> : tensor<3x2xf32>
+    %h = gm.masked_linear %x, %w1 mask A : (tensor<?x3xf32>, tensor<2x3xf32>) -> tensor<?x2xf32>
+    %y = gm.masked_linear %h, %w2 mask B : (tensor<?x2xf32>, tensor<3x2xf32>) -> tensor<?x3xf32>
     gm.return %y : tensor<?x3xf32>
   }
 }

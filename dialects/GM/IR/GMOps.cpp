@@ -1512,8 +1512,13 @@ DenseElementsAttr mlir::gm::getLinearMask(RankedTensorType w, MaskKind kind) {
   SmallVector<float> m(out * in);
   for (int64_t o = 0; o < out; ++o)
     for (int64_t i = 0; i < in; ++i) {
-      int64_t degree = i * out / in;
-      m[o * in + i] = (kind == MaskKind::A ? degree < o : degree <= o) ? 1 : 0;
+      // Degrees on one scale, i / IN against o / OUT, compared exactly in
+      // integers: then a stack of layers (A, then B...) composes into
+      // "output o reads input i only if i < o" whatever the widths (MADE).
+      // (Rounding i * OUT / IN down, as gm first did, let a 784-500-784
+      // MADE's outputs read later pixels.)
+      int64_t lhs = i * out, rhs = o * in;
+      m[o * in + i] = (kind == MaskKind::A ? lhs < rhs : lhs <= rhs) ? 1 : 0;
     }
   return DenseElementsAttr::get(w, ArrayRef<float>(m));
 }

