@@ -11,6 +11,10 @@
                                    images from the independent-pixel model
                                    against sigmoid(theta): within 6 standard
                                    errors everywhere
+  density.py binary OUT D           all 2^D binary vectors of length D
+  density.py random OUT N D         N random binary vectors (seeded)
+  density.py total SCORES           sum of exp(log p) over the scored rows:
+                                   1 for a normalised density
   density.py auroc SCORES LABELS CLASS JSON
                                    ROC-AUC of -log p(x) for "label != CLASS"
                                    by brute force over all pairs of a sample,
@@ -129,9 +133,27 @@ def auroc(scores, labels_path, cls, json_path):
     print("auroc matches: %.4f" % exact)
 
 
+def total(scores):
+    _, s = read_npy(scores)
+    z = sum(math.exp(v) for v in s)
+    if abs(z - 1) > 1e-4:
+        sys.exit("p(x) sums to %.6f over %d vectors, not 1" % (z, len(s)))
+    print("p(x) sums to 1 over %d vectors" % len(s))
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
-    if cmd == "rows":
+    if cmd == "binary":
+        d = int(sys.argv[3])
+        write_npy(sys.argv[2], (2 ** d, d),
+                  [float((k >> (d - 1 - j)) & 1) for k in range(2 ** d) for j in range(d)])
+    elif cmd == "random":
+        n, d = int(sys.argv[3]), int(sys.argv[4])
+        rnd = random.Random(5)
+        write_npy(sys.argv[2], (n, d), [float(rnd.random() < 0.4) for _ in range(n * d)])
+    elif cmd == "total":
+        total(sys.argv[2])
+    elif cmd == "rows":
         rows(sys.argv[2], int(sys.argv[3]))
     elif cmd == "independent":
         independent(*sys.argv[2:5])
