@@ -13,6 +13,9 @@
                                    errors everywhere
   density.py binary OUT D           all 2^D binary vectors of length D
   density.py random OUT N D         N random binary vectors (seeded)
+  density.py mlfit CKPT DATA        the independent-pixel model's trained
+                                   theta against its closed-form maximum
+                                   likelihood fit logit(mean of x_d) on DATA
   density.py total SCORES           sum of exp(log p) over the scored rows:
                                    1 for a normalised density
   density.py auroc SCORES LABELS CLASS JSON
@@ -133,6 +136,24 @@ def auroc(scores, labels_path, cls, json_path):
     print("auroc matches: %.4f" % exact)
 
 
+def mlfit(ckpt, data):
+    theta = tensor(ckpt, "theta")
+    (n, d), x = read_npy(data)
+    worst, nll_fit, nll_ml = 0.0, 0.0, 0.0
+    for j in range(d):
+        m = sum(x[i * d + j] for i in range(n)) / n
+        ml = math.log(m / (1 - m))
+        worst = max(worst, abs(theta[j] - ml))
+        # per-example NLL of pixel j under theta and under the ML fit
+        p, q = 1 / (1 + math.exp(-theta[j])), m
+        nll_fit -= m * math.log(p) + (1 - m) * math.log(1 - p)
+        nll_ml -= m * math.log(q) + (1 - m) * math.log(1 - q)
+    if worst > 0.1 or nll_fit - nll_ml > 1e-3 * nll_ml:
+        sys.exit("trained theta is %.3f from logit(mean) somewhere; NLL %.4f against the "
+                 "ML fit's %.4f" % (worst, nll_fit, nll_ml))
+    print("training reaches the closed-form ML fit: NLL %.3f against %.3f nats" % (nll_fit, nll_ml))
+
+
 def total(scores):
     _, s = read_npy(scores)
     z = sum(math.exp(v) for v in s)
@@ -151,6 +172,8 @@ if __name__ == "__main__":
         n, d = int(sys.argv[3]), int(sys.argv[4])
         rnd = random.Random(5)
         write_npy(sys.argv[2], (n, d), [float(rnd.random() < 0.4) for _ in range(n * d)])
+    elif cmd == "mlfit":
+        mlfit(sys.argv[2], sys.argv[3])
     elif cmd == "total":
         total(sys.argv[2])
     elif cmd == "rows":
