@@ -94,6 +94,156 @@ struct LSTMCellToCore : OpRewritePattern<LSTMCellOp> {
 };
 
 //===----------------------------------------------------------------------===//
+// Row LSTM (PixelRNN)
+//===----------------------------------------------------------------------===//
+
+/// What the Row LSTM's forward and backward decompositions share: x (B, C,
+/// R, W), w_is (4H, C, 1, K), w_ss (4H, H, 1, K), bias (4H); a row of
+/// states is (B, H, 1, W), a row of gates (B, 4H, 1, W) in the order i, f,
+/// g, o; every 1 x K convolution has stride 1 and padding (0, K / 2).
+struct RowLSTMParts {
+  PatternRewriter &rw;
+  GMBuilder g;
+  Location loc;
+  int64_t hid, rows, cols, k;
+  RankedTensorType stateRow, gatesRow, gatesAll;
+
+  RowLSTMParts(PatternRewriter &rw, Location loc, Value x, Value wis)
+      : rw(rw), g(rw, loc), loc(loc) {
+    RankedTensorType xt = tensorType(x), wt = tensorType(wis);
+    hid = wt.getDimSize(0) / 4;
+    rows = xt.getDimSize(2);
+    cols = xt.getDimSize(3);
+    k = wt.getDimSize(3);
+    stateRow = g.f32Type({ShapedType::kDynamic, hid, 1, cols});
+    gatesRow = g.f32Type({ShapedType::kDynamic, 4 * hid, 1, cols});
+    gatesAll = g.f32Type({ShapedType::kDynamic, 4 * hid, rows, cols});
+  }
+  DenseI64ArrayAttr one() { return rw.getDenseI64ArrayAttr({1, 1}); }
+  DenseI64ArrayAttr pad() { return rw.getDenseI64ArrayAttr({0, k / 2}); }
+  DenseI64ArrayAttr zero() { return rw.getDenseI64ArrayAttr({0, 0}); }
+  /// w_is with the mask-B taps only: column j reads input columns <= j.
+  Value maskedWIs(Value wis) {
+    RankedTensorType wt = tensorType(wis);
+    return g.mul(wis, rw.create<ConstantOp>(loc, wt, getConvMask(wt, MaskKind::B)));
+  }
+  Value slice(Value v, RankedTensorType t, int64_t axis, int64_t start, int64_t size) {
+    return rw.create<SliceOp>(loc, t, v, rw.getI64IntegerAttr(axis), rw.getI64IntegerAttr(start),
+                              rw.getI64IntegerAttr(size));
+  }
+  Value gate(Value gates, int64_t which) { return slice(gates, stateRow, 1, which * hid, hid); }
+  /// conv1xK(h, w_ss): the previous row's states into this row's gates.
+  Value stateToState(Value h, Value wss) {
+    return rw.create<Conv2DOp>(loc, gatesRow, h, wss, Value(), one(), pad());
+  }
+
+  /// The forward pass, row by row, keeping what the backward pass reads.
+  struct Row {
+    Value i, f, gg, o, c, h;
+  };
+  SmallVector<Row> forward(Value x, Value wis, Value wss, Value bias) {
+    // Input-to-state for every row at once: conv1xK(x, w_is * mask B) + b.
+    Value gx = rw.create<Conv2DOp>(loc, gatesAll, x, maskedWIs(wis), bias, one(), pad());
+    SmallVector<Row> out;
+    for (int64_t r = 0; r < rows; ++r) {
+      Value gates = slice(gx, gatesRow, 2, r, 1);
+      if (r > 0)
+        gates = g.add(gates, stateToState(out.back().h, wss));
+      Row row;
+      row.i = rw.create<SigmoidOp>(loc, gate(gates, 0));
+      row.f = rw.create<SigmoidOp>(loc, gate(gates, 1));
+      row.gg = rw.create<TanhOp>(loc, gate(gates, 2));
+      row.o = rw.create<SigmoidOp>(loc, gate(gates, 3));
+      row.c = g.mul(row.i, row.gg);
+      if (r > 0)
+        row.c = g.add(g.mul(row.f, out.back().c), row.c);
+      row.h = g.mul(row.o, rw.create<TanhOp>(loc, row.c));
+      out.push_back(row);
+    }
+    return out;
+  }
+  Value concatRows(ArrayRef<Value> parts, RankedTensorType t) {
+    return rw.create<ConcatOp>(loc, t, parts, rw.getI64IntegerAttr(2));
+  }
+};
+
+// row_lstm(x) = the rows of states h_r, r = 0 .. R-1, with
+// gates_r = conv1xK(x, w_is * mask B)[:, :, r] + b + conv1xK(h_{r-1}, w_ss),
+// c_r = sigmoid(f) c_{r-1} + sigmoid(i) tanh(g), h_r = sigmoid(o) tanh(c_r),
+// and h_{-1} = c_{-1} = 0: one convolution for the input, then R small ones.
+struct RowLSTMToCore : OpRewritePattern<RowLSTMOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(RowLSTMOp op, PatternRewriter &rw) const override {
+    RowLSTMParts p(rw, op.getLoc(), op.getInput(), op.getWIs());
+    SmallVector<Value> hs;
+    for (const RowLSTMParts::Row &row :
+         p.forward(op.getInput(), op.getWIs(), op.getWSs(), op.getBias()))
+      hs.push_back(row.h);
+    rw.replaceOp(op, p.concatRows(hs, op.getType()));
+    return success();
+  }
+};
+
+// row_lstm_grad: the forward rows again, then back-propagation through the
+// rows, r = R-1 .. 0, with dh_r = G[:, :, r] + (what row r + 1's gates send
+// back through w_ss) and dc_r = dh_r o (1 - tanh^2 c_r) + dc_{r+1} f_{r+1}:
+//   dgates_r = (dc g i (1 - i), dc c_{r-1} f (1 - f), dc i (1 - g^2),
+//               dh tanh(c) o (1 - o)),
+//   dw_ss = sum_r conv_weight_grad(h_{r-1}, dgates_r);
+// then for all rows at once, with dgates (B, 4H, R, W): db = sum dgates,
+// dw_is = conv_weight_grad(x, dgates) * mask B, dx = conv_transpose(dgates,
+// w_is * mask B).
+struct RowLSTMGradToCore : OpRewritePattern<RowLSTMGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(RowLSTMGradOp op, PatternRewriter &rw) const override {
+    Location loc = op.getLoc();
+    Value x = op.getInput(), wis = op.getWIs(), wss = op.getWSs();
+    RowLSTMParts p(rw, loc, x, wis);
+    GMBuilder &g = p.g;
+    SmallVector<RowLSTMParts::Row> fwd = p.forward(x, wis, wss, op.getBias());
+    auto oneMinus = [&](Value v) { return g.sub(g.fill(1.0, v), v); };
+    SmallVector<Value> dgates(p.rows);
+    Value dwss, dhBack, dcBack;
+    for (int64_t r = p.rows - 1; r >= 0; --r) {
+      const RowLSTMParts::Row &row = fwd[r];
+      Value dh = p.slice(op.getGrad(), p.stateRow, 2, r, 1);
+      if (dhBack)
+        dh = g.add(dh, dhBack);
+      Value tc = rw.create<TanhOp>(loc, row.c);
+      Value dc = g.mul(g.mul(dh, row.o), oneMinus(g.mul(tc, tc)));
+      if (dcBack)
+        dc = g.add(dc, dcBack);
+      Value di = g.mul(g.mul(dc, row.gg), g.mul(row.i, oneMinus(row.i)));
+      Value df = r > 0 ? g.mul(g.mul(dc, fwd[r - 1].c), g.mul(row.f, oneMinus(row.f)))
+                       : g.fill(0.0, row.f);
+      Value dg = g.mul(g.mul(dc, row.i), oneMinus(g.mul(row.gg, row.gg)));
+      Value dout = g.mul(g.mul(dh, tc), g.mul(row.o, oneMinus(row.o)));
+      dgates[r] = rw.create<ConcatOp>(loc, p.gatesRow, ValueRange{di, df, dg, dout},
+                                      rw.getI64IntegerAttr(1));
+      dcBack = g.mul(dc, row.f);
+      if (r > 0) {
+        Value dw = rw.create<Conv2DWeightGradOp>(loc, tensorType(wss), fwd[r - 1].h, dgates[r],
+                                                 p.one(), p.pad());
+        dwss = dwss ? g.add(dwss, dw) : dw;
+        dhBack = rw.create<Conv2DTransposeOp>(loc, p.stateRow, dgates[r], wss, Value(), p.one(),
+                                              p.pad(), p.zero());
+      }
+    }
+    if (!dwss)
+      dwss = g.b.create<ConstantOp>(loc, tensorType(wss),
+                                    DenseElementsAttr::get(tensorType(wss), 0.0f));
+    Value all = p.concatRows(dgates, p.gatesAll);
+    RankedTensorType wt = tensorType(wis);
+    Value mask = rw.create<ConstantOp>(loc, wt, getConvMask(wt, MaskKind::B));
+    Value dwis = g.mul(rw.create<Conv2DWeightGradOp>(loc, wt, x, all, p.one(), p.pad()), mask);
+    Value dx = rw.create<Conv2DTransposeOp>(loc, tensorType(x), all, g.mul(wis, mask), Value(),
+                                            p.one(), p.pad(), p.zero());
+    rw.replaceOp(op, {dx, dwis, dwss, g.sum(all, {0, 2, 3})});
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
 // Embedding lookups
 //===----------------------------------------------------------------------===//
 
@@ -212,7 +362,8 @@ struct Decompose : public mlir::gm::impl::GMDecomposePassBase<Decompose> {
 } // namespace
 
 void mlir::gm::populateDecomposePatterns(RewritePatternSet &patterns) {
-  patterns.add<MaskedLinearToLinear, MaskedConvToConv, LSTMCellToCore, EmbeddingToCore,
-               EmbeddingGradToCore, ReconLossToCore, FadeToCore, DropStopGradient>(
+  patterns.add<MaskedLinearToLinear, MaskedConvToConv, LSTMCellToCore, RowLSTMToCore,
+               RowLSTMGradToCore, EmbeddingToCore, EmbeddingGradToCore, ReconLossToCore,
+               FadeToCore, DropStopGradient>(
       patterns.getContext());
 }
