@@ -73,8 +73,9 @@ def main():
     print("machine: " + "; ".join(l.strip() for l in kernel[:2]))
     print(f"gmc models/nade/nade.gm: {compile_s:.2f} s")
     if p:
+        print(f"peer: {p['peer']}, the loop over pixels (bench/nade_peer.py)")
         print(f"NADE train, batch 100, {a.threads} thread(s): gm {gm_train:.0f} images/s, "
-              f"{p['peer']} {p['train_images_per_s']:.0f} images/s: "
+              f"PyTorch {p['train_images_per_s']:.0f} images/s: "
               f"gm/PyTorch = {gm_train / p['train_images_per_s']:.2f}x")
         print(f"NADE ancestral sampling, {a.sample} at once: gm {gm_sample:.0f} images/s, "
               f"PyTorch {p['sample_images_per_s']:.0f} images/s: "

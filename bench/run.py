@@ -3,9 +3,11 @@
 
     python3 bench/run.py [--threads 1,2] [--epochs N] [--steps N] [--quick]
 
-Runs bench/vae.py (VAE training against PyTorch 1.13 on OpenBLAS) and
+Runs bench/vae.py (VAE training against PyTorch 1.13 on OpenBLAS),
 bench/dcgan.py (DCGAN training at batch 64 and sampling at 1000 latents
-against PyTorch 1.13 with oneDNN) at each thread count, each pinned to the
+against PyTorch 1.13 with oneDNN) and bench/nade.py (NADE training at batch
+100 and ancestral sampling of 1000 images against PyTorch's loop over
+pixels) at each thread count, each pinned to the
 same cores as its peer, and times gmc on every model in models/. Prints one
 table (gm, the peer, the ratio, the issue's target) and which peers are not
 installed here. --quick: 1 epoch / 30 steps, threads 1 only.
@@ -66,6 +68,12 @@ def main():
         rows.append(("DCGAN sampling, 1000 latents, %d thread(s)" % t, gm, peer, "2x"))
         if not header:
             header = [l for l in lines if l.startswith(("machine", "gm gemm", "gm conv", "PyTorch"))]
+        nd = run(["bench/nade.py", "--steps", str(a.steps), "--threads", str(t)])
+        lines = nd.splitlines()
+        gm, peer = ratio(next(l for l in lines if l.startswith("NADE train")))
+        rows.append(("NADE train, batch 100, %d thread(s)" % t, gm, peer, "10x"))
+        gm, peer = ratio(next(l for l in lines if l.startswith("NADE ancestral")))
+        rows.append(("NADE sampling, 1000 images, %d thread(s)" % t, gm, peer, "5x"))
     compile_rows = []
     for model in sorted(glob.glob(os.path.join(ROOT, "models", "*", "*.gm"))):
         out = os.path.join(ROOT, "out", "bench", os.path.basename(model) + "x")

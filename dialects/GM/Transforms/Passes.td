@@ -92,14 +92,18 @@ def GMDecomposePass : Pass<"gm-decompose", "::mlir::ModuleOp"> {
       padding;
     - `lstm_cell` = two `linear`s, four gate slices, sigmoid/tanh and the
       cell update;
+    - `row_lstm` = a mask-B 1xK `conv2d` of the input, then per row a 1xK
+      `conv2d` of the previous row's states, the gates and the cell;
+      `row_lstm_grad` = those rows again and back-propagation through them
+      (`conv2d_weight_grad`, `conv2d_transpose`);
     - `embedding(ids, E)` = the sum over v of `one_hot(ids)[.., v] E[v]`,
       and `embedding_grad` its transpose;
     - `recon_loss` = its elementwise error summed per example;
     - `fade(lo, hi, a)` = `lo + a (hi - lo)`;
     - `stop_gradient(x)` = `x` (gradients are already built).
 
-    `nade`, `row_lstm` and their gradients stay whole: they become fused
-    loops of their own.
+    `nade` and its gradient stay whole: they become fused loops of their
+    own (GMToLinalg/Autoregressive.cpp).
   }];
 }
 

@@ -40,6 +40,14 @@ Value sigmoid(OpBuilder &b, Location l, Value x) {
   return b.create<arith::DivFOp>(l, one, b.create<arith::AddFOp>(l, one, e));
 }
 
+/// x_d of an ancestral sample: 1 when the uniform |u| < sigmoid(|logit|).
+Value draw(OpBuilder &b, Location l, Value logit, Value u) {
+  Value hit = b.create<arith::CmpFOp>(l, arith::CmpFPredicate::OLT, u, sigmoid(b, l, logit));
+  Value one = b.create<arith::ConstantOp>(l, b.getF32FloatAttr(1.0f));
+  Value zero = b.create<arith::ConstantOp>(l, b.getF32FloatAttr(0.0f));
+  return b.create<arith::SelectOp>(l, hit, one, zero);
+}
+
 Value fma(OpBuilder &b, Location l, Value acc, Value x, Value y, bool reassoc) {
   Value p = b.create<arith::MulFOp>(l, x, y);
   return reassoc ? b.create<arith::AddFOp>(l, acc, p, arith::FastMathFlags::reassoc)
@@ -164,11 +172,7 @@ Value nadeForward(NadeBuilder &nb, Value x, Value w, Value c, Value v, Value bia
                ValueRange{lb.empty(loc, nb.colB, nb.batch)}, ArrayRef<AffineMap>{id, id, id},
                ArrayRef<IT>{IT::parallel},
                [](OpBuilder &b, Location l, ValueRange s) {
-                 Value hit = b.create<arith::CmpFOp>(l, arith::CmpFPredicate::OLT, s[1],
-                                                     sigmoid(b, l, s[0]));
-                 Value one = b.create<arith::ConstantOp>(l, b.getF32FloatAttr(1.0f));
-                 Value zero = b.create<arith::ConstantOp>(l, b.getF32FloatAttr(0.0f));
-                 b.create<linalg::YieldOp>(l, ValueRange{b.create<arith::SelectOp>(l, hit, one, zero)});
+                 b.create<linalg::YieldOp>(l, ValueRange{draw(b, l, s[0], s[1])});
                })
              .getResult(0);
   }
@@ -247,12 +251,8 @@ struct ArSampleLowering : OpConversionPattern<ArSampleOp> {
             flat = b.create<arith::AddIOp>(l, flat, b.create<linalg::IndexOp>(l, i));
           }
           Value here = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, flat, d);
-          Value hit = b.create<arith::CmpFOp>(l, arith::CmpFPredicate::OLT, s[1],
-                                              sigmoid(b, l, s[0]));
-          Value one = b.create<arith::ConstantOp>(l, b.getF32FloatAttr(1.0f));
-          Value zero = b.create<arith::ConstantOp>(l, b.getF32FloatAttr(0.0f));
-          Value drawn = b.create<arith::SelectOp>(l, hit, one, zero);
-          b.create<linalg::YieldOp>(l, ValueRange{b.create<arith::SelectOp>(l, here, drawn, s[2])});
+          b.create<linalg::YieldOp>(
+              l, ValueRange{b.create<arith::SelectOp>(l, here, draw(b, l, s[0], s[1]), s[2])});
         });
     rw.create<scf::YieldOp>(loc, next.getResults());
     rw.replaceOp(op, loop.getResults());
