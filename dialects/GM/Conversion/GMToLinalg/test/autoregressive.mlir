@@ -1,28 +1,33 @@
 // RUN: gm-opt %s --split-input-file --convert-gm-to-linalg | FileCheck %s
 
 // Tests that gm.nade is one loop over the D = 6 conditionals carrying the
-// (B, H) pre-activation and the logits: W transposed once, a_0 = c, then per
-// step the logit column (sigmoid(a) . V[d] + b_d, a reduction over h) and the
-// in-place update a += x_d W[:, d]. No (B, D, H) tensor appears.
+// (B, H) pre-activation a, the logits and the next logit column: W
+// transposed once, a_0 = c and logit_0 = b_0 + sigmoid(a_0) . V[0] before
+// the loop; per step the column written out, then ONE pass over a that
+// updates it in place (a += x_d W[:, d]) and reduces the next column
+// (b_{d+1} + sigmoid(a) . V[d+1], d + 1 capped at D - 1) into the carried
+// column's own buffer. No (B, D, H) tensor appears.
 
 // CHECK-LABEL: func.func @nade
 // CHECK-SAME: (%[[X:.*]]: tensor<?x6xf32>, %[[W:.*]]: tensor<3x6xf32>, %[[C:.*]]: tensor<3xf32>, %[[V:.*]]: tensor<6x3xf32>, %[[B:.*]]: tensor<6xf32>)
 // CHECK-NOT: tensor<?x6x3xf32>
 // CHECK: %[[WT:.*]] = linalg.transpose ins(%[[W]] : tensor<3x6xf32>) outs({{.*}} : tensor<6x3xf32>) permutation = [1, 0]
 // CHECK: %[[A0:.*]] = linalg.generic {{.*}} ins(%[[C]] : tensor<3xf32>) outs({{.*}} : tensor<?x3xf32>)
+// CHECK: %[[L0:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[A0]], %{{.*}} : tensor<?x3xf32>, tensor<3xf32>) outs(%{{.*}} : tensor<?xf32>)
+// CHECK:   math.exp
+// CHECK:   arith.addf %{{.*}}, %{{.*}} fastmath<reassoc> : f32
 // CHECK: %[[C6:.*]] = arith.constant 6 : index
-// CHECK: %[[LOOP:.*]]:2 = scf.for %[[D:.*]] = %{{.*}} to %[[C6]] step %{{.*}} iter_args(%[[A:.*]] = %[[A0]], %[[L:.*]] = %{{.*}}) -> (tensor<?x3xf32>, tensor<?x6xf32>)
-// CHECK:   %[[BD:.*]] = tensor.extract %[[B]][%[[D]]] : tensor<6xf32>
-// CHECK:   %[[INIT:.*]] = linalg.fill ins(%[[BD]] : f32)
-// CHECK:   %[[VD:.*]] = tensor.extract_slice %[[V]][%[[D]], 0] [1, 3] [1, 1] : tensor<6x3xf32> to tensor<3xf32>
-// CHECK:   %[[COL:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[A]], %[[VD]] : tensor<?x3xf32>, tensor<3xf32>) outs(%[[INIT]] : tensor<?xf32>)
-// CHECK:     math.exp
-// CHECK:     arith.addf %{{.*}}, %{{.*}} fastmath<reassoc> : f32
+// CHECK: %[[LOOP:.*]]:3 = scf.for %[[D:.*]] = %{{.*}} to %[[C6]] step %{{.*}} iter_args(%[[A:.*]] = %[[A0]], %[[L:.*]] = %{{.*}}, %[[COL:.*]] = %[[L0]]) -> (tensor<?x3xf32>, tensor<?x6xf32>, tensor<?xf32>)
 // CHECK:   %[[XD:.*]] = tensor.extract_slice %[[X]][0, %[[D]]] [%{{.*}}, 1] [1, 1] : tensor<?x6xf32> to tensor<?xf32>
 // CHECK:   %[[NL:.*]] = tensor.insert_slice %[[COL]] into %[[L]][0, %[[D]]] [%{{.*}}, 1] [1, 1] : tensor<?xf32> into tensor<?x6xf32>
+// CHECK:   %[[DN:.*]] = arith.minsi
 // CHECK:   %[[WD:.*]] = tensor.extract_slice %[[WT]][%[[D]], 0] [1, 3] [1, 1] : tensor<6x3xf32> to tensor<3xf32>
-// CHECK:   %[[NA:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%[[XD]], %[[WD]] : tensor<?xf32>, tensor<3xf32>) outs(%[[A]] : tensor<?x3xf32>)
-// CHECK:   scf.yield %[[NA]], %[[NL]] : tensor<?x3xf32>, tensor<?x6xf32>
+// CHECK:   %[[VN:.*]] = tensor.extract_slice %[[V]][%[[DN]], 0] [1, 3] [1, 1] : tensor<6x3xf32> to tensor<3xf32>
+// CHECK:   %[[BN:.*]] = tensor.extract %[[B]][%[[DN]]] : tensor<6xf32>
+// CHECK:   %[[INIT:.*]] = linalg.fill ins(%[[BN]] : f32) outs(%[[COL]] : tensor<?xf32>)
+// CHECK:   %[[STEP:.*]]:2 = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[XD]], %[[WD]], %[[VN]] : tensor<?xf32>, tensor<3xf32>, tensor<3xf32>) outs(%[[A]], %[[INIT]] : tensor<?x3xf32>, tensor<?xf32>)
+// CHECK:     math.exp
+// CHECK:   scf.yield %[[STEP]]#0, %[[NL]], %[[STEP]]#1 : tensor<?x3xf32>, tensor<?x6xf32>, tensor<?xf32>
 // CHECK: return %[[LOOP]]#1 : tensor<?x6xf32>
 func.func @nade(%x: tensor<?x6xf32>, %w: tensor<3x6xf32>, %c: tensor<3xf32>, %v: tensor<6x3xf32>, %b: tensor<6xf32>) -> tensor<?x6xf32> {
   %l = gm.nade %x, %w, %c, %v, %b : (tensor<?x6xf32>, tensor<3x6xf32>, tensor<3xf32>, tensor<6x3xf32>, tensor<6xf32>) -> tensor<?x6xf32>
@@ -81,22 +86,21 @@ func.func @nade_dx(%x: tensor<?x6xf32>, %w: tensor<3x6xf32>, %c: tensor<3xf32>, 
 // -----
 
 // Tests that sampling a NADE is the forward recurrence with the draw inside:
-// per step the logit column, x_d = [u_d < sigmoid(logit_d)] written into the
-// sample, and x_d (not the data) feeding a += x_d W[:, d]. The region is
-// not run.
+// per step x_d = [u_d < sigmoid(logit_d)] from the carried column, written
+// into the sample, and x_d (not the data) feeding a += x_d W[:, d] in the
+// pass that reduces the next column. The region is not run.
 
 // CHECK-LABEL: func.func @nade_sample
 // CHECK-SAME: (%[[U:.*]]: tensor<?x6xf32>, %[[W:.*]]: tensor<3x6xf32>
 // CHECK-NOT: gm.
 // CHECK: %[[WT:.*]] = linalg.transpose ins(%[[W]]
-// CHECK: scf.for %[[D:.*]] = {{.*}} iter_args(%[[A:.*]] = %{{.*}}, %[[X:.*]] = %{{.*}})
-// CHECK:   %[[COL:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]}
+// CHECK: scf.for %[[D:.*]] = {{.*}} iter_args(%[[A:.*]] = %{{.*}}, %[[X:.*]] = %{{.*}}, %[[COL:.*]] = %{{.*}})
 // CHECK:   %[[UD:.*]] = tensor.extract_slice %[[U]][0, %[[D]]] [%{{.*}}, 1] [1, 1]
 // CHECK:   %[[XD:.*]] = linalg.generic {{.*}} ins(%[[COL]], %[[UD]] : tensor<?xf32>, tensor<?xf32>)
 // CHECK:     arith.cmpf olt
 // CHECK:     arith.select
 // CHECK:   tensor.insert_slice %[[XD]] into %[[X]][0, %[[D]]]
-// CHECK:   linalg.generic {{.*}} ins(%[[XD]], %{{.*}} : tensor<?xf32>, tensor<3xf32>) outs(%[[A]] : tensor<?x3xf32>)
+// CHECK:   linalg.generic {{.*}} ins(%[[XD]], %{{.*}}, %{{.*}} : tensor<?xf32>, tensor<3xf32>, tensor<3xf32>) outs(%[[A]], %{{.*}} : tensor<?x3xf32>, tensor<?xf32>)
 func.func @nade_sample(%u: tensor<?x6xf32>, %w: tensor<3x6xf32>, %c: tensor<3xf32>, %v: tensor<6x3xf32>, %b: tensor<6xf32>) -> tensor<?x6xf32> {
   %x = gm.ar_sample %u : tensor<?x6xf32> -> tensor<?x6xf32> {
   ^bb0(%p: tensor<?x6xf32>):
