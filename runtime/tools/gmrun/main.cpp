@@ -58,8 +58,9 @@ commands:
             and bits per dimension
   anomaly   one-class anomaly detection on Fashion-MNIST: per class, train
             on it alone, score the test set, ROC-AUC of -log p(x)
-  sample    PNG grid of samples from the prior (--reconstruct: test images
-            and their reconstructions)
+  sample    PNG grid of samples: decoded from the prior, or an
+            autoregressive model's exact ancestral samples (--reconstruct:
+            test images and their reconstructions)
   traverse  PNG grid varying one latent dimension per row
   encode    posterior means of a data split as .npy
   info      what the artifact contains
