@@ -14,7 +14,7 @@
 // CHECK: %[[WT:.*]] = linalg.transpose ins(%[[W]] : tensor<3x6xf32>) outs({{.*}} : tensor<6x3xf32>) permutation = [1, 0]
 // CHECK: %[[A0:.*]] = linalg.generic {{.*}} ins(%[[C]] : tensor<3xf32>) outs({{.*}} : tensor<?x3xf32>)
 // CHECK: %[[L0:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[A0]], %{{.*}} : tensor<?x3xf32>, tensor<3xf32>) outs(%{{.*}} : tensor<?xf32>)
-// CHECK:   math.exp
+// CHECK:   math.tanh
 // CHECK:   arith.addf %{{.*}}, %{{.*}} fastmath<reassoc> : f32
 // CHECK: %[[C6:.*]] = arith.constant 6 : index
 // CHECK: %[[LOOP:.*]]:3 = scf.for %[[D:.*]] = %{{.*}} to %[[C6]] step %{{.*}} iter_args(%[[A:.*]] = %[[A0]], %[[L:.*]] = %{{.*}}, %[[COL:.*]] = %[[L0]]) -> (tensor<?x3xf32>, tensor<?x6xf32>, tensor<?xf32>)
@@ -26,7 +26,7 @@
 // CHECK:   %[[BN:.*]] = tensor.extract %[[B]][%[[DN]]] : tensor<6xf32>
 // CHECK:   %[[INIT:.*]] = linalg.fill ins(%[[BN]] : f32) outs(%[[COL]] : tensor<?xf32>)
 // CHECK:   %[[STEP:.*]]:2 = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[XD]], %[[WD]], %[[VN]] : tensor<?xf32>, tensor<3xf32>, tensor<3xf32>) outs(%[[A]], %[[INIT]] : tensor<?x3xf32>, tensor<?xf32>)
-// CHECK:     math.exp
+// CHECK:     math.tanh
 // CHECK:   scf.yield %[[STEP]]#0, %[[NL]], %[[STEP]]#1 : tensor<?x3xf32>, tensor<?x6xf32>, tensor<?xf32>
 // CHECK: return %[[LOOP]]#1 : tensor<?x6xf32>
 func.func @nade(%x: tensor<?x6xf32>, %w: tensor<3x6xf32>, %c: tensor<3xf32>, %v: tensor<6x3xf32>, %b: tensor<6xf32>) -> tensor<?x6xf32> {
@@ -51,7 +51,7 @@ func.func @nade(%x: tensor<?x6xf32>, %w: tensor<3x6xf32>, %c: tensor<3xf32>, %v:
 // CHECK:   %[[D:.*]] = arith.subi %{{.*}}, %[[K]] : index
 // CHECK:   %[[AH:.*]]:2 = linalg.generic {{.*}} outs(%[[A]], %{{.*}} : tensor<?x3xf32>, tensor<?x3xf32>)
 // CHECK:     arith.subf
-// CHECK:     math.exp
+// CHECK:     math.tanh
 // CHECK:   %[[DWR:.*]] = linalg.generic {{.*}} iterator_types = ["reduction", "parallel"]} ins(%{{.*}}, %[[S]] : tensor<?xf32>, tensor<?x3xf32>) outs(%{{.*}} : tensor<3xf32>)
 // CHECK:   tensor.insert_slice %[[DWR]] into %[[DWT]][%[[D]], 0] [1, 3] [1, 1]
 // CHECK:   %[[DVR:.*]] = linalg.generic {{.*}} iterator_types = ["reduction", "parallel"]} ins(%{{.*}}, %[[AH]]#1 : tensor<?xf32>, tensor<?x3xf32>) outs(%{{.*}} : tensor<3xf32>)
