@@ -25,6 +25,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -328,23 +329,39 @@ double now() {
 std::string dataPath(const Args &a) { return a.get("data", GMRT_FMNIST_DIR); }
 
 /// Mean of an evaluation entry over a whole split, per example.
-double evaluate(const Artifact &art, State &state, const EntrySpec &e, const Split &split,
-                uint64_t seed, int64_t batch, double k) {
+void forEachBatch(const Artifact &art, State &state, const EntrySpec &e, const Split &split,
+                  uint64_t seed, int64_t batch, double k,
+                  const std::function<void(int64_t first, int64_t n, const Call &)> &done) {
   Call call(e);
   if (k > 0)
     call.setHParam("k", k);
   std::vector<int64_t> rows(split.count);
   for (int64_t i = 0; i < split.count; ++i)
     rows[i] = i;
-  double sum = 0;
   for (int64_t start = 0, b = 0; start < split.count; start += batch, ++b) {
     int64_t n = std::min(batch, split.count - start);
     call.setBatch(split, &rows[start], n);
     call.setKey(keyFor(seed, kEval, (uint64_t)b));
     call.run(state, art, n);
-    sum += (double)call.outputs[0][0] * (double)n;
+    done(start, n, call);
   }
+}
+
+double evaluate(const Artifact &art, State &state, const EntrySpec &e, const Split &split,
+                uint64_t seed, int64_t batch, double k) {
+  double sum = 0;
+  forEachBatch(art, state, e, split, seed, batch, k, [&](int64_t, int64_t n, const Call &c) {
+    sum += (double)c.outputs[0][0] * (double)n;
+  });
   return sum / (double)split.count;
+}
+
+double iwaeDraws(const Args &a, const EntrySpec &e) {
+  if (e.value != "iwae")
+    return 0;
+  int ki = e.find(InputSpec::Kind::HParam, "k");
+  int64_t dflt = ki >= 0 ? (int64_t)e.inputs[ki].defaultValue.value_or(1) : 1;
+  return (double)intOption(a, "k", dflt);
 }
 
 std::string num(double v) {

@@ -52,30 +52,12 @@ const EntrySpec &scoreEntry(const Args &a, const Artifact &art) {
 /// Per-example values of |e| on every example of |split|.
 std::vector<double> scoreAll(const Artifact &art, State &state, const EntrySpec &e,
                              const Split &split, uint64_t seed, int64_t batch, double k) {
-  Call call(e);
-  if (k > 0)
-    call.setHParam("k", k);
-  std::vector<int64_t> rows(split.count);
-  std::iota(rows.begin(), rows.end(), 0);
   std::vector<double> out((size_t)split.count);
-  for (int64_t start = 0, b = 0; start < split.count; start += batch, ++b) {
-    int64_t n = std::min(batch, split.count - start);
-    call.setBatch(split, &rows[start], n);
-    call.setKey(keyFor(seed, kEval, (uint64_t)b));
-    call.run(state, art, n);
+  forEachBatch(art, state, e, split, seed, batch, k, [&](int64_t first, int64_t n, const Call &c) {
     for (int64_t i = 0; i < n; ++i)
-      out[start + i] = call.outputs[0][i];
-  }
+      out[first + i] = c.outputs[0][i];
+  });
   return out;
-}
-
-/// The k of an IWAE score: --k, else the model's.
-double iwaeDraws(const Args &a, const EntrySpec &e) {
-  if (e.value != "iwae")
-    return 0;
-  int ki = e.find(InputSpec::Kind::HParam, "k");
-  int64_t dflt = ki >= 0 ? (int64_t)e.inputs[ki].defaultValue.value_or(1) : 1;
-  return (double)intOption(a, "k", dflt);
 }
 
 /// Values per example of the entry's data input (the D of bits per

@@ -14,6 +14,7 @@
 #include "runtime/include/gmrt/safetensors.h"
 
 #include <atomic>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <set>
@@ -167,9 +168,17 @@ struct Call {
   }
 };
 
+/// Runs entry |e| on every example of |split|, |batch| at a time (the last
+/// batch smaller), each batch with its own evaluation key, and hands each
+/// call's outputs to |done| with the batch's first row and size.
+void forEachBatch(const Artifact &art, State &state, const EntrySpec &e, const Split &split,
+                  uint64_t seed, int64_t batch, double k,
+                  const std::function<void(int64_t first, int64_t n, const Call &)> &done);
 /// Mean of an evaluation entry over a whole split, per example.
 double evaluate(const Artifact &art, State &state, const EntrySpec &e, const Split &split,
                 uint64_t seed, int64_t batch, double k = 0);
+/// The k of an IWAE entry: --k, else the model's; 0 for any other entry.
+double iwaeDraws(const Args &a, const EntrySpec &e);
 /// Metrics of the model on the test split, as JSON fields.
 std::string testMetrics(const Artifact &art, State &state, const Split &test, uint64_t seed);
 const EntrySpec &needEntry(const Artifact &art, const std::string &kind, const std::string &why);

@@ -53,11 +53,8 @@ int evalCommand(const Args &a, const Artifact &art) {
     if (e.kind != "eval")
       continue;
     std::string what = e.value.value_or("");
-    double k = 0;
+    double k = iwaeDraws(a, e);
     if (what == "iwae") {
-      int ki = e.find(InputSpec::Kind::HParam, "k");
-      int64_t dflt = ki >= 0 ? (int64_t)e.inputs[ki].defaultValue.value_or(1) : 1;
-      k = (double)intOption(a, "k", dflt);
       std::fprintf(stderr, "gmrun: IWAE bound with k = %g on %" PRId64 " images...\n", k,
                    test.count);
     }
