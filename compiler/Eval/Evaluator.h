@@ -69,6 +69,7 @@ struct Distribution {
   mlir::gm::NormalParam normalParam = mlir::gm::NormalParam::scale;
   llvm::SmallVector<Tensor, 3> params;
   llvm::SmallVector<int64_t, 4> sampleShape;
+  int64_t levels = 0; // discretized_logistic's grid size
 };
 
 /// A runtime value: a tensor, a distribution, a key or an index.

@@ -31,6 +31,26 @@ Real normalSigma(const Distribution &d, int64_t i) {
   return d.normalParam == NormalParam::logvar ? std::exp(0.5 * s) : s;
 }
 
+/// log P(x) of one value of a discretised logistic on the grid k / (L - 1):
+/// with h = 1 / (2 (L - 1)), a = (x - mu + h) / s and b = (x - mu - h) / s,
+/// P = sigmoid(a) - sigmoid(b) inside, sigmoid(a) at 0 and 1 - sigmoid(b)
+/// at 1. Written as
+///   (1 - e1) log sigmoid(a) + (1 - e0) log sigmoid(-b)
+///     + (1 - e0 - e1) log(1 - exp(-(a - b))),
+/// e0 = max(0, 1 - (L - 1) x) and e1 = max(0, (L - 1) x - (L - 2)) the end
+/// indicators, which is the same on the grid (sigmoid(a) - sigmoid(b) =
+/// sigmoid(a) sigmoid(-b) (1 - e^-(a - b))) and is what gm-expand-objectives
+/// writes. a - b = 2h / s is floored at 1e-6, so a huge scale gives a
+/// finite log.
+Real discretizedLogistic(Real x, Real mu, Real logScale, int64_t levels) {
+  Real steps = Real(levels - 1), h = 0.5 / steps, inv = std::exp(-logScale);
+  Real a = (x - mu + h) * inv, b = (x - mu - h) * inv;
+  Real e0 = std::max<Real>(0, 1 - steps * x), e1 = std::max<Real>(0, steps * x - (steps - 1));
+  Real gap = std::max<Real>(2 * h * inv, 1e-6);
+  return (1 - e1) * logSigmoid(a) + (1 - e0) * logSigmoid(-b) +
+         (1 - e0 - e1) * std::log(-std::expm1(-gap));
+}
+
 /// Per-example log-density (summed over the example) of |x| under |d|.
 Tensor logProb(const Distribution &d, const Tensor &x) {
   Tensor lp(x.shape);
@@ -48,6 +68,11 @@ Tensor logProb(const Distribution &d, const Tensor &x) {
       Real l = d.params[0].data[i];
       lp.data[i] = x.data[i] * l - softplus(l);
     }
+    return perExampleSum(lp);
+  case DistKind::discretized_logistic:
+    for (int64_t i = 0; i < x.numel(); ++i)
+      lp.data[i] = discretizedLogistic(x.data[i], d.params[0].data[i], d.params[1].data[i],
+                                       d.levels);
     return perExampleSum(lp);
   case DistKind::categorical: {
     Tensor ls = logSoftmaxLast(d.params[0]);
@@ -87,6 +112,14 @@ Tensor logProb(const Distribution &d, const Tensor &x) {
   return lp;
 }
 
+/// The discretised logistic's draw with uniform |u|: a logistic draw
+/// rounded to the grid k / (L - 1) and clamped into [0, 1].
+Real drawDiscretizedLogistic(Real mu, Real logScale, Real u, int64_t levels) {
+  Real steps = Real(levels - 1);
+  Real y = mu + std::exp(logScale) * std::log(u / (1 - u));
+  return std::clamp<Real>(std::nearbyint(y * steps), 0, steps) / steps;
+}
+
 /// One draw from |d| (see the header for the formulas).
 Tensor sample(const Distribution &d, uint64_t key, uint32_t stream, uint64_t base) {
   Tensor z(d.sampleShape);
@@ -104,6 +137,11 @@ Tensor sample(const Distribution &d, uint64_t key, uint32_t stream, uint64_t bas
   case DistKind::bernoulli:
     for (int64_t i = 0; i < z.numel(); ++i)
       z.data[i] = gmrt_uniform(key, stream, base + i, 2) < sigmoid(d.params[0].data[i]) ? 1.0 : 0.0;
+    return z;
+  case DistKind::discretized_logistic:
+    for (int64_t i = 0; i < z.numel(); ++i)
+      z.data[i] = drawDiscretizedLogistic(d.params[0].data[i], d.params[1].data[i],
+                                          gmrt_uniform(key, stream, base + i, 2), d.levels);
     return z;
   case DistKind::categorical: {
     Tensor ls = logSoftmaxLast(d.params[0]);
@@ -191,6 +229,15 @@ void ::gm::eval::registerStochasticRules(Rules &rules) {
                Distribution{DistKind::bernoulli, NormalParam::scale, {frame.T(o.getLogits())}, {}});
     return true;
   });
+  rules.def<DiscretizedLogisticOp>([](DiscretizedLogisticOp o, Frame &frame) {
+    Distribution d{DistKind::discretized_logistic,
+                   NormalParam::scale,
+                   {frame.T(o.getLoc()), frame.T(o.getLogScale())},
+                   {}};
+    d.levels = (int64_t)o.getLevels();
+    frame.setD(o, std::move(d));
+    return true;
+  });
   rules.def<CategoricalOp>([](CategoricalOp o, Frame &frame) {
     frame.setD(
         o, Distribution{DistKind::categorical, NormalParam::scale, {frame.T(o.getLogits())}, {}});
@@ -273,8 +320,10 @@ void ::gm::eval::registerStochasticRules(Rules &rules) {
   });
   rules.def<ArSampleOp>([](ArSampleOp o, Frame &frame) {
     // From x = 0, for each value d of an example in row-major order: the
-    // region's logits at the partial sample, then x_d = [u_d < sigmoid].
+    // region's parameters at the partial sample, then x_d drawn from them
+    // with u_d: [u_d < sigmoid(logit)], or the discretised logistic's draw.
     const Tensor &u = frame.T(o.getUniforms());
+    std::optional<uint64_t> levels = o.getLevels();
     Tensor x(u.shape);
     int64_t b = u.shape[0], d = b ? u.numel() / b : 0;
     for (int64_t i = 0; i < d; ++i) {
@@ -282,8 +331,12 @@ void ::gm::eval::registerStochasticRules(Rules &rules) {
       if (!frame.run(o.getBody(), {RtValue::ofTensor(x)}, out))
         return false;
       const Tensor &l = out[0].tensor;
-      for (int64_t n = 0; n < b; ++n)
-        x.data[n * d + i] = u.data[n * d + i] < sigmoid(l.data[n * d + i]) ? 1 : 0;
+      for (int64_t n = 0; n < b; ++n) {
+        int64_t at = n * d + i;
+        x.data[at] = levels ? drawDiscretizedLogistic(l.data[at], out[1].tensor.data[at],
+                                                      u.data[at], (int64_t)*levels)
+                            : u.data[at] < sigmoid(l.data[at]) ? 1 : 0;
+      }
     }
     frame.setT(o, std::move(x));
     return true;

@@ -342,6 +342,7 @@ const llvm::StringMap<Builtin> &table() {
       {"categorical_logits", {BK::Distribution, {{"logits"}, 1}}},
       {"uniform", {BK::Distribution, {{"low", "high"}, 2}}},
       {"mixture_normal", {BK::Distribution, {{"logits", "means", "logvars"}, 3}}},
+      {"discretized_logistic", {BK::Distribution, {{"loc", "log_scale"}, 2}}},
   };
   return builtins;
 }
@@ -487,7 +488,7 @@ Val MLIRGenImpl::genIwae(BuiltinCall &c) {
   fn.scopes.pop_back();
   if (!ll)
     return Val();
-  builder.create<YieldOp>(at, ll.value);
+  builder.create<YieldOp>(at, ValueRange{ll.value});
   return Val::tensor(op.getResult());
 }
 

@@ -108,8 +108,8 @@ Val MLIRGenImpl::genDistCtor(const Expr &call, RankedTensorType target,
   const Builtin *ctor = call.kind == Kind::Call ? findBuiltin(call.name) : nullptr;
   if (!ctor || ctor->kind != BuiltinKind::Distribution)
     return fail(call.loc, "expected a distribution: normal, normal_logvar, "
-                          "bernoulli_logits, categorical_logits, uniform or "
-                          "mixture_normal");
+                          "bernoulli_logits, categorical_logits, uniform, "
+                          "mixture_normal or discretized_logistic");
   const Signature &sig = ctor->sig;
   // One argument that is a net returning every parameter spreads:
   // normal_logvar(encoder(x)) with encoder returning (mu, logvar).
@@ -211,6 +211,10 @@ Val MLIRGenImpl::genDistCtor(const Expr &call, RankedTensorType target,
     d = builder.create<CategoricalOp>(at, distType(DistKind::categorical), ps[0]);
   } else if (call.name == "uniform")
     d = builder.create<UniformOp>(at, distType(DistKind::uniform), ps[0], ps[1]);
+  else if (call.name == "discretized_logistic")
+    // 8-bit values scaled to [0, 1], as "fashion-mnist:images" loads them.
+    d = builder.create<DiscretizedLogisticOp>(at, distType(DistKind::discretized_logistic),
+                                              ps[0], ps[1], builder.getI64IntegerAttr(256));
   else
     d = builder.create<MixtureNormalOp>(at, distType(DistKind::mixture_normal),
                                         ps[0], ps[1], ps[2]);

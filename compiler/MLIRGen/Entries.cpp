@@ -12,9 +12,10 @@
 //                  shape (`: [20]`), and a distribution that has a mean:
 //                  the mean of p(x | z), as a function of z.
 //   @sample.<x>    likelihood p(x) over a data input x with no condition, a
-//                  bernoulli_logits whose logits read only x (no other
-//                  data, latent or distribution): x sampled value by value
-//                  (gm.ar_sample) from uniforms of x's shape.
+//                  bernoulli_logits or discretized_logistic whose
+//                  parameters read only x (no other data, latent or
+//                  distribution): x sampled value by value (gm.ar_sample)
+//                  from uniforms of x's shape.
 //   @generate.<z>  minimax whose value is gan(D(real...), D(fake, ...)),
 //                  where fake (through the block's lets) reads exactly one
 //                  latent z, whose prior declares its shape, and no data,
@@ -190,13 +191,14 @@ LogicalResult MLIRGenImpl::genInference() {
     // gmrun samples the prior itself when it is a standard normal.
     fn.setStandardPrior(isStandardNormal(*prior));
   }
-  // sample: an autoregressive (or independent) Bernoulli likelihood p(x)
-  // of a data input, conditioned on nothing, whose logits read no data but
-  // x, no latent and no other distribution: x drawn value by value from
-  // uniforms the host draws (gm.ar_sample).
+  // sample: an autoregressive (or independent) Bernoulli or discretised-
+  // logistic likelihood p(x) of a data input, conditioned on nothing, whose
+  // parameters read no data but x, no latent and no other distribution: x
+  // drawn value by value from uniforms the host draws (gm.ar_sample).
   for (const ::gm::DistDecl &d : ast.dists) {
     if (d.role != Role::Likelihood || !d.conds.empty() || !dataIndex.count(d.var.text) ||
-        d.dist->name != "bernoulli_logits" || taken("sample." + d.var.text))
+        (d.dist->name != "bernoulli_logits" && d.dist->name != "discretized_logistic") ||
+        taken("sample." + d.var.text))
       continue;
     Reads reads;
     llvm::StringSet<> visited;
@@ -222,10 +224,15 @@ LogicalResult MLIRGenImpl::genInference() {
       Val v = genDistDecl(d, fn, {}, true);
       --fn.regionDepth;
       fn.dataArgs.clear();
-      auto bern = v ? v.value.getDefiningOp<BernoulliOp>() : BernoulliOp();
-      if (!bern)
+      Operation *def = v ? v.value.getDefiningOp() : nullptr;
+      if (auto bern = dyn_cast_or_null<BernoulliOp>(def)) {
+        builder.create<YieldOp>(at, ValueRange{bern.getLogits()});
+      } else if (auto dl = dyn_cast_or_null<DiscretizedLogisticOp>(def)) {
+        op.setLevels(dl.getLevels());
+        builder.create<YieldOp>(at, ValueRange{dl.getLoc(), dl.getLogScale()});
+      } else {
         return Value();
-      builder.create<YieldOp>(at, bern.getLogits());
+      }
       return op.getResult();
     });
     if (!fn)

@@ -69,3 +69,54 @@ gm.model @mc {
 // CHECK: %[[KL:.*]] = gm.sub %[[LQ]], %[[LP]] : tensor<?xf32>
 // CHECK: gm.mixture_normal
 // CHECK: gm.log_prob
+
+// -----
+
+// Tests that a discretised logistic's log-density becomes, per value, with
+// a = (x - mu + h) / s and b = (x - mu - h) / s (s = exp(log_scale), h =
+// 1/510): (1 - e1) log_sigmoid(a) + (1 - e0) log_sigmoid(-b) + (1 - e0 -
+// e1) log(1 - exp(-max(2h / s, 1e-6))), the end indicators e0 = relu(1 -
+// 255 x) and e1 = relu(255 x - 254), summed per example.
+gm.model @dl {
+  gm.data @x : tensor<?x2xf32> real
+  gm.data @mu : tensor<?x2xf32> real
+  gm.data @ls : tensor<?x2xf32> real
+  gm.func @loss(%x: tensor<?x2xf32>, %mu: tensor<?x2xf32>, %ls: tensor<?x2xf32>, %k: !gm.key) -> tensor<f32> attributes {role = #gm.role<eval>, inputs = [@x, @mu, @ls]} {
+    %p = gm.discretized_logistic %mu, %ls levels 256 : tensor<?x2xf32> -> !gm.dist<discretized_logistic, tensor<?x2xf32>>
+    %ll = gm.log_prob %p, %x : (!gm.dist<discretized_logistic, tensor<?x2xf32>>, tensor<?x2xf32>) -> tensor<?xf32>
+    %m = gm.mean %ll {axes = array<i64: 0>} : tensor<?xf32> -> tensor<f32>
+    gm.return %m : tensor<f32>
+  }
+}
+
+// CHECK-LABEL: gm.func @loss(
+// CHECK-SAME: %[[X:[^:]*]]: tensor<?x2xf32>, %[[MU:[^:]*]]: tensor<?x2xf32>, %[[LS:[^:]*]]: tensor<?x2xf32>
+// CHECK: %[[NLS:.*]] = gm.neg %[[LS]]
+// CHECK: %[[INV:.*]] = gm.exp %[[NLS]]
+// CHECK: %[[C:.*]] = gm.sub %[[X]], %[[MU]]
+// CHECK: gm.constant dense<0.00196078443>
+// CHECK: %[[CH:.*]] = gm.add %[[C]], %{{.*}}
+// CHECK: %[[A:.*]] = gm.mul %[[CH]], %[[INV]]
+// CHECK: %[[CL:.*]] = gm.sub %[[C]], %{{.*}}
+// CHECK: %[[B:.*]] = gm.mul %[[CL]], %[[INV]]
+// CHECK: gm.constant dense<2.550000e+02>
+// CHECK: %[[E0:.*]] = gm.relu
+// CHECK: gm.constant dense<2.540000e+02>
+// CHECK: %[[E1:.*]] = gm.relu
+// CHECK: gm.constant dense<9.99999997E-7>
+// CHECK: gm.constant dense<0.00392156886>
+// CHECK: %[[GAP:.*]] = gm.mul %{{.*}}, %[[INV]]
+// CHECK: gm.relu
+// CHECK: %[[FLOOR:.*]] = gm.add
+// CHECK: %[[NG:.*]] = gm.neg %[[FLOOR]]
+// CHECK: %[[EG:.*]] = gm.exp %[[NG]]
+// CHECK: %[[OM:.*]] = gm.sub %{{.*}}, %[[EG]]
+// CHECK: %[[IN:.*]] = gm.log %[[OM]]
+// CHECK: gm.sub %{{.*}}, %[[E1]]
+// CHECK: gm.log_sigmoid %[[A]]
+// CHECK: %[[NB:.*]] = gm.neg %[[B]]
+// CHECK: gm.log_sigmoid %[[NB]]
+// CHECK: gm.mul %{{.*}}, %[[IN]]
+// CHECK: gm.sum %{{.*}} {axes = array<i64: 1>}
+// CHECK-NOT: gm.log_prob
+// CHECK-NOT: gm.discretized_logistic

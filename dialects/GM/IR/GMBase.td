@@ -46,7 +46,8 @@ class GM_Op<string mnemonic, list<Trait> traits = []>
 def GM_DistKindAttr : I32EnumAttr<"DistKind", "distribution family", [
     I32EnumAttrCase<"normal", 0>, I32EnumAttrCase<"bernoulli", 1>,
     I32EnumAttrCase<"categorical", 2>, I32EnumAttrCase<"uniform", 3>,
-    I32EnumAttrCase<"mixture_normal", 4>]> {
+    I32EnumAttrCase<"mixture_normal", 4>,
+    I32EnumAttrCase<"discretized_logistic", 5>]> {
   let cppNamespace = "::mlir::gm";
   let genSpecializedAttr = 1;
 }

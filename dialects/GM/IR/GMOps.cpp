@@ -484,6 +484,10 @@ LogicalResult CategoricalOp::verify() {
   return verifyDistResult(*this, getType(), DistKind::categorical,
                           getLogits().getType());
 }
+LogicalResult DiscretizedLogisticOp::verify() {
+  return verifyDistResult(*this, getType(), DistKind::discretized_logistic,
+                          getLoc().getType());
+}
 LogicalResult UniformOp::verify() {
   return verifyDistResult(*this, getType(), DistKind::uniform,
                           getLow().getType());
@@ -574,7 +578,9 @@ LogicalResult IwaeOp::verify() {
     return emitOpError() << "expects its region to take one "
                          << q.getSampleType() << " sample";
   auto yield = dyn_cast<YieldOp>(block.getTerminator());
-  auto yt = yield ? dyn_cast<RankedTensorType>(yield.getValue().getType()) : RankedTensorType();
+  auto yt = yield && yield.getValues().size() == 1
+                ? dyn_cast<RankedTensorType>(yield.getValues()[0].getType())
+                : RankedTensorType();
   if (!yt || yt.getRank() != 1 || !isBatched(yt))
     return emitOpError() << "expects its region to yield one value per example";
   return success();
@@ -590,9 +596,14 @@ LogicalResult ArSampleOp::verify() {
   Block &block = getBody().front();
   if (block.getNumArguments() != 1 || block.getArgument(0).getType() != t)
     return emitOpError() << "expects its region to take one " << t << " sample";
+  // Bernoulli: the logits; discretised logistic: loc and log_scale.
   auto yield = dyn_cast<YieldOp>(block.getTerminator());
-  if (!yield || yield.getValue().getType() != t)
-    return emitOpError() << "expects its region to yield one logit per value, " << t;
+  unsigned want = getLevels() ? 2 : 1;
+  if (!yield || yield.getValues().size() != want ||
+      llvm::any_of(yield.getValues().getTypes(), [&](Type y) { return y != t; }))
+    return emitOpError() << "expects its region to yield "
+                         << (getLevels() ? "loc and log_scale" : "one logit")
+                         << " per value, " << t;
   return success();
 }
 

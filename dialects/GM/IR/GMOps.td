@@ -1252,6 +1252,31 @@ def GM_MixtureNormalOp : GM_Op<"mixture_normal", [Pure]> {
   let hasVerifier = 1;
 }
 
+def GM_DiscretizedLogisticOp : GM_Op<"discretized_logistic",
+    [Pure, AllTypesMatch<["loc", "log_scale"]>]> {
+  let summary = "a logistic rounded to `levels` evenly spaced values in [0, 1]";
+  let description = [{
+    Independent values on the grid k / (levels - 1), k = 0 .. levels - 1
+    (8-bit pixels scaled to [0, 1] with the default 256). Value x gets the
+    mass of a logistic(loc, exp(log_scale)) on [x - h, x + h), h = 1 /
+    (2 (levels - 1)); the two end values also take the tails below 0 and
+    above 1 (PixelCNN++, Salimans et al. 2017). A sample rounds a
+    continuous logistic draw to the grid and clamps it into [0, 1].
+
+    ```mlir
+    %p = gm.discretized_logistic %mu, %ls levels 256 : tensor<?x784xf32>
+        -> !gm.dist<discretized_logistic, tensor<?x784xf32>>
+    ```
+  }];
+  let arguments = (ins GM_F32Tensor:$loc, GM_F32Tensor:$log_scale,
+                       ConfinedAttr<I64Attr, [IntMinValue<2>]>:$levels);
+  let results = (outs GM_Dist:$result);
+  let assemblyFormat = [{
+    $loc `,` $log_scale `levels` $levels attr-dict `:` type($loc) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 def GM_SampleOp : GM_Op<"sample", [Pure]> {
   let summary = "draw one sample per example from a distribution";
   let description = [{
@@ -1373,17 +1398,24 @@ def GM_IwaeOp : GM_Op<"iwae", [SingleBlock,
 }
 
 def GM_ArSampleOp : GM_Op<"ar_sample", [SingleBlock, RecursiveMemoryEffects]> {
-  let summary = "an exact sample of an autoregressive Bernoulli model, value by value";
+  let summary = "an exact sample of an autoregressive model, value by value";
   let description = [{
     Ancestral sampling: starting from x = 0, for each d = 0 .. D-1 in the
-    row-major order of an example's values, logits = region(x) and
-    x_d = [u_d < sigmoid(logits_d)]. The region maps x to the logits of
-    p(x_d = 1 | x_<d) for every d, so the result is an exact sample when
-    logit d reads only x_<d (NADE, masked layers, a shifted previous pixel)
-    or nothing of x (independent pixels). `uniforms` are draws in (0, 1) of
-    x's shape, which the caller makes: the op is a deterministic function
-    of them. A region that is one gm.nade of its argument lowers to NADE's
-    own O(DH) recurrence; any other runs D times.
+    row-major order of an example's values, the region maps the partial
+    sample x to the parameters of p(x_d | x_<d) for every d, and x_d is
+    drawn from them with the uniform u_d:
+    - Bernoulli (no `levels`): the region yields logits and
+      x_d = [u_d < sigmoid(logits_d)];
+    - discretised logistic (`levels` L): the region yields loc and
+      log_scale, and x_d = clamp(round((loc_d + exp(log_scale_d)
+      logit(u_d)) (L - 1)), 0, L - 1) / (L - 1), the inverse-CDF draw of
+      gm.discretized_logistic.
+    The result is an exact sample when parameter d reads only x_<d (NADE,
+    masked layers, a shifted previous pixel) or nothing of x (independent
+    pixels). `uniforms` are draws in (0, 1) of x's shape, which the caller
+    makes: the op is a deterministic function of them. A Bernoulli region
+    that is one gm.nade of its argument lowers to NADE's own O(DH)
+    recurrence; any other runs D times.
 
     ```mlir
     %x = gm.ar_sample %u : tensor<?x784xf32> -> tensor<?x784xf32> {
@@ -1393,24 +1425,26 @@ def GM_ArSampleOp : GM_Op<"ar_sample", [SingleBlock, RecursiveMemoryEffects]> {
     }
     ```
   }];
-  let arguments = (ins GM_F32Tensor:$uniforms);
+  let arguments = (ins GM_F32Tensor:$uniforms,
+                       OptionalAttr<ConfinedAttr<I64Attr, [IntMinValue<2>]>>:$levels);
   let results = (outs GM_F32Tensor:$result);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{
-    $uniforms attr-dict `:` type($uniforms) `->` type($result) $body
+    $uniforms (`levels` $levels^)? attr-dict `:` type($uniforms) `->` type($result) $body
   }];
   let hasVerifier = 1;
 }
 
 def GM_YieldOp : GM_Op<"yield", [Pure, Terminator, ParentOneOf<["IwaeOp", "ArSampleOp"]>]> {
-  let summary = "yields a gm.iwae region's log p(x | z), a gm.ar_sample region's logits";
+  let summary = "yields a gm.iwae region's log p(x | z), a gm.ar_sample region's parameters";
   let description = [{
     ```mlir
     gm.yield %ll : tensor<?xf32>
+    gm.yield %loc, %log_scale : tensor<?x784xf32>, tensor<?x784xf32>
     ```
   }];
-  let arguments = (ins GM_F32Tensor:$value);
-  let assemblyFormat = "$value attr-dict `:` type($value)";
+  let arguments = (ins Variadic<GM_F32Tensor>:$values);
+  let assemblyFormat = "$values attr-dict `:` type($values)";
 }
 
 def GM_AdversarialOp : GM_Op<"adversarial", [Pure]> {

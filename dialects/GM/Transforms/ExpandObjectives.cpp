@@ -55,12 +55,38 @@ struct Expander : GMBuilder {
       Value l = bern.getLogits();
       return sumExample(sub(mul(x, l), b.create<SoftplusOp>(loc, l)));
     }
+    if (auto dl = dyn_cast_or_null<DiscretizedLogisticOp>(def))
+      return sumExample(discretizedLogistic(dl, x));
     if (auto cat = dyn_cast_or_null<CategoricalOp>(def))
       return sumExample(mul(x, logSoftmaxLast(cat.getLogits())));
     if (auto u = dyn_cast_or_null<UniformOp>(def))
       // -log(high - low), on the support (samples never leave it).
       return sumExample(neg(log(sub(u.getHigh(), u.getLow()))));
     return {};
+  }
+
+  /// log P(x) per value of a discretised logistic on the grid k / (L - 1),
+  /// as the evaluator defines it (Stochastic.cpp): with s = exp(log_scale),
+  /// h = 1 / (2 (L - 1)), a = (x - mu + h) / s, b = (x - mu - h) / s,
+  ///   (1 - e1) log sigmoid(a) + (1 - e0) log sigmoid(-b)
+  ///     + (1 - e0 - e1) log(1 - exp(-max(a - b, 1e-6))),
+  /// e0 = relu(1 - (L - 1) x) and e1 = relu((L - 1) x - (L - 2)) marking
+  /// the end values, which take the tails. Every term is finite, so no
+  /// 0 * inf; the floor keeps a huge scale's log finite.
+  Value discretizedLogistic(DiscretizedLogisticOp dl, Value x) {
+    double steps = double(dl.getLevels() - 1), h = 0.5 / steps;
+    Value inv = exp(neg(dl.getLogScale()));
+    Value centred = sub(x, dl.getLoc());
+    Value a = mul(add(centred, fill(h, x)), inv);
+    Value bb = mul(sub(centred, fill(h, x)), inv);
+    auto relu = [&](Value v) { return b.create<ReluOp>(loc, v).getResult(); };
+    Value e0 = relu(sub(fill(1.0, x), scale(x, steps)));
+    Value e1 = relu(sub(scale(x, steps), fill(steps - 1, x)));
+    Value one = fill(1.0, x), floor = fill(1e-6, x);
+    Value gap = add(floor, relu(sub(scale(inv, 2 * h), floor)));
+    Value inside = log(sub(one, exp(neg(gap))));
+    return add(add(mul(sub(one, e1), logSigmoid(a)), mul(sub(one, e0), logSigmoid(neg(bb)))),
+               mul(sub(sub(one, e0), e1), inside));
   }
 
   /// Analytic per-example KL(q || p); null where there is no closed form.

@@ -113,7 +113,9 @@ int sampleCommand(const Args &a, const Artifact &art) {
   int zi = dec.find(InputSpec::Kind::Tensor);
   int64_t zw = numel(Shape(dec.inputs[zi].shape.begin() + 1, dec.inputs[zi].shape.end()));
   int64_t xw = numel(Shape(dec.outputs[0].begin() + 1, dec.outputs[0].end()));
-  auto [h, w] = imageSize(xw);
+  bool npyOut = out.size() > 4 && out.compare(out.size() - 4, 4, ".npy") == 0;
+  // Only a grid needs square images: .npy takes any shape.
+  auto [h, w] = npyOut ? std::pair<int64_t, int64_t>{1, xw} : imageSize(xw);
   int64_t columns = (int64_t)std::ceil(std::sqrt((double)n));
   std::vector<float> images;
   double generateSeconds = 0;
@@ -162,7 +164,6 @@ int sampleCommand(const Args &a, const Artifact &art) {
     images = decode(art, state, dec, std::move(z), n);
     generateSeconds = now() - start;
   }
-  bool npyOut = out.size() > 4 && out.compare(out.size() - 4, 4, ".npy") == 0;
   if (npyOut) {
     // The values as the model computed them, one row per image.
     FloatArray array;

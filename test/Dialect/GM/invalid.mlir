@@ -907,6 +907,36 @@ func.func @f(%u: tensor<?x4xf32>) -> tensor<?x4xf32> {
 
 // -----
 
+// Tests that a discretised logistic's gm.ar_sample yields loc and log_scale.
+func.func @f(%u: tensor<?x4xf32>) -> tensor<?x4xf32> {
+  // expected-error @+1 {{expects its region to yield loc and log_scale per value, 'tensor<?x4xf32>'}}
+  %x = gm.ar_sample %u levels 256 : tensor<?x4xf32> -> tensor<?x4xf32> {
+  ^bb0(%p: tensor<?x4xf32>):
+    gm.yield %p : tensor<?x4xf32>
+  }
+  return %x : tensor<?x4xf32>
+}
+
+// -----
+
+// Tests that a discretised logistic has at least two levels.
+func.func @f(%m: tensor<?x4xf32>) -> !gm.dist<discretized_logistic, tensor<?x4xf32>> {
+  // expected-error @+1 {{attribute 'levels' failed to satisfy constraint: 64-bit signless integer attribute whose minimum value is 2}}
+  %d = gm.discretized_logistic %m, %m levels 1 : tensor<?x4xf32> -> !gm.dist<discretized_logistic, tensor<?x4xf32>>
+  return %d : !gm.dist<discretized_logistic, tensor<?x4xf32>>
+}
+
+// -----
+
+// Tests that a discretised logistic's result is of its own family.
+func.func @f(%m: tensor<?x4xf32>) -> !gm.dist<normal, tensor<?x4xf32>> {
+  // expected-error @+1 {{expects a result of kind discretized_logistic}}
+  %d = gm.discretized_logistic %m, %m levels 256 : tensor<?x4xf32> -> !gm.dist<normal, tensor<?x4xf32>>
+  return %d : !gm.dist<normal, tensor<?x4xf32>>
+}
+
+// -----
+
 // Tests that gm.ar_sample draws from uniforms of its result's shape.
 func.func @f(%u: tensor<?x3xf32>) -> tensor<?x4xf32> {
   // expected-error @+1 {{expects a result of its uniforms' type 'tensor<?x3xf32>', got 'tensor<?x4xf32>'}}

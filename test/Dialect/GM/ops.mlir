@@ -354,3 +354,18 @@ func.func @ar_sample(%u: tensor<?x4xf32>, %t: tensor<?x4xf32>) -> tensor<?x4xf32
   }
   return %x : tensor<?x4xf32>
 }
+
+// A discretised logistic's ancestral sampler yields loc and log_scale.
+// CHECK-LABEL: func.func @ar_sample_logistic
+// CHECK: gm.ar_sample %{{.*}} levels 256 : tensor<?x4xf32> -> tensor<?x4xf32> {
+// CHECK: gm.yield %{{.*}}, %{{.*}} : tensor<?x4xf32>, tensor<?x4xf32>
+// CHECK: gm.discretized_logistic %{{.*}}, %{{.*}} levels 256 : tensor<?x4xf32> -> <discretized_logistic, tensor<?x4xf32>>
+func.func @ar_sample_logistic(%u: tensor<?x4xf32>, %t: tensor<?x4xf32>) -> !gm.dist<discretized_logistic, tensor<?x4xf32>> {
+  %x = gm.ar_sample %u levels 256 : tensor<?x4xf32> -> tensor<?x4xf32> {
+  ^bb0(%p: tensor<?x4xf32>):
+    %l = gm.add %p, %t : tensor<?x4xf32>
+    gm.yield %l, %t : tensor<?x4xf32>, tensor<?x4xf32>
+  }
+  %d = gm.discretized_logistic %x, %t levels 256 : tensor<?x4xf32> -> !gm.dist<discretized_logistic, tensor<?x4xf32>>
+  return %d : !gm.dist<discretized_logistic, tensor<?x4xf32>>
+}

@@ -18,6 +18,16 @@
                                    likelihood fit logit(mean of x_d) on DATA
   density.py total SCORES           sum of exp(log p) over the scored rows:
                                    1 for a normalised density
+  density.py levels OUT             all 256^2 pairs of 8-bit values k / 255
+  density.py random8 OUT N D        N random vectors of 8-bit values k / 255
+                                   (seeded; neighbours correlated)
+  density.py histogram SCORES SAMPLES
+                                   gmrun sample's 2-value samples against
+                                   the scored density of every pair (rows
+                                   in `levels` order): the frequency of each
+                                   of 4 x 4 blocks of 64 x 64 pairs within
+                                   6 standard errors of its probability, and
+                                   every sample on the 8-bit grid
   density.py auroc SCORES LABELS CLASS JSON
                                    ROC-AUC of -log p(x) for "label != CLASS"
                                    by brute force over all pairs of a sample,
@@ -162,6 +172,32 @@ def total(scores):
     print("p(x) sums to 1 over %d vectors" % len(s))
 
 
+def histogram(scores, samples):
+    _, s = read_npy(scores)
+    (n, d), x = read_npy(samples)
+    if d != 2 or len(s) != 256 * 256:
+        sys.exit("expected 2-value samples and 65536 scores")
+    prob = [[0.0] * 4 for _ in range(4)]
+    for k, v in enumerate(s):
+        prob[(k // 256) // 64][(k % 256) // 64] += math.exp(v)
+    count = [[0] * 4 for _ in range(4)]
+    for i in range(n):
+        a, b = x[2 * i] * 255, x[2 * i + 1] * 255
+        if abs(a - round(a)) > 1e-3 or abs(b - round(b)) > 1e-3 or not (0 <= a <= 255 and 0 <= b <= 255):
+            sys.exit("sample %d (%g, %g) is not on the 8-bit grid" % (i, x[2 * i], x[2 * i + 1]))
+        count[int(round(a)) // 64][int(round(b)) // 64] += 1
+    worst = 0.0
+    for i in range(4):
+        for j in range(4):
+            p, f = prob[i][j], count[i][j] / n
+            se = math.sqrt(max(p * (1 - p), 1e-6) / n)
+            worst = max(worst, abs(f - p) / se)
+            if abs(f - p) > 6 * se:
+                sys.exit("block (%d, %d): frequency %.4f, probability %.4f (%.1f standard errors)"
+                         % (i, j, f, p, abs(f - p) / se))
+    print("%d samples match the density within 6 standard errors" % n)
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "binary":
@@ -172,6 +208,20 @@ if __name__ == "__main__":
         n, d = int(sys.argv[3]), int(sys.argv[4])
         rnd = random.Random(5)
         write_npy(sys.argv[2], (n, d), [float(rnd.random() < 0.4) for _ in range(n * d)])
+    elif cmd == "levels":
+        write_npy(sys.argv[2], (65536, 2), [k / 255.0 for a in range(256) for b in range(256) for k in (a, b)])
+    elif cmd == "random8":
+        n, d = int(sys.argv[3]), int(sys.argv[4])
+        rnd = random.Random(5)
+        vals = []
+        for _ in range(n):
+            k = rnd.randrange(256)
+            for _ in range(d):
+                vals.append(k / 255.0)
+                k = min(255, max(0, k + rnd.randrange(-20, 21)))
+        write_npy(sys.argv[2], (n, d), vals)
+    elif cmd == "histogram":
+        histogram(sys.argv[2], sys.argv[3])
     elif cmd == "mlfit":
         mlfit(sys.argv[2], sys.argv[3])
     elif cmd == "total":

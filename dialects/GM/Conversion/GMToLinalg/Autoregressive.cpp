@@ -55,6 +55,22 @@ Value draw(OpBuilder &b, Location l, Value logit, Value u) {
   return b.create<arith::SelectOp>(l, hit, one, zero);
 }
 
+/// The discretised-logistic draw on the grid k / (levels - 1):
+/// clamp(round((loc + exp(log_scale) logit(u)) (levels - 1)), 0, levels - 1)
+/// / (levels - 1).
+Value drawLogistic(OpBuilder &b, Location l, Value mu, Value logScale, Value u,
+                   int64_t levels) {
+  auto cst = [&](double v) { return b.create<arith::ConstantOp>(l, b.getF32FloatAttr(v)); };
+  Value one = cst(1.0), steps = cst(double(levels - 1));
+  Value logit = b.create<math::LogOp>(
+      l, b.create<arith::DivFOp>(l, u, b.create<arith::SubFOp>(l, one, u)));
+  Value y = b.create<arith::AddFOp>(
+      l, mu, b.create<arith::MulFOp>(l, b.create<math::ExpOp>(l, logScale), logit));
+  Value k = b.create<math::RoundOp>(l, b.create<arith::MulFOp>(l, y, steps));
+  k = b.create<arith::MinimumFOp>(l, b.create<arith::MaximumFOp>(l, k, cst(0.0)), steps);
+  return b.create<arith::DivFOp>(l, k, steps);
+}
+
 Value fma(OpBuilder &b, Location l, Value acc, Value x, Value y, bool reassoc) {
   Value p = b.create<arith::MulFOp>(l, x, y);
   return reassoc ? b.create<arith::AddFOp>(l, acc, p, arith::FastMathFlags::reassoc)
@@ -221,7 +237,7 @@ struct NadeLowering : OpConversionPattern<NadeOp> {
 // Ancestral sampling. A region that is one gm.nade of the partial sample
 // (its weights from outside) is NADE's recurrence with the draw inside:
 // O(DH) per example. Any other region runs once per value d, inlined into
-// an scf.for over d, and x_d is set from its logits by one generic over x
+// an scf.for over d, and x_d is drawn from its parameters by one generic over x
 // that selects element d of each example (O(D) per step besides the
 // region).
 struct ArSampleLowering : OpConversionPattern<ArSampleOp> {
@@ -233,8 +249,10 @@ struct ArSampleLowering : OpConversionPattern<ArSampleOp> {
     auto yield = cast<YieldOp>(body.getTerminator());
     Value u = adaptor.getUniforms();
     auto outside = [&](Value v) { return !op.getBody().isAncestor(v.getParentRegion()); };
-    if (auto nade = yield.getValue().getDefiningOp<NadeOp>();
-        nade && nade.getInput() == body.getArgument(0) && outside(nade.getW()) &&
+    std::optional<uint64_t> levels = op.getLevels();
+    NadeOp nade = levels ? NadeOp() : yield.getValues()[0].getDefiningOp<NadeOp>();
+    if (nade &&
+        nade.getInput() == body.getArgument(0) && outside(nade.getW()) &&
         outside(nade.getC()) && outside(nade.getV()) && outside(nade.getB())) {
       Value w = rw.getRemappedValue(nade.getW());
       NadeBuilder nb(rw, loc, u, w);
@@ -253,15 +271,16 @@ struct ArSampleLowering : OpConversionPattern<ArSampleOp> {
                                       lb.index(loc, 1), ValueRange{lb.zeros(loc, type, dyn)});
     OpBuilder::InsertionGuard guard(rw);
     Value x = loop.getRegionIterArgs()[0], d = loop.getInductionVar();
-    Value logits = yield.getValue();
+    SmallVector<Value> ins(yield.getValues()); // the parameters, then u
+    size_t params = ins.size();
+    ins.push_back(u);
     rw.inlineBlockBefore(&body, loop.getBody(), loop.getBody()->end(), {x});
     rw.eraseOp(yield);
     rw.setInsertionPointToEnd(loop.getBody());
     AffineMap id = rw.getMultiDimIdentityMap(rank);
     SmallVector<IT> iters(rank, IT::parallel);
     auto next = rw.create<linalg::GenericOp>(
-        loc, TypeRange{type}, ValueRange{logits, u}, ValueRange{x},
-        ArrayRef<AffineMap>{id, id, id}, iters,
+        loc, TypeRange{type}, ins, ValueRange{x}, SmallVector<AffineMap>(params + 2, id), iters,
         [&](OpBuilder &b, Location l, ValueRange s) {
           // The row-major index of this element within its example.
           Value flat = b.create<arith::ConstantIndexOp>(l, 0);
@@ -271,8 +290,10 @@ struct ArSampleLowering : OpConversionPattern<ArSampleOp> {
             flat = b.create<arith::AddIOp>(l, flat, b.create<linalg::IndexOp>(l, i));
           }
           Value here = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, flat, d);
+          Value drawn = levels ? drawLogistic(b, l, s[0], s[1], s[2], *levels)
+                               : draw(b, l, s[0], s[1]);
           b.create<linalg::YieldOp>(
-              l, ValueRange{b.create<arith::SelectOp>(l, here, draw(b, l, s[0], s[1]), s[2])});
+              l, ValueRange{b.create<arith::SelectOp>(l, here, drawn, s.back())});
         });
     rw.create<scf::YieldOp>(loc, next.getResults());
     rw.replaceOp(op, loop.getResults());

@@ -46,7 +46,8 @@ void mlir::gm::populateGMToLinalgPatterns(TypeConverter &converter, RewritePatte
 /// The distribution constructors: legal during the conversion, read by the
 /// patterns of the samples that use them.
 static bool isDistribution(Operation *op) {
-  return isa<NormalOp, BernoulliOp, CategoricalOp, UniformOp, MixtureNormalOp>(op);
+  return isa<NormalOp, BernoulliOp, CategoricalOp, UniformOp, MixtureNormalOp,
+             DiscretizedLogisticOp>(op);
 }
 
 bool mlir::gm::hasCPULowering(Operation *op) {
@@ -83,7 +84,8 @@ struct ConvertGMToLinalg
                            bufferization::BufferizationDialect, func::FuncDialect>();
     target.addLegalOp<UnrealizedConversionCastOp>();
     target.addIllegalDialect<GMDialect>();
-    target.addLegalOp<NormalOp, BernoulliOp, CategoricalOp, UniformOp, MixtureNormalOp>();
+    target.addLegalOp<NormalOp, BernoulliOp, CategoricalOp, UniformOp, MixtureNormalOp,
+                      DiscretizedLogisticOp>();
     // gm-conv-to-runtime's calls, bufferized into gmrt_conv2d calls.
     target.addLegalOp<HostConv2DOp>();
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))

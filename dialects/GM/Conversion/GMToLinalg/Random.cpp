@@ -8,6 +8,8 @@
 //   normal        mu + sigma N(0, 1), N from lanes 0 and 1 (Box-Muller, f64)
 //   uniform       low + (high - low) u, u from lane 2
 //   bernoulli     [u < sigmoid(logit)], u from lane 2
+//   discretized   clamp(round((loc + exp(log_scale) logit(u)) (L - 1)),
+//   logistic      0, L - 1) / (L - 1), u from lane 2 (f64)
 //   categorical   one-hot: the first class whose cumulative probability
 //                 exceeds u (lane 2 of the row's counter), else the last
 //   mixture       a component as a categorical over the weights (lane 3 of
@@ -147,6 +149,34 @@ struct SampleLowering : OpConversionPattern<SampleOp> {
                                 Value hit = nb.create<arith::CmpFOp>(l, arith::CmpFPredicate::OLT, r, p);
                                 return nb.create<arith::UIToFPOp>(l, nb.getF32Type(), hit);
                               });
+    } else if (auto dl = dyn_cast_or_null<DiscretizedLogisticOp>(def)) {
+      Value mu = in(dl.getLoc());
+      SmallVector<Value> sizes = sizesOf(lb, loc, mu);
+      double steps = double(dl.getLevels() - 1);
+      result = lb.elementwise(loc, op.getType(), {mu, in(dl.getLogScale())},
+                              [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                                Value words[4];
+                                philox(nb, l, flatIndex(nb, l, sizes), key, stream, words);
+                                Value r = wordToUnit(nb, l, words[2]);
+                                Type f64 = nb.getF64Type();
+                                auto cst = [&](double v) {
+                                  return nb.create<arith::ConstantOp>(l, nb.getF64FloatAttr(v));
+                                };
+                                Value logit = nb.create<math::LogOp>(
+                                    l, nb.create<arith::DivFOp>(
+                                           l, r, nb.create<arith::SubFOp>(l, cst(1.0), r)));
+                                Value s = nb.create<math::ExpOp>(
+                                    l, nb.create<arith::ExtFOp>(l, f64, a[1]));
+                                Value y = nb.create<arith::AddFOp>(
+                                    l, nb.create<arith::ExtFOp>(l, f64, a[0]),
+                                    nb.create<arith::MulFOp>(l, s, logit));
+                                Value k = nb.create<math::RoundOp>(
+                                    l, nb.create<arith::MulFOp>(l, y, cst(steps)));
+                                k = nb.create<arith::MinimumFOp>(
+                                    l, nb.create<arith::MaximumFOp>(l, k, cst(0.0)), cst(steps));
+                                return nb.create<arith::TruncFOp>(
+                                    l, nb.getF32Type(), nb.create<arith::DivFOp>(l, k, cst(steps)));
+                              });
     } else if (auto cat = dyn_cast_or_null<CategoricalOp>(def)) {
       result = categoricalPick(lb, loc, in(cat.getLogits()), key, stream, 1, 2);
     } else if (auto mix = dyn_cast_or_null<MixtureNormalOp>(def)) {
@@ -239,7 +269,7 @@ struct IwaeLowering : OpConversionPattern<IwaeOp> {
                            op.getStream(), offset);
       Block &body = op.getBody().front();
       auto yield = cast<YieldOp>(body.getTerminator());
-      Value lw = yield.getValue();
+      Value lw = yield.getValues()[0];
       rw.inlineBlockBefore(&body, loop.getBody(), loop.getBody()->end(), {z});
       rw.eraseOp(yield);
       rw.setInsertionPointToEnd(loop.getBody());
