@@ -194,6 +194,8 @@ void Dumper::model(const ModelAST &m) {
              << " k " << mm.k.value_or(1) << "\n";
     assigns(mm.lets);
     exprLine("value", mm.value.get());
+    exprLine("discriminator_loss", mm.discLoss.get());
+    exprLine("generator_loss", mm.genLossExpr.get());
     exprLine("discriminator_extra", mm.discExtra.get());
     exprLine("generator_extra", mm.genExtra.get());
     exprLine("discriminator optimizer", mm.discOptimizer.get());

@@ -158,9 +158,13 @@ struct MinimaxDecl {
   std::vector<Name> discriminator, generator;
   Loc discLoc, genLoc;
   ExprPtr discOptimizer, genOptimizer;
-  ExprPtr value;
+  ExprPtr value; // a zero-sum value; null when each player has a loss
   Loc valueLoc;
   Name genLoss; // saturating or non_saturating; empty = non_saturating
+  // Each player's own loss, minimised (LSGAN, hinge): both or neither, and
+  // only without a value.
+  ExprPtr discLoss, genLossExpr;
+  Loc discLossLoc, genLossLoc;
   std::optional<int64_t> k;
   ExprPtr discExtra, genExtra;
   std::vector<Assign> lets;

@@ -8,6 +8,8 @@
 
 #include "compiler/Frontend/Parser.h"
 
+#include "llvm/ADT/STLExtras.h"
+
 #include "llvm/ADT/StringSwitch.h"
 
 #include <vector>
@@ -476,7 +478,7 @@ bool Parser::parseMinimax(ModelAST &model) {
     Loc loc = cur().loc;
     bool isItem = peek().kind != Tok::Comma &&
                   (peek().kind != Tok::Equal || word == "value" ||
-                   word == "generator_loss" || word == "k" ||
+                   word == "generator_loss" || word == "discriminator_loss" || word == "k" ||
                    word == "generator_extra" || word == "discriminator_extra");
     if (isItem && (word == "discriminator" || word == "generator")) {
       consume();
@@ -508,13 +510,23 @@ bool Parser::parseMinimax(ModelAST &model) {
         if (!(decl.value = parseExpr()))
           return false;
       } else if (word == "generator_loss") {
-        if (!parseName(decl.genLoss, "saturating or non_saturating"))
+        // A keyword, how the generator plays gan() terms; or an expression,
+        // its own loss.
+        Loc at = cur().loc;
+        ExprPtr e = parseExpr();
+        if (!e)
           return false;
-        if (decl.genLoss.text != "saturating" &&
-            decl.genLoss.text != "non_saturating")
-          return errorAt(decl.genLoss.loc,
-                         "unknown generator loss '" + decl.genLoss.text +
-                             "'; expected saturating or non_saturating");
+        if (e->kind == Expr::Kind::Ref &&
+            (e->name == "saturating" || e->name == "non_saturating")) {
+          decl.genLoss = Name{e->name, at};
+        } else {
+          decl.genLossExpr = std::move(e);
+          decl.genLossLoc = at;
+        }
+      } else if (word == "discriminator_loss") {
+        decl.discLossLoc = cur().loc;
+        if (!(decl.discLoss = parseExpr()))
+          return false;
       } else if (word == "k") {
         int64_t k;
         if (!parseInteger(k, "k (discriminator steps per generator step)", 1,
@@ -534,21 +546,56 @@ bool Parser::parseMinimax(ModelAST &model) {
     } else {
       return error("unknown minimax item '" + word +
                    "'; expected discriminator, generator, value, "
-                   "generator_loss, k, generator_extra, discriminator_extra, "
-                   "batch or an assignment");
+                   "discriminator_loss, generator_loss, k, generator_extra, "
+                   "discriminator_extra, batch or an assignment");
     }
   }
   Loc close = cur().loc;
   consume();
+  // A bare name as the generator's loss is one of the block's assignments;
+  // anything else is a misspelt keyword.
+  if (decl.genLossExpr && decl.genLossExpr->kind == Expr::Kind::Ref &&
+      llvm::none_of(decl.lets, [&](const Assign &a) {
+        return llvm::any_of(a.targets, [&](const Name &n) { return n.text == decl.genLossExpr->name; });
+      }))
+    return errorAt(decl.genLossLoc, "unknown generator loss '" + decl.genLossExpr->name +
+                                        "'; expected saturating or non_saturating, or "
+                                        "the generator's own loss");
   if (decl.discriminator.empty())
     return errorAt(close, "minimax '" + decl.name.text +
                               "' needs a 'discriminator ... using ...' line");
   if (decl.generator.empty())
     return errorAt(close, "minimax '" + decl.name.text +
                               "' needs a 'generator ... using ...' line");
-  if (!decl.value)
+  // A zero-sum value both players use, or a loss for each.
+  if (decl.value && decl.discLoss)
+    return errorAt(decl.discLossLoc,
+                   "minimax '" + decl.name.text +
+                       "' has a value, which is the discriminator's loss "
+                       "negated; give a value or a loss per player, not both");
+  if (decl.value && decl.genLossExpr)
+    return errorAt(decl.genLossLoc,
+                   "minimax '" + decl.name.text +
+                       "' has a value, which the generator minimises; give a "
+                       "value or a loss per player, not both");
+  if (!decl.value && !(decl.discLoss && decl.genLossExpr))
     return errorAt(close, "minimax '" + decl.name.text +
-                              "' needs a 'value = ...' line");
+                              "' needs a 'value = ...' line, or both "
+                              "'discriminator_loss = ...' and "
+                              "'generator_loss = ...'");
+  if (decl.discLoss && decl.discExtra)
+    return errorAt(decl.discLossLoc, "minimax '" + decl.name.text +
+                                         "': 'discriminator_extra' adds to a value's loss; "
+                                         "write it into 'discriminator_loss'");
+  if (decl.genLossExpr && decl.genExtra)
+    return errorAt(decl.genLossLoc, "minimax '" + decl.name.text +
+                                        "': 'generator_extra' adds to a value's loss; "
+                                        "write it into 'generator_loss'");
+  if (!decl.value && !decl.genLoss.text.empty())
+    return errorAt(decl.genLoss.loc,
+                   "'generator_loss = " + decl.genLoss.text +
+                       "' says how the generator plays a value's gan() terms; "
+                       "minimax '" + decl.name.text + "' has no value");
   model.minimaxes.push_back(std::move(decl));
   return true;
 }

@@ -17,9 +17,11 @@
 //                  distribution): x sampled value by value (gm.ar_sample)
 //                  from uniforms of x's shape.
 //   @generate.<z>  minimax whose value is gan(D(real...), D(fake, ...)),
-//                  where fake (through the block's lets) reads exactly one
-//                  latent z, whose prior declares its shape, and no data,
-//                  distribution or sample: fake, as a function of z.
+//                  or else whose value or player losses call a
+//                  discriminator net D(fake, ...), where fake (through the
+//                  block's lets) reads exactly one latent z, whose prior
+//                  declares its shape, and no data, distribution or sample:
+//                  fake, as a function of z.
 //
 // The first declaration that qualifies names the entry. A model that
 // qualifies and then fails to build is a compile error at the declaration,
@@ -238,15 +240,49 @@ LogicalResult MLIRGenImpl::genInference() {
     if (!fn)
       return mlir::failure();
   }
-  // generate: a GAN's generator, the argument of the fake side's net.
+  // generate: a GAN's generator, the argument of the fake side's net: of
+  // gan(real, D(fake)), or else of the first call of a discriminator net
+  // (in the value, then the players' losses) whose argument reads one
+  // latent and no data (a Wasserstein, least-squares or hinge game).
   for (const ::gm::MinimaxDecl &m : ast.minimaxes) {
-    const Expr &v = *m.value;
-    if (v.kind != Kind::Call || v.name != "gan" || v.args.size() != 2)
+    const Expr *found = nullptr;
+    auto fakeOf = [&](const Expr &call) -> const Expr * {
+      if (call.kind != Kind::Call || !netDecls.count(call.name) || call.args.empty())
+        return nullptr;
+      return call.args[0].value.get();
+    };
+    auto readsOneLatent = [&](const Expr &e) {
+      Reads reads;
+      llvm::StringSet<> visited;
+      collectReads(e, &m.lets, reads, visited);
+      return !reads.stochastic && reads.data.empty() && reads.latents.size() == 1;
+    };
+    std::function<void(const Expr &)> search = [&](const Expr &e) {
+      if (found)
+        return;
+      if (e.kind == Kind::Call &&
+          llvm::any_of(m.discriminator, [&](const ::gm::Name &n) { return n.text == e.name; }))
+        if (const Expr *arg = fakeOf(e); arg && readsOneLatent(*arg)) {
+          found = arg;
+          return;
+        }
+      for (const auto &op : e.operands)
+        search(*op);
+      for (const ::gm::Arg &a : e.args)
+        if (a.value)
+          search(*a.value);
+    };
+    const Expr *v = m.value.get();
+    if (v && v->kind == Kind::Call && v->name == "gan" && v->args.size() == 2)
+      found = fakeOf(*v->args[1].value);
+    else
+      for (const Expr *e : {v, (const Expr *)m.discLoss.get(), (const Expr *)m.genLossExpr.get()})
+        if (e)
+          search(*e);
+    if (!found)
       continue;
-    const Expr &fake = *v.args[1].value;
-    if (fake.kind != Kind::Call || !netDecls.count(fake.name) || fake.args.empty())
-      continue;
-    const Expr &inner = *fake.args[0].value;
+    const Expr &inner = *found;
+    ::gm::Loc at = m.value ? m.valueLoc : m.discLossLoc;
     Reads reads;
     llvm::StringSet<> visited;
     collectReads(inner, &m.lets, reads, visited);
@@ -256,9 +292,9 @@ LogicalResult MLIRGenImpl::genInference() {
     const ::gm::DistDecl *prior = priorWithShape(z);
     if (!prior || taken("generate." + z))
       continue;
-    FuncOp fn = genInferenceFn("generate." + z, FuncRole::generate, z, m.valueLoc,
-                               "the fake side of this gan(...)", [&](FnCtx &fn) -> Value {
-      Value arg = fn.entry->insertArgument(0u, batchedType(*prior->dims), loc(m.valueLoc));
+    FuncOp fn = genInferenceFn("generate." + z, FuncRole::generate, z, at,
+                               "the fake side of this game", [&](FnCtx &fn) -> Value {
+      Value arg = fn.entry->insertArgument(0u, batchedType(*prior->dims), loc(at));
       fn.latents[z] = arg;
       fn.lets = &m.lets;
       Val r = gen(inner, fn);

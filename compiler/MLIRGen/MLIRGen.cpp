@@ -508,18 +508,32 @@ std::optional<OptimizerAttr> MLIRGenImpl::genOptimizer(const Expr &e) {
     hp = {{"lr", 1e-3}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-8}};
   else
     hp = {{"lr", 1e-2}, {"momentum", 0.0}};
+  std::optional<double> clip;
   for (const ::gm::Arg &a : e.args) {
     if (a.key.text.empty()) {
       emitError(loc(a.value->loc))
           << "optimizer arguments are named, as in " << e.name << "(lr = 1e-3)";
       return std::nullopt;
     }
+    if (a.key.text == "clip") {
+      // Weight clipping (a Wasserstein critic): not a run-time argument.
+      auto folded = evalConst(*a.value, "hyper-parameter 'clip'");
+      if (!folded)
+        return std::nullopt;
+      if (!(*folded > 0)) {
+        emitError(loc(a.value->loc)) << "hyper-parameter 'clip' must be positive, got "
+                                     << fmtNum(*folded);
+        return std::nullopt;
+      }
+      clip = *folded;
+      continue;
+    }
     auto it = llvm::find_if(hp, [&](auto &kv) { return a.key.text == kv.first; });
     if (it == hp.end()) {
       emitError(loc(a.key.loc)) << "unknown hyper-parameter '" << a.key.text
                                 << "' for " << e.name << "; expected "
-                                << (adam ? "lr, beta1, beta2 or eps"
-                                         : "lr or momentum");
+                                << (adam ? "lr, beta1, beta2, eps or clip"
+                                         : "lr, momentum or clip");
       return std::nullopt;
     }
     auto folded = evalConst(*a.value, "hyper-parameter '" + a.key.text + "'");
@@ -543,6 +557,8 @@ std::optional<OptimizerAttr> MLIRGenImpl::genOptimizer(const Expr &e) {
   SmallVector<NamedAttribute> attrs;
   for (auto &[k, v] : hp)
     attrs.push_back(builder.getNamedAttr(k, builder.getF64FloatAttr(v)));
+  if (clip)
+    attrs.push_back(builder.getNamedAttr("clip", builder.getF64FloatAttr(*clip)));
   return OptimizerAttr::get(&ctx,
                             adam ? OptimizerKind::adam : OptimizerKind::sgd,
                             builder.getDictionaryAttr(attrs));
@@ -594,31 +610,27 @@ LogicalResult MLIRGenImpl::genTrains() {
 
 LogicalResult MLIRGenImpl::genMinimaxes() {
   for (auto &m : ast.minimaxes) {
-    bool hasGan = false;
-    std::function<void(const Expr &)> scan = [&](const Expr &e) {
-      if (e.kind == Kind::Call && e.name == "gan")
-        hasGan = true;
-      for (auto &op : e.operands)
-        scan(*op);
-      for (auto &a : e.args)
-        scan(*a.value);
+    // A zero-sum value (gan() terms or any other, a Wasserstein critic's),
+    // or a loss per player; the parser made sure it is one or the other.
+    ObjectiveOp value;
+    if (m.value &&
+        !(value = genObjective(uniqueSymbol(m.name.text + ".value"), *m.value, &m.lets)))
+      return mlir::failure();
+    // A player's own loss (no value) or the extra term added to the
+    // value's: the parser allows one of the two per player.
+    auto lossOf = [&](const ::gm::ExprPtr &own, const ::gm::ExprPtr &extra, StringRef suffix,
+                      ObjectiveOp &out) -> LogicalResult {
+      const ::gm::ExprPtr &e = own ? own : extra;
+      if (!e)
+        return success();
+      out = genObjective(uniqueSymbol(m.name.text + suffix.str()), *e, &m.lets);
+      return success(out != nullptr);
     };
-    scan(*m.value);
-    if (!hasGan)
-      return failure(m.valueLoc, "the value of minimax '" + m.name.text +
-                                     "' has no gan(real, fake) term");
-    ObjectiveOp value =
-        genObjective(uniqueSymbol(m.name.text + ".value"), *m.value, &m.lets);
-    if (!value)
-      return mlir::failure();
     ObjectiveOp discExtra, genExtra;
-    if (m.discExtra &&
-        !(discExtra = genObjective(uniqueSymbol(m.name.text + ".disc_extra"),
-                                   *m.discExtra, &m.lets)))
-      return mlir::failure();
-    if (m.genExtra &&
-        !(genExtra = genObjective(uniqueSymbol(m.name.text + ".gen_extra"),
-                                  *m.genExtra, &m.lets)))
+    if (failed(lossOf(m.discLoss, m.discExtra, m.discLoss ? ".disc_loss" : ".disc_extra",
+                      discExtra)) ||
+        failed(lossOf(m.genLossExpr, m.genExtra, m.genLossExpr ? ".gen_loss" : ".gen_extra",
+                      genExtra)))
       return mlir::failure();
 
     llvm::SetVector<StringAttr> disc, gen;
@@ -650,7 +662,7 @@ LogicalResult MLIRGenImpl::genMinimaxes() {
                                                      : GenLoss::non_saturating;
     builder.create<MinimaxOp>(
         loc(m.name.loc), builder.getStringAttr(m.name.text),
-        FlatSymbolRefAttr::get(value.getSymNameAttr()),
+        value ? FlatSymbolRefAttr::get(value.getSymNameAttr()) : FlatSymbolRefAttr(),
         builder.getArrayAttr({FlatSymbolRefAttr::get(dg.getSymNameAttr())}),
         *discOpt,
         builder.getArrayAttr({FlatSymbolRefAttr::get(gg.getSymNameAttr())}),

@@ -70,6 +70,40 @@ gm.model @g {
 
 // -----
 
+// Tests that a game with no value gives each player its own loss as is
+// (least-squares, hinge): no sign flip, no generator form.
+
+gm.model @own {
+  gm.data @x : tensor<?x1xf32> real
+  gm.param @d : tensor<1x1xf32> init zeros
+  gm.param @h : tensor<1x1xf32> init zeros
+  gm.group @D = [@d]
+  gm.group @G = [@h]
+  gm.objective @dl(%x: tensor<?x1xf32>, %k: !gm.key) -> tensor<f32> attributes {inputs = [@x]} {
+    %s = gm.sum %x {axes = array<i64: 0, 1>} : tensor<?x1xf32> -> tensor<f32>
+    gm.return %s : tensor<f32>
+  }
+  gm.objective @gl(%x: tensor<?x1xf32>, %k: !gm.key) -> tensor<f32> attributes {inputs = [@x]} {
+    %m = gm.mean %x {axes = array<i64: 0, 1>} : tensor<?x1xf32> -> tensor<f32>
+    gm.return %m : tensor<f32>
+  }
+  gm.minimax @game
+      discriminator [@D] using #gm.optimizer<sgd, {lr = 0.1 : f64, momentum = 0.0 : f64}>
+      generator [@G] using #gm.optimizer<sgd, {lr = 0.1 : f64, momentum = 0.0 : f64}>
+      loss non_saturating {k = 1 : i64, disc_extra = @dl, gen_extra = @gl}
+}
+
+// CHECK-LABEL: gm.func @game.loss.discriminator(
+// CHECK-SAME: player = #gm.player<discriminator>
+// CHECK-NEXT: %[[S:.*]] = gm.sum
+// CHECK-NEXT: gm.return %[[S]] : tensor<f32>
+// CHECK-LABEL: gm.func @game.loss.generator(
+// CHECK-SAME: player = #gm.player<generator>
+// CHECK-NEXT: %[[M:.*]] = gm.mean
+// CHECK-NEXT: gm.return %[[M]] : tensor<f32>
+
+// -----
+
 // Tests that an objective averaging an exact log-density over the batch
 // gets an eval entry marked `exact` and a score entry returning the
 // per-example values before the mean.

@@ -121,7 +121,15 @@ OptimizerAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     allowed = {"lr", "beta1", "beta2", "eps"};
   else
     allowed = {"lr", "momentum"};
+  // `clip` (optional, either optimizer): parameters clamped to [-clip, clip]
+  // after each step, a Wasserstein critic's weight clipping.
   for (NamedAttribute entry : hparams) {
+    if (entry.getName() == "clip") {
+      auto c = llvm::dyn_cast<FloatAttr>(entry.getValue());
+      if (!c || !(c.getValueAsDouble() > 0))
+        return emitError() << "'clip' must be a positive float, got " << entry.getValue();
+      continue;
+    }
     if (!llvm::is_contained(allowed, entry.getName().strref()))
       return emitError() << "optimizer " << stringifyOptimizerKind(kind)
                          << " has no hyper-parameter '"

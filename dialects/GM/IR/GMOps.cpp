@@ -354,14 +354,11 @@ LogicalResult StepOp::verifySymbolUses(SymbolTableCollection &tables) {
 }
 
 LogicalResult MinimaxOp::verifySymbolUses(SymbolTableCollection &tables) {
-  auto value = lookup<ObjectiveOp>(*this, tables, getValueAttr());
-  if (!value)
-    return emitOpError() << "'" << getValue() << "' is not a gm.objective";
-  bool hasAdversarial = false;
-  value.walk([&](AdversarialOp) { hasAdversarial = true; });
-  if (!hasAdversarial)
-    return emitOpError() << "expects its value @" << getValue()
-                         << " to contain a gm.adversarial term";
+  if (getValueAttr() && !lookup<ObjectiveOp>(*this, tables, getValueAttr()))
+    return emitOpError() << "'" << getValueAttr() << "' is not a gm.objective";
+  if (!getValueAttr() && !(getDiscExtraAttr() && getGenExtraAttr()))
+    return emitOpError() << "expects a value, or a loss for each player "
+                            "(disc_extra and gen_extra)";
   for (auto extra : {getDiscExtraAttr(), getGenExtraAttr()})
     if (extra && !lookup<ObjectiveOp>(*this, tables, extra))
       return emitOpError() << "'" << extra << "' is not a gm.objective";

@@ -382,14 +382,17 @@ def GM_MinimaxOp : GM_Op<"minimax", [Symbol, HasParent<"ModelOp">,
     DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
   let summary = "an adversarial game between two parameter sets";
   let description = [{
-    The discriminator groups maximise the adversarial value computed by the
-    objective `value` (which contains one or more `gm.adversarial` terms); the
-    generator groups play against it with the `gen_loss` form: `saturating`
-    minimises the value itself, `non_saturating` maximises log D(G(z)). `k`
-    discriminator steps run per generator step. `disc_extra` and `gen_extra`
-    are optional objectives added to the respective player's loss (to be
-    minimised): cycle consistency, classification, mutual information.
-    The two players' groups must not share a parameter.
+    With a `value` objective, a zero-sum game: the discriminator groups
+    maximise it; the generator groups play against it, minimising it, with
+    its `gm.adversarial` terms in the `gen_loss` form: `saturating`
+    minimises log(1 - D(G(z))), `non_saturating` maximises log D(G(z)). A
+    value with no `gm.adversarial` term is played as written (a Wasserstein
+    critic's mean(C(x)) - mean(C(G(z)))). `disc_extra` and `gen_extra` are
+    objectives added to the respective player's loss (to be minimised):
+    cycle consistency, classification, mutual information. Without a
+    value, they are each player's whole loss, and both are required
+    (least-squares and hinge GANs). `k` discriminator steps run per
+    generator step. The two players' groups must not share a parameter.
 
     ```mlir
     gm.minimax @gan value @gan.value
@@ -398,7 +401,7 @@ def GM_MinimaxOp : GM_Op<"minimax", [Symbol, HasParent<"ModelOp">,
         {k = 1 : i64}
     ```
   }];
-  let arguments = (ins SymbolNameAttr:$sym_name, FlatSymbolRefAttr:$value,
+  let arguments = (ins SymbolNameAttr:$sym_name, OptionalAttr<FlatSymbolRefAttr>:$value,
                        SymbolRefArrayAttr:$disc_groups, GM_OptimizerAttr:$disc_optimizer,
                        SymbolRefArrayAttr:$gen_groups, GM_OptimizerAttr:$gen_optimizer,
                        GM_GenLossAttr:$gen_loss,
@@ -407,7 +410,7 @@ def GM_MinimaxOp : GM_Op<"minimax", [Symbol, HasParent<"ModelOp">,
                        OptionalAttr<FlatSymbolRefAttr>:$gen_extra,
                        OptionalAttr<I64Attr>:$batch);
   let assemblyFormat = [{
-    $sym_name `value` $value
+    $sym_name (`value` $value^)?
     `discriminator` $disc_groups `using` $disc_optimizer
     `generator` $gen_groups `using` $gen_optimizer `loss` $gen_loss attr-dict
   }];

@@ -77,12 +77,17 @@ LogicalResult BuildLosses::runOnModel(ModelOp model) {
         return failure();
       continue;
     }
+    // A value is zero-sum: -value for the discriminator, value (its
+    // gm.adversarial terms in the generator's form) for the generator.
+    // Without one, the extras are the players' whole losses.
     auto mm = cast<MinimaxOp>(op);
-    ObjectiveOp value = objective(mm.getValueAttr());
-    SmallVector<Term> disc{Term{value, -1.0}};
+    SmallVector<Term> disc, gen;
+    if (ObjectiveOp value = objective(mm.getValueAttr())) {
+      disc.push_back(Term{value, -1.0});
+      gen.push_back(Term{value, 1.0, true, mm.getGenLoss()});
+    }
     if (ObjectiveOp extra = objective(mm.getDiscExtraAttr()))
       disc.push_back(Term{extra, 1.0});
-    SmallVector<Term> gen{Term{value, 1.0, true, mm.getGenLoss()}};
     if (ObjectiveOp extra = objective(mm.getGenExtraAttr()))
       gen.push_back(Term{extra, 1.0});
     if (!buildLoss(model, disc, mm, Player::discriminator, mm.getDiscGroups()) ||

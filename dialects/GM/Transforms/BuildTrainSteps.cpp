@@ -15,6 +15,8 @@
 
 #include "dialects/GM/Transforms/Passes.h"
 
+#include "dialects/GM/IR/GMBuilder.h"
+
 #include "mlir/IR/Builders.h"
 
 namespace mlir::gm {
@@ -110,7 +112,9 @@ LogicalResult BuildTrainSteps::build(ModelOp model, FuncOp grad) {
     return entry->getArgument(numData + (llvm::find(hparams, n) - hparams.begin()));
   };
 
-  // Read everything, then write: reads never see a step's own writes.
+  // Read everything, then write: reads never see a step's own writes. The
+  // writes are, per parameter, its new value then its slots'.
+  size_t perParam = 1 + slots.size();
   SmallVector<std::pair<StringAttr, Value>> writes;
   for (auto [i, ref] : llvm::enumerate(params)) {
     auto sym = cast<FlatSymbolRefAttr>(ref);
@@ -132,6 +136,18 @@ LogicalResult BuildTrainSteps::build(ModelOp model, FuncOp grad) {
                                       h("lr"), h("momentum"));
       writes.push_back({sym.getAttr(), up.getNewParam()});
       writes.push_back({slotOps[i][0].getSymNameAttr(), up.getNewBuf()});
+    }
+  }
+  // Weight clipping: each new parameter clamped to [-c, c], written as
+  // p - relu(p - c) + relu(-c - p) (no gradient flows through an update).
+  if (auto clip = opt.getHparams().getAs<FloatAttr>("clip")) {
+    GMBuilder g(b, loc);
+    double c = clip.getValueAsDouble();
+    for (auto [i, ref] : llvm::enumerate(params)) {
+      Value &p = writes[i * perParam].second;
+      Value hi = g.fill(c, p), lo = g.fill(-c, p);
+      p = g.add(g.sub(p, b.create<ReluOp>(loc, g.sub(p, hi))),
+                b.create<ReluOp>(loc, g.sub(lo, p)));
     }
   }
   for (auto [sym, value] : writes)

@@ -184,7 +184,7 @@ gm.model @m {
 
 // -----
 
-// Tests that a minimax value has an adversarial term.
+// Tests that a minimax without a value has a loss for each player.
 gm.model @m {
   gm.data @x : tensor<?x1xf32> real
   gm.param @w : tensor<1x1xf32> init zeros
@@ -195,11 +195,25 @@ gm.model @m {
     %c = gm.constant dense<1.0> : tensor<f32>
     gm.return %c : tensor<f32>
   }
-  // expected-error @+1 {{expects its value @v to contain a gm.adversarial term}}
-  gm.minimax @game value @v
+  // expected-error @+1 {{expects a value, or a loss for each player (disc_extra and gen_extra)}}
+  gm.minimax @game
       discriminator [@d] using #gm.optimizer<sgd, {lr = 0.1 : f64, momentum = 0.0 : f64}>
       generator [@g] using #gm.optimizer<sgd, {lr = 0.1 : f64, momentum = 0.0 : f64}>
-      loss non_saturating {k = 1 : i64}
+      loss non_saturating {k = 1 : i64, disc_extra = @v}
+}
+
+// -----
+
+// Tests that weight clipping is positive.
+gm.model @m {
+  gm.param @w : tensor<1x1xf32> init zeros
+  gm.group @d = [@w]
+  gm.objective @v(%k: !gm.key) -> tensor<f32> {
+    %c = gm.constant dense<1.0> : tensor<f32>
+    gm.return %c : tensor<f32>
+  }
+  // expected-error @+1 {{'clip' must be a positive float, got -1.000000e-02 : f64}}
+  gm.step @s minimize @v over [@d] using #gm.optimizer<sgd, {lr = 0.1 : f64, momentum = 0.0 : f64, clip = -0.01 : f64}>
 }
 
 // -----
