@@ -120,3 +120,49 @@ gm.model @dl {
 // CHECK: gm.sum %{{.*}} {axes = array<i64: 1>}
 // CHECK-NOT: gm.log_prob
 // CHECK-NOT: gm.discretized_logistic
+
+// -----
+
+// Tests that in a training loss an importance-weighted bound is unrolled
+// into its k = 2 draws: reparameterised samples on streams s and s + 65536,
+// each log-weight log p(x | z_j) + log p(z_j) - log q(z_j), folded by the
+// pairwise log-sum-exp (a + b + |a - b|) / 2 + softplus(-|a - b|), minus
+// log 2. No gm.iwae is left for autodiff to meet.
+gm.model @iw {
+  gm.data @x : tensor<?x2xf32> real
+  gm.func @s.loss.all(%x: tensor<?x2xf32>, %key: !gm.key) -> tensor<f32> attributes {role = #gm.role<loss>, inputs = [@x], step = @s, player = #gm.player<all>, groups = []} {
+    %q = gm.normal %x, %x logvar : tensor<?x2xf32> -> !gm.dist<normal, tensor<?x2xf32>>
+    %zero = gm.sub %x, %x : tensor<?x2xf32>
+    %p = gm.normal %zero, %zero logvar : tensor<?x2xf32> -> !gm.dist<normal, tensor<?x2xf32>>
+    %b = gm.iwae %q, %p, %key stream 3 {k = 2 : i64} : !gm.dist<normal, tensor<?x2xf32>>, !gm.dist<normal, tensor<?x2xf32>> -> tensor<?xf32> {
+    ^bb0(%z: tensor<?x2xf32>):
+      %l = gm.sum %z {axes = array<i64: 1>} : tensor<?x2xf32> -> tensor<?xf32>
+      gm.yield %l : tensor<?xf32>
+    }
+    %r = gm.mean %b {axes = array<i64: 0>} : tensor<?xf32> -> tensor<f32>
+    gm.return %r : tensor<f32>
+  }
+}
+
+// CHECK-LABEL: gm.func @s.loss.all(
+// CHECK: gm.sample %{{.*}}, %{{.*}} stream 3 none
+// CHECK: %[[Z0:.*]] = gm.add %arg0, %{{.*}} : tensor<?x2xf32>
+// CHECK: %[[L0:.*]] = gm.sum %[[Z0]] {axes = array<i64: 1>}
+// CHECK: %[[W0P:.*]] = gm.add %[[L0]], %{{.*}} : tensor<?xf32>
+// CHECK: %[[W0:.*]] = gm.sub %[[W0P]], %{{.*}} : tensor<?xf32>
+// CHECK: gm.sample %{{.*}}, %{{.*}} stream 65539 none
+// CHECK: %[[Z1:.*]] = gm.add %arg0, %{{.*}} : tensor<?x2xf32>
+// CHECK: %[[L1:.*]] = gm.sum %[[Z1]] {axes = array<i64: 1>}
+// CHECK: %[[W1P:.*]] = gm.add %[[L1]], %{{.*}} : tensor<?xf32>
+// CHECK: %[[W1:.*]] = gm.sub %[[W1P]], %{{.*}} : tensor<?xf32>
+// CHECK: %[[D:.*]] = gm.sub %[[W0]], %[[W1]]
+// CHECK: %[[GAP:.*]] = gm.abs %[[D]]
+// CHECK: %[[S:.*]] = gm.add %[[W0]], %[[W1]]
+// CHECK: %[[SG:.*]] = gm.add %[[S]], %[[GAP]]
+// CHECK: %[[TOP:.*]] = gm.mul %{{.*}}, %[[SG]]
+// CHECK: %[[NG:.*]] = gm.neg %[[GAP]]
+// CHECK: %[[SP:.*]] = gm.softplus %[[NG]]
+// CHECK: %[[LSE:.*]] = gm.add %[[TOP]], %[[SP]]
+// CHECK: gm.constant dense<0.693147182>
+// CHECK: gm.sub %[[LSE]], %{{.*}}
+// CHECK-NOT: gm.iwae

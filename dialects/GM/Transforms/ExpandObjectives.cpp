@@ -3,8 +3,11 @@
 // Rewrites, inside every gm.func, the high-level probabilistic ops into gm
 // primitives whose gradients are known, with the same values the reference
 // evaluator computes for the ops themselves. Runs after gm-build-losses.
-// A mixture's log-density has no expansion yet: those ops stay, and autodiff
-// reports them if a gradient has to pass through.
+// In a training loss, an importance-weighted bound is first unrolled into
+// its k draws (a loop has no gradient rule); evaluations keep the loop, whose
+// k is a run-time argument. A mixture's log-density has no expansion yet:
+// those ops stay, and autodiff reports them if a gradient has to pass
+// through.
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,7 +16,10 @@
 #include "dialects/GM/IR/GMBuilder.h"
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include <cmath>
 
 namespace mlir::gm {
 #define GEN_PASS_DEF_GMEXPANDOBJECTIVESPASS
@@ -127,6 +133,14 @@ struct ExpandObjectives
   }
 
   void expand(FuncOp fn) {
+    // A training loss cannot differentiate the loop gm.iwae lowers to:
+    // there the bound is unrolled into its k draws first.
+    if (fn.getRole() == FuncRole::loss) {
+      SmallVector<IwaeOp> bounds;
+      fn.walk([&](IwaeOp iw) { bounds.push_back(iw); });
+      for (IwaeOp iw : bounds)
+        unrollIwae(iw);
+    }
     SmallVector<Operation *> ops;
     fn.walk([&](Operation *op) {
       if (isa<SampleOp, LogProbOp, KLOp, MutualInfoOp, AdversarialOp, ElboOp>(op))
@@ -201,6 +215,52 @@ struct ExpandObjectives
           changed = true;
         }
     }
+  }
+
+  /// log (1/k) sum_j w_j with the k draws written out: z_j a reparameterised
+  /// sample of q (stream s + 65536 j, so draws differ and never meet the
+  /// function's other streams), w_j the region's log p(x | z_j) + log p(z_j)
+  /// - log q(z_j) (gm.log_prob, expanded next), and the log-sum-exp folded
+  /// pairwise, lse(a, b) = (a + b + |a - b|) / 2 + softplus(-|a - b|),
+  /// stable and differentiable everywhere (at a = b its gradient is 1/2
+  /// each, the softmax's). Gradients are pathwise, through z_j, plus q's
+  /// own in log q(z_j): the IWAE paper's estimator.
+  void unrollIwae(IwaeOp iw) {
+    OpBuilder b(iw);
+    Expander e(b, iw.getLoc());
+    auto qt = cast<DistType>(iw.getQ().getType());
+    Block &body = iw.getBody().front();
+    Value lse;
+    for (int64_t j = 0; j < (int64_t)iw.getK(); ++j) {
+      Value z = b.create<SampleOp>(
+          iw.getLoc(), qt.getSampleType(), iw.getQ(), iw.getKey(),
+          b.getI64IntegerAttr(iw.getStream() + 65536 * j),
+          EstimatorAttr::get(b.getContext(), isReparameterizable(qt.getKind())
+                                                 ? Estimator::reparam
+                                                 : Estimator::score_function));
+      IRMapping map;
+      map.map(body.getArgument(0), z);
+      for (Operation &op : body.without_terminator())
+        b.clone(op, map);
+      Value ll = map.lookupOrDefault(cast<YieldOp>(body.getTerminator()).getValues()[0]);
+      auto perExample = iw.getType();
+      Value w = ll;
+      if (!iw.getLogWeight()) {
+        Value lp = b.create<LogProbOp>(iw.getLoc(), perExample, iw.getP(), z);
+        Value lq = b.create<LogProbOp>(iw.getLoc(), perExample, iw.getQ(), z);
+        w = e.sub(e.add(ll, lp), lq);
+      }
+      if (!lse) {
+        lse = w;
+        continue;
+      }
+      Value gap = b.create<AbsOp>(iw.getLoc(), e.sub(lse, w));
+      Value top = e.scale(e.add(e.add(lse, w), gap), 0.5);
+      lse = e.add(top, b.create<SoftplusOp>(iw.getLoc(), e.neg(gap)));
+    }
+    Value bound = e.sub(lse, e.fill(std::log((double)iw.getK()), lse));
+    iw.getResult().replaceAllUsesWith(bound);
+    iw.erase();
   }
 
   /// z = mu + sigma * eps, or low + (high - low) * u, with the noise drawn

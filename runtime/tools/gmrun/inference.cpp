@@ -49,9 +49,15 @@ int evalCommand(const Args &a, const Artifact &art) {
   uint64_t seed = (uint64_t)intOption(a, "seed", 1, 0);
   int64_t batch = intOption(a, "batch", 100);
   std::string out = "{\"images\": " + std::to_string(test.count);
-  for (const EntrySpec &e : art.manifest.entries) {
-    if (e.kind != "eval")
-      continue;
+  // Two IWAE bounds with the same k (one --k for both) are one number;
+  // with different k each is named by its k.
+  std::vector<const EntrySpec *> evals;
+  std::set<double> iwaeKs;
+  for (const EntrySpec &e : art.manifest.entries)
+    if (e.kind == "eval" && (e.value.value_or("") != "iwae" || iwaeKs.insert(iwaeDraws(a, e)).second))
+      evals.push_back(&e);
+  for (const EntrySpec *ep : evals) {
+    const EntrySpec &e = *ep;
     std::string what = e.value.value_or("");
     double k = iwaeDraws(a, e);
     if (what == "iwae") {
@@ -63,8 +69,10 @@ int evalCommand(const Args &a, const Artifact &art) {
       out += ", \"neg_elbo\": " + num(-value);
     else if (what == "exact")
       out += ", \"nll\": " + num(-value);
-    else if (what == "iwae")
+    else if (what == "iwae" && iwaeKs.size() == 1)
       out += ", \"iwae_nll\": " + num(-value) + ", \"k\": " + num(k);
+    else if (what == "iwae")
+      out += ", \"iwae_nll_k" + num(k) + "\": " + num(-value);
     else
       out += ", \"" + e.name.substr(5) + "\": " + num(value);
   }
