@@ -381,9 +381,6 @@ bool Parser::parseDistDecl(ModelAST &model, DistDecl::Role role) {
   if (role == DistDecl::Role::Posterior && decl.conds.empty())
     return error("a posterior must be conditioned, as in q(z | x); got " +
                  describeCur());
-  if (role == DistDecl::Role::Prior && !decl.conds.empty())
-    return errorAt(decl.conds.front().loc,
-                   "a prior is not conditioned; use a likelihood or posterior");
   if (!expect(Tok::RParen, "to close the " + roleName) ||
       !expect(Tok::Equal, "before the distribution"))
     return false;

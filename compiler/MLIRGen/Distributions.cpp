@@ -239,22 +239,30 @@ Value MLIRGenImpl::sample(Val dist, FnCtx &fn, ::gm::Loc l,
 }
 
 Val MLIRGenImpl::latentSample(const std::string &var, ::gm::Loc l, FnCtx &fn) {
-  if (auto it = fn.latents.find(var); it != fn.latents.end())
+  if (auto it = fn.latents.find(var); it != fn.latents.end()) {
+    // A placeholder: var is being drawn, and its distribution reads var.
+    if (!it->second)
+      return fail(l, "latent '" + var + "' depends on itself: its posterior or prior is "
+                                        "conditioned, through other latents, on '" + var +
+                                        "', so it cannot be sampled ancestrally");
     return Val::tensor(it->second);
-  // The posterior when it is conditioned on observed data only (q(z | x) in
-  // a VAE), else the prior: InfoGAN's r(c | image) is a recognition network
-  // evaluated on demand, not where c comes from.
+  }
+  // The posterior when it is conditioned on observed data and latents only
+  // (q(z | x) in a VAE; q(z2 | z1) in a hierarchy, z1 drawn first from its
+  // own posterior: ancestral sampling through the posteriors), else the
+  // prior (through its own conditions, p(z1 | z2) after z2): InfoGAN's
+  // r(c | image) is a recognition network evaluated on demand, not where c
+  // comes from.
   const ::gm::DistDecl *decl = findRole(::gm::DistDecl::Role::Posterior, var);
   if (decl && !llvm::all_of(decl->conds, [&](const ::gm::Name &c) {
-        return dataIndex.count(c.text) > 0;
+        return dataIndex.count(c.text) > 0 || latentVars.contains(c.text);
       }))
     decl = nullptr;
   if (!decl)
     decl = findRole(::gm::DistDecl::Role::Prior, var);
   if (!decl)
     return fail(l, "latent '" + var + "' has no prior or posterior");
-  if (!fn.latents.insert({var, Value()}).second)
-    return fail(l, "latent '" + var + "' depends on itself");
+  fn.latents[var] = Value(); // the placeholder the check above finds
   // Sample at the function's top level, so the value dominates every use.
   Val d = genDistDecl(*decl, fn, {}, true);
   if (!d) {

@@ -10,7 +10,11 @@
 //   @decode.<x>    likelihood p(x | z) over a data input x, with one
 //                  condition z that is a latent whose prior declares its
 //                  shape (`: [20]`), and a distribution that has a mean:
-//                  the mean of p(x | z), as a function of z.
+//                  the mean of p(x | z), as a function of z. When z's
+//                  prior is conditioned on one latent (p(z1 | z2) p(z2)),
+//                  the chain of priors is followed to its root, which the
+//                  entry takes; the latents below it are drawn from their
+//                  priors inside the entry.
 //   @sample.<x>    likelihood p(x) over a data input x with no condition, a
 //                  bernoulli_logits or discretized_logistic whose
 //                  parameters read only x (no other data, latent or
@@ -177,7 +181,18 @@ LogicalResult MLIRGenImpl::genInference() {
     if (d.role != Role::Likelihood || d.conds.size() != 1 || !dataIndex.count(d.var.text) ||
         !hasMean(d) || taken("decode." + d.var.text))
       continue;
-    const std::string &z = d.conds[0].text;
+    // Through a hierarchy of priors (p(z1 | z2) p(z2)) to its root, which
+    // the entry takes; the latents below the root are drawn from their
+    // priors inside the entry, ancestrally, with the entry's key.
+    std::vector<std::string> chain = {d.conds[0].text};
+    while (latentVars.contains(chain.back())) {
+      const ::gm::DistDecl *p = findRole(Role::Prior, chain.back());
+      if (!p || p->conds.size() != 1 || !latentVars.contains(p->conds[0].text) ||
+          llvm::is_contained(chain, p->conds[0].text))
+        break;
+      chain.push_back(p->conds[0].text);
+    }
+    const std::string &z = chain.back();
     const ::gm::DistDecl *prior = latentVars.contains(z) ? priorWithShape(z) : nullptr;
     if (!prior)
       continue;
@@ -185,6 +200,13 @@ LogicalResult MLIRGenImpl::genInference() {
                                "this likelihood", [&](FnCtx &fn) -> Value {
       Value arg = fn.entry->insertArgument(0u, batchedType(*prior->dims), loc(d.loc));
       fn.latents[z] = arg;
+      for (size_t i = chain.size() - 1; i-- > 0;) {
+        const ::gm::DistDecl *below = findRole(Role::Prior, chain[i]);
+        Val pd = genDistDecl(*below, fn, {}, true);
+        if (!pd)
+          return Value();
+        fn.latents[chain[i]] = sample(pd, fn, below->loc, latentStream.lookup(chain[i]));
+      }
       Val v = genDistDecl(d, fn, {}, true);
       return v ? distMean(builder, v.value) : Value();
     });

@@ -155,6 +155,13 @@ LogicalResult MLIRGenImpl::checkNames() {
       if (latentVars.insert(d.var.text).second)
         latentStream[d.var.text] = latentStream.size();
     }
+    // A prior is conditioned on other latents only (p(z1 | z2) in a
+    // hierarchy): on data it would be a likelihood or a posterior.
+    if (d.role == ::gm::DistDecl::Role::Prior)
+      for (const ::gm::Name &c : d.conds)
+        if (llvm::any_of(ast.data, [&](auto &x) { return x.name.text == c.text; }))
+          return failure(c.loc, "'" + c.text + "' is data; a prior is conditioned on "
+                                               "latents only; use a likelihood or posterior");
     if (seen.count(d.var.text) &&
         !llvm::any_of(ast.data, [&](auto &x) { return x.name.text == d.var.text; }))
       return failure(d.var.loc, "'" + d.var.text +

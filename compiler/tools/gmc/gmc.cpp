@@ -275,11 +275,23 @@ int main(int argc, char **argv) {
   // it in IR that the user did not write.
   context.printOpOnDiagnostic(false);
   mlir::SourceMgrDiagnosticHandler diagHandler(sourceMgr, &context);
+  // Counts the errors reported, then hands each on to the handler above: a
+  // failure with none reported is a compiler bug, and still says so.
+  unsigned errors = 0;
+  context.getDiagEngine().registerHandler([&](mlir::Diagnostic &d) {
+    if (d.getSeverity() == mlir::DiagnosticSeverity::Error)
+      ++errors;
+    return mlir::failure();
+  });
   mlir::OwningOpRef<mlir::ModuleOp> module =
       gm::mlirGen(context, *ast,
                   inputFilename == "-" ? std::string("<stdin>") : inputFilename.getValue());
-  if (!module)
+  if (!module) {
+    if (errors == 0)
+      llvm::errs() << inputFilename << ": error: internal: code generation failed without "
+                                       "a diagnostic (a gmc bug; please report it with this file)\n";
     return 1;
+  }
   if (checkGrad || emitAction >= DumpLoss) {
     mlir::PassManager pm(&context);
     gm::buildTrainingPipeline(pm, checkGrad ? gm::TrainingPhase::Gradients

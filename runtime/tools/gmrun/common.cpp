@@ -411,6 +411,16 @@ const EntrySpec &needEntry(const Artifact &art, const std::string &kind, const s
   return *e;
 }
 
+void needSameLatent(const EntrySpec &enc, const EntrySpec &dec) {
+  // encode.<z> gives z; a decoder's latent input is named by its latent.
+  std::string z = enc.name.substr(enc.name.find('.') + 1);
+  int zi = dec.find(InputSpec::Kind::Tensor);
+  if (zi < 0 || dec.inputs[zi].name != z)
+    die("the decoder " + dec.name + " takes latent '" + (zi < 0 ? "" : dec.inputs[zi].name) +
+        "' but the encoder " + enc.name + " gives '" + z +
+        "' (a hierarchy of latents): reconstructions and traversals need one latent for both");
+}
+
 /// Image height and width of a decoder's output rows.
 std::pair<int64_t, int64_t> imageSize(int64_t w) {
   int64_t s = (int64_t)std::lround(std::sqrt((double)w));

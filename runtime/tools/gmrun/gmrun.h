@@ -182,6 +182,8 @@ double iwaeDraws(const Args &a, const EntrySpec &e);
 /// Metrics of the model on the test split, as JSON fields.
 std::string testMetrics(const Artifact &art, State &state, const Split &test, uint64_t seed);
 const EntrySpec &needEntry(const Artifact &art, const std::string &kind, const std::string &why);
+/// Dies unless the decoder takes the latent the encoder gives.
+void needSameLatent(const EntrySpec &enc, const EntrySpec &dec);
 /// Image height and width of rows of |w| values.
 std::pair<int64_t, int64_t> imageSize(int64_t w);
 

@@ -129,6 +129,7 @@ int sampleCommand(const Args &a, const Artifact &art) {
   double generateSeconds = 0;
   if (a.flags.count("reconstruct")) {
     const EntrySpec &enc = needEntry(art, "encode", "a posterior q(z | x)");
+    needSameLatent(enc, dec);
     Split test;
     check(loadSplit(art.manifest, dataPath(a), "test", test));
     n = std::min(n, test.count);
@@ -203,6 +204,7 @@ int traverseCommand(const Args &a, const Artifact &art) {
   loadForInference(a, art, state);
   const EntrySpec &enc = needEntry(art, "encode", "a posterior q(z | x)");
   const EntrySpec &dec = needEntry(art, "decode", "a likelihood p(x | z)");
+  needSameLatent(enc, dec);
   Split test;
   check(loadSplit(art.manifest, dataPath(a), "test", test));
   int64_t index = intOption(a, "index", 0, 0);
