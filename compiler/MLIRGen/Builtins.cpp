@@ -288,6 +288,15 @@ Val buildGan(BuiltinCall &c) {
   return c.make<AdversarialOp>(RankedTensorType::get({}, c.g.f32()), logits[0], logits[1]);
 }
 
+// grad(of, wrt): d sum(of) / d wrt, of wrt's shape (gm-expand-input-grads).
+Val buildGrad(BuiltinCall &c) {
+  Value of = c.tensor(0);
+  if (!of) return Val();
+  Value wrt = c.tensor(1);
+  if (!wrt) return Val();
+  return c.make<GradOp>(wrt.getType(), of, wrt);
+}
+
 Val buildMutualInfo(BuiltinCall &c) { return c.g.genMutualInfo(c); }
 Val buildIwae(BuiltinCall &c) { return c.g.genIwae(c); }
 
@@ -313,6 +322,7 @@ const llvm::StringMap<Builtin> &table() {
       {"softmax", {BK::Function, {{"x", "axis"}, 1}, buildSoftmax}},
       {"log_softmax", {BK::Function, {{"x", "axis"}, 1}, buildSoftmax}},
       {"fade", {BK::Function, {{"low", "high"}, 2}, buildFade}},
+      {"grad", {BK::Function, {{"of", "wrt"}, 2}, buildGrad}},
       // Reconstruction losses.
       {"mse", {BK::Function, {{"prediction", "target"}, 2}, buildLoss}},
       {"l1", {BK::Function, {{"prediction", "target"}, 2}, buildLoss}},

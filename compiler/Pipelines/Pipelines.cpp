@@ -14,6 +14,9 @@ void gm::buildTrainingPipeline(mlir::OpPassManager &pm, TrainingPhase phase) {
   // Then densities, divergences and reparameterised samples become
   // primitives, so autodiff needs gradient rules for primitives only.
   pm.addPass(mlir::gm::createGMExpandObjectivesPass());
+  // A gradient inside a loss (a gradient penalty) becomes the code that
+  // computes it, for autodiff to differentiate again.
+  pm.addPass(mlir::gm::createGMExpandInputGradsPass());
   if (phase == TrainingPhase::Losses)
     return;
   // Reverse mode, on fully expanded losses.

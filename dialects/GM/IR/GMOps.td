@@ -1148,6 +1148,24 @@ def GM_RowLSTMGradOp : GM_Op<"row_lstm_grad", [Pure]> {
   let hasVerifier = 1;
 }
 
+def GM_GradOp : GM_Op<"grad", [Pure, AllTypesMatch<["wrt", "result"]>]> {
+  let summary = "the gradient of sum(of) with respect to an input of it";
+  let description = [{
+    d sum(of) / d wrt, of wrt's type: per example when the examples do not
+    interact (the critic's input gradient in a gradient penalty).
+    gm-expand-input-grads writes it as the reverse sweep that computes it,
+    so that the loss holding it can be differentiated again; no other pass
+    or the evaluator sees it.
+
+    ```mlir
+    %g = gm.grad %score, %xhat : tensor<?x1xf32>, tensor<?x784xf32>
+    ```
+  }];
+  let arguments = (ins GM_F32Tensor:$of, GM_F32Tensor:$wrt);
+  let results = (outs GM_F32Tensor:$result);
+  let assemblyFormat = "$of `,` $wrt attr-dict `:` type($of) `,` type($wrt)";
+}
+
 def GM_ReconLossOp : GM_Op<"recon_loss", [Pure,
     AllTypesMatch<["prediction", "target"]>, DeclareOpInterfaceMethods<GM_DifferentiableOpInterface>]> {
   let summary = "per-example reconstruction loss";

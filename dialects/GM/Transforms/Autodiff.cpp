@@ -6,7 +6,8 @@
 //   1. clone the loss and inline every net call (nets are single blocks);
 //   2. mark the values that depend on the player's parameters (activity);
 //   3. walk the ops backwards, asking each active op for its vector-Jacobian
-//      product and adding adjoints where a value fans out;
+//      product and adding adjoints where a value fans out (reverseSweep,
+//      ReverseSweep.cpp);
 //   4. return the loss and, per parameter, the sum of the adjoints of its
 //      gm.param_ref reads (zeros when the loss does not depend on it).
 //
@@ -102,45 +103,11 @@ LogicalResult Autodiff::differentiate(ModelOp model, FuncOp loss) {
   for (Operation &op : block)
     if (&op != ret.getOperation())
       forward.push_back(&op);
-  for (Operation *op : llvm::reverse(forward)) {
-    SmallVector<Value> resultAdj;
-    bool any = false;
-    for (Value r : op->getResults()) {
-      resultAdj.push_back(adjoint.lookup(r));
-      any |= (bool)resultAdj.back();
-    }
-    if (!any || !llvm::any_of(op->getOperands(), [&](Value v) { return active.contains(v); }))
-      continue;
-    if (auto s = dyn_cast<SampleOp>(op)) {
-      if (s.getEstimator() == Estimator::none)
-        continue; // a constant draw: nothing flows back
-      return s.emitOpError()
-             << (s.getEstimator() == Estimator::score_function
-                     ? "needs a score-function (REINFORCE) gradient, which is "
-                       "not implemented: its distribution depends on trained "
-                       "parameters and cannot be reparameterised"
-                     : "is still reparameterised; run gm-expand-objectives "
-                       "first");
-    }
-    auto diff = dyn_cast<DifferentiableOpInterface>(op);
-    if (!diff)
-      return op->emitOpError()
-             << "has no gradient rule yet, and the loss @"
-             << loss.getSymName()
-             << " depends through it on the parameters being trained";
-    SmallVector<Value> operandAdj;
-    if (failed(diff.buildVJP(b, resultAdj, operandAdj)))
-      return failure();
-    for (auto [v, a] : llvm::zip(op->getOperands(), operandAdj)) {
-      if (!a || !active.contains(v))
-        continue;
-      if (a.getType() != v.getType())
-        return op->emitError() << "gradient rule produced " << a.getType()
-                               << " for an operand of type " << v.getType();
-      Value &slot = adjoint[v];
-      slot = slot ? b.create<AddOp>(loc, slot, a).getResult() : a;
-    }
-  }
+  if (failed(reverseSweep(b, forward, active, adjoint,
+                          ("the loss @" + loss.getSymName() +
+                           " depends through it on the parameters being trained")
+                              .str())))
+    return failure();
 
   // Per parameter: the sum over its reads, or zeros.
   SmallVector<Value> results{lossValue};

@@ -12,6 +12,8 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Pass/Pass.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
 
 namespace mlir::gm {
 
@@ -28,6 +30,18 @@ void populateDecomposePatterns(RewritePatternSet &patterns);
 /// body. Fails, with a diagnostic, on a callee without a body or on calls
 /// nested more than 64 deep.
 LogicalResult inlineCalls(Operation *fn);
+
+/// The reverse sweep of reverse-mode differentiation, shared by gm-autodiff
+/// and gm-expand-input-grads. Walks |forward| (ops in program order)
+/// backwards from the adjoints already seeded in |adjoint|, and builds, at
+/// |b|'s insertion point, each op's vector-Jacobian product when one of its
+/// results has an adjoint and one of its operands is in |active| (depends on
+/// what is differentiated). Operand adjoints are added up in |adjoint|.
+/// Fails at an op without a gradient rule (the diagnostic ends with |what|,
+/// which says what depends on it) or a sample that cannot pass a gradient.
+LogicalResult reverseSweep(OpBuilder &b, ArrayRef<Operation *> forward,
+                           const llvm::DenseSet<Value> &active,
+                           llvm::DenseMap<Value, Value> &adjoint, StringRef what);
 
 } // namespace mlir::gm
 

@@ -70,8 +70,20 @@ def GMExpandObjectivesPass : Pass<"gm-expand-objectives", "::mlir::ModuleOp"> {
     `gm.adversarial` mean log sigmoid(real) + mean log sigmoid(-fake); and a
     reparameterised `gm.sample` z = mu + sigma * eps (normal) or
     low + (high - low) * u (uniform), the noise drawn with the same key and
-    stream, so the samples are unchanged. After it, autodiff needs gradient
-    rules for primitives only.
+    stream, so the samples are unchanged. In a loss, `gm.iwae` is unrolled
+    into its k draws first. After it, autodiff needs gradient rules for
+    primitives only.
+  }];
+}
+
+def GMExpandInputGradsPass : Pass<"gm-expand-input-grads", "::mlir::ModuleOp"> {
+  let summary = "write each gm.grad as the reverse sweep that computes it";
+  let description = [{
+    In every gm.func: the calls are inlined, then each `gm.grad %of, %wrt`
+    (d sum(of) / d wrt) becomes the vector-Jacobian products of the ops
+    between wrt and of, seeded with ones: the code autodiff would write,
+    placed in the function, so that gm-autodiff differentiates it in turn (a
+    gradient penalty's gradient is a second derivative).
   }];
 }
 
