@@ -36,6 +36,8 @@
 
 #include "compiler/MLIRGen/Impl.h"
 
+#include "mlir/IR/IRMapping.h"
+
 #include <set>
 
 using namespace mlir;
@@ -150,7 +152,8 @@ FuncOp MLIRGenImpl::genInferenceFn(StringRef name, FuncRole role, StringRef late
   fn.setFunctionType(builder.getFunctionType(entry->getArgumentTypes(), {result.getType()}));
   fn.setInputsAttr(builder.getArrayAttr(refs));
   fn.setRole(role);
-  fn.setLatent(latent);
+  if (!latent.empty())
+    fn.setLatent(latent);
   return fn;
 }
 
@@ -262,6 +265,66 @@ LogicalResult MLIRGenImpl::genInference() {
     if (!fn)
       return mlir::failure();
   }
+  // classify and features: a classifier, a categorical likelihood p(y | x...)
+  // over label data conditioned on data only. classify returns its logits;
+  // features the activations its last linear layer reads (the logits net's
+  // body cloned in, so the value inside it can be returned): what gmrun fid
+  // compares.
+  for (const ::gm::DistDecl &d : ast.dists) {
+    if (d.role != Role::Likelihood || d.conds.empty() || d.dist->name != "categorical_logits" ||
+        !dataIndex.count(d.var.text) ||
+        dataOps[dataIndex.lookup(d.var.text)].getKind() != DataKind::label ||
+        !llvm::all_of(d.conds, [&](const ::gm::Name &c) { return dataIndex.count(c.text) > 0; }) ||
+        taken("classify." + d.var.text))
+      continue;
+    auto logitsOf = [&](FnCtx &fn) -> Value {
+      Val v = genDistDecl(d, fn, {}, true);
+      auto cat = v ? v.value.getDefiningOp<CategoricalOp>() : CategoricalOp();
+      return cat ? cat.getLogits() : Value();
+    };
+    if (!genInferenceFn("classify." + d.var.text, FuncRole::classify, "", d.loc,
+                        "this classifier", logitsOf))
+      return mlir::failure();
+    // features needs the logits to be one net's output, a linear layer.
+    const Expr *logitsExpr = d.dist->args.size() == 1 ? d.dist->args[0].value.get() : nullptr;
+    auto netIt = logitsExpr && logitsExpr->kind == Kind::Call ? netDecls.find(logitsExpr->name)
+                                                             : netDecls.end();
+    if (netIt == netDecls.end() || netIt->second->results.size() != 1 ||
+        netIt->second->results[0]->kind != Kind::Call ||
+        netIt->second->results[0]->name != "linear" || taken("features." + d.var.text))
+      continue;
+    FuncOp features = genInferenceFn(
+        "features." + d.var.text, FuncRole::features, "", d.loc, "this classifier",
+        [&](FnCtx &fn) -> Value {
+          Value logits = logitsOf(fn);
+          auto call = logits ? logits.getDefiningOp<CallOp>() : CallOp();
+          auto net = call ? SymbolTable::lookupNearestSymbolFrom<NetOp>(call, call.getCalleeAttr())
+                          : NetOp();
+          if (!net)
+            return Value();
+          // The net's body cloned in, so the value its last layer reads can
+          // be returned; the call itself is then unused.
+          IRMapping map;
+          Block &body = net.getBody().front();
+          map.map(body.getArguments(), call.getOperands());
+          for (Operation &op : body.without_terminator())
+            builder.clone(op, map);
+          Value out = map.lookupOrDefault(body.getTerminator()->getOperand(0));
+          auto last = out.getDefiningOp<LinearOp>();
+          if (!last)
+            return Value();
+          Value h = last.getInput();
+          last.erase();
+          // The categorical made of the logits goes with the call.
+          for (Operation *user : llvm::make_early_inc_range(call->getUsers()))
+            user->erase();
+          call.erase();
+          return h;
+        });
+    if (!features)
+      return mlir::failure();
+  }
+
   // generate: a GAN's generator, the argument of the fake side's net: of
   // gan(real, D(fake)), or else of the first call of a discriminator net
   // (in the value, then the players' losses) whose argument reads one

@@ -271,6 +271,12 @@ LogicalResult FuncOp::verify() {
     if (type.getNumResults() != 1 || type.getResult(0) != type.getInput(getInputs().size()))
       return emitOpError() << "with role sample expects one result of its uniforms' type";
     break;
+  case FuncRole::classify:
+  case FuncRole::features:
+    if (type.getNumResults() != 1 || rt(type.getResult(0)).getRank() != 2 ||
+        !isBatched(rt(type.getResult(0))))
+      return emitOpError() << "with role " << name << " expects one (batch, n) result";
+    break;
   case FuncRole::encode:
   case FuncRole::decode:
   case FuncRole::generate:

@@ -148,7 +148,9 @@ struct EntrySpec {
   /// eval (an objective's value per batch), score (log p(x) or its bound,
   /// one value per example), encode (x -> posterior mean of z), decode (z ->
   /// likelihood mean of x), sample (uniforms of x's shape -> an exact
-  /// sample of an autoregressive p(x), value by value).
+  /// sample of an autoregressive p(x), value by value), classify (x -> a
+  /// classifier's logits), features (x -> the activations its last layer
+  /// reads: the yardstick's features).
   std::string kind;
   /// "inputs": the arguments after the state.
   std::vector<InputSpec> inputs;
@@ -218,7 +220,7 @@ struct Manifest {
 
 /// The values "kind", "init" and the input kinds may take.
 inline const std::initializer_list<const char *> kEntryKinds = {
-    "train", "eval", "score", "encode", "decode", "sample"};
+    "train", "eval", "score", "encode", "decode", "sample", "classify", "features"};
 inline const std::initializer_list<const char *> kInitKinds = {
     "zeros", "ones", "normal", "uniform", "glorot_uniform", "kaiming_uniform"};
 inline const std::initializer_list<const char *> kDataKinds = {"real", "label", "tokens"};

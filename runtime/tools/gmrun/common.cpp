@@ -387,6 +387,9 @@ std::string testMetrics(const Artifact &art, State &state, const Split &test, ui
     else
       out += ", \"test_" + e.name.substr(5) + "\": " + num(value);
   }
+  // A classifier's accuracy ("accuracy" -> "test_accuracy").
+  if (std::string acc = classifierAccuracy(art, state, test); !acc.empty())
+    out += ", \"test_" + acc.substr(3);
   return out;
 }
 

@@ -225,6 +225,28 @@ int traverseCommand(const Args &a, const Artifact &art);
 int encodeCommand(const Args &a, const Artifact &art);
 int scoreCommand(const Args &a, const Artifact &art);
 int anomalyCommand(const Args &a, const Artifact &art);
+int fidCommand(const Args &a);
+/// Whether the artifact's parameters and optimizer state fit in memory.
+Status checkStateFits(const Artifact &art);
+
+/// Runs a data -> vector entry (encode, classify, features) on rows
+/// [first, first + n) of |split| and returns its output, n rows.
+std::vector<float> encode(const Artifact &art, State &state, const EntrySpec &enc,
+                          const Split &split, int64_t first, int64_t n);
+/// Runs a decoder on |n| latents |z| and returns its means.
+std::vector<float> decode(const Artifact &art, State &state, const EntrySpec &dec,
+                          std::vector<float> z, int64_t n);
+/// The entry `sample` draws with: an autoregressive model's sampler, else
+/// the decoder of a latent with a prior.
+const EntrySpec &samplerOf(const Artifact &art);
+/// |n| samples from |dec| (samplerOf) with |seed|: from uniforms for an
+/// autoregressive sampler, else decoded standard normal latents; the time
+/// the entry took in |seconds|.
+std::vector<float> drawSamples(const Artifact &art, State &state, const EntrySpec &dec,
+                               int64_t n, uint64_t seed, double *seconds);
+/// A classifier's test accuracy (its classify entry's argmax against the
+/// one-hot labels) as a JSON field, or "" for a model with no classify entry.
+std::string classifierAccuracy(const Artifact &art, State &state, const Split &test);
 
 } // namespace gmrun
 

@@ -53,7 +53,8 @@ const char *kUsage = R"(usage: gmrun COMMAND ARTIFACT [options]
 
 commands:
   train     train on the data, checkpoint, one JSON line of metrics per epoch
-  eval      test-set -ELBO and IWAE bound (nats per image) of a checkpoint
+  eval      test-set -ELBO and IWAE bound (nats per image) of a checkpoint, a
+            classifier's accuracy
   score     log p(x) (or its bound) of every image, as .npy; mean in nats
             and bits per dimension
   anomaly   one-class anomaly detection on Fashion-MNIST: per class, train
@@ -62,6 +63,8 @@ commands:
             autoregressive model's exact ancestral samples (--reconstruct:
             test images and their reconstructions)
   traverse  PNG grid varying one latent dimension per row
+  fid       sample quality against the test set through a gm classifier's
+            features: FID, KID, Inception-score analogue, class coverage
   encode    posterior means of a data split as .npy
   info      what the artifact contains
   run       run one entry on seeded inputs (conformance checks)
@@ -93,6 +96,9 @@ options (defaults in brackets):
   sample:   --n N [64], --out FILE.png|FILE.npy [samples.png] (.npy: the values,
             one row per image), --reconstruct
   traverse: --index I [0], --range R [3], --columns C [9], --out FILE.png
+  fid:      --classifier FILE.gmx, --classifier-checkpoint FILE (models/classifier),
+            --checkpoint FILE and --n N [10000] to sample the artifact, or
+            --samples FILE.npy (no artifact) to score images
   encode:   --split train|test [test], --out FILE.npy [latents.npy]
   run:      --entry NAME, --batch B [2], --steps N [1] (N > 1 prints the first
             result after each step as a trajectory), --print-param NAME
@@ -102,7 +108,8 @@ Args parseArgs(int argc, char **argv) {
   static const std::set<std::string> valued = {
       "seed", "data", "threads", "checkpoint", "epochs", "steps", "out", "batch", "lr",
       "hparam", "checkpoint-every", "k", "n", "index", "range", "columns", "split", "entry",
-      "print-param", "input", "objective", "classes", "class"};
+      "print-param", "input", "objective", "classes", "class", "classifier",
+      "classifier-checkpoint", "samples"};
   static const std::set<std::string> boolean = {"resume", "reconstruct", "quiet",
                                                 "keep-denormals", "check-numerics"};
   Args a;
@@ -148,11 +155,12 @@ Args parseArgs(int argc, char **argv) {
       die("unexpected argument '" + pos[1] + "' ('system' takes no artifact)");
     return a;
   }
-  if (pos.size() < 2)
+  if (pos.size() < 2 && a.command != "fid") // fid may score --samples instead
     die("'" + a.command + "' needs an artifact: gmrun " + a.command + " MODEL.gmx");
   if (pos.size() > 2)
     die("unexpected argument '" + pos[2] + "'");
-  a.artifact = pos[1];
+  if (pos.size() > 1)
+    a.artifact = pos[1];
   return a;
 }
 
@@ -314,7 +322,7 @@ int run(int argc, char **argv) {
   Args a = parseArgs(argc, argv);
   static const std::set<std::string> commands = {"train",  "eval",   "score", "anomaly",
                                                  "sample", "traverse", "encode", "info",
-                                                 "run",    "system"};
+                                                 "run",    "system", "fid"};
   if (!commands.count(a.command))
     die("unknown command '" + a.command + "' (gmrun help lists them)");
   gmrt::setGemmThreads((int)intOption(a, "threads", 1));
@@ -334,6 +342,8 @@ int run(int argc, char **argv) {
   mallopt(M_TRIM_THRESHOLD, 512 << 20);
   if (a.command == "system")
     return systemCommand(a);
+  if (a.command == "fid")
+    return fidCommand(a);
   Artifact art;
   check(Artifact::load(a.artifact, art));
   if (a.command == "info")
