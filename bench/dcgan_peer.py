@@ -9,6 +9,10 @@ zero; images scaled to [-1, 1]; non-saturating loss; Adam(2e-4, (0.5,
 0.999)) per player; per batch one discriminator step, then one generator
 step on fresh noise. Prints one JSON line: images/s over --steps steps
 after --warm warm-up steps, and sampling images/s (G on --sample latents).
+With --epochs N it trains N whole epochs instead (reshuffled each epoch, the
+last partial batch dropped) and, with --samples-out FILE.npy, writes
+--sample images from G (train-mode batch norm, as gm samples; values in
+[-1, 1]) for `gmrun fid --samples`.
 """
 import argparse, gzip, json, os, time
 
@@ -57,6 +61,8 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--sample", type=int, default=1000,
                     help="then time G on this many latents at once (train-mode batch norm, as gm)")
+    ap.add_argument("--epochs", type=int, default=0, help="train whole epochs (quality runs)")
+    ap.add_argument("--samples-out", default="", help="write --sample images to this .npy")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.set_flush_denormal(True)
@@ -69,21 +75,36 @@ def main():
     d.apply(init)
     og = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
     od = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    perm = torch.randperm(len(x))
-    t0 = None
-    for step in range(a.warm + a.steps):
-        if step == a.warm:
-            t0 = time.perf_counter()
-        real = x[perm[step * a.batch:(step + 1) * a.batch]] * 2 - 1
-        fake = g(torch.randn(a.batch, 100))
+    def step(real):
+        fake = g(torch.randn(len(real), 100))
         ld = F.softplus(-d(real)).mean() + F.softplus(d(fake.detach())).mean()
         od.zero_grad()
         ld.backward()
         od.step()
-        lg = F.softplus(-d(g(torch.randn(a.batch, 100)))).mean()
+        lg = F.softplus(-d(g(torch.randn(len(real), 100)))).mean()
         og.zero_grad()
         lg.backward()
         og.step()
+
+    if a.epochs:
+        t0 = time.perf_counter()
+        for epoch in range(a.epochs):
+            perm = torch.randperm(len(x))
+            for b in range(len(x) // a.batch):
+                step(x[perm[b * a.batch:(b + 1) * a.batch]] * 2 - 1)
+            print(json.dumps({"epoch": epoch + 1, "seconds": round(time.perf_counter() - t0, 1)}),
+                  flush=True)
+        if a.samples_out:
+            with torch.no_grad():
+                s = g(torch.randn(a.sample, 100)).reshape(a.sample, 784).numpy()
+            np.save(a.samples_out, s.astype(np.float32))
+        return
+    perm = torch.randperm(len(x))
+    t0 = None
+    for i in range(a.warm + a.steps):
+        if i == a.warm:
+            t0 = time.perf_counter()
+        step(x[perm[i * a.batch:(i + 1) * a.batch]] * 2 - 1)
     seconds = time.perf_counter() - t0
     # Sampling: G on a batch of latents, no gradients; the best of 5 after
     # one warm-up call.
