@@ -17,7 +17,6 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
-#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include <cmath>
 
@@ -202,19 +201,9 @@ struct ExpandObjectives
       yield->setOperand(0, e.sub(e.add(yield->getOperand(0), lp), lq));
       iw.setLogWeight(true);
     });
-    // Distributions whose every use was rewritten are dead now.
-    for (bool changed = true; changed;) {
-      changed = false;
-      // Top-level ops only: erasing a gm.iwae erases its region with it.
-      SmallVector<Operation *> all;
-      for (Operation &op : fn.getBody().front())
-        all.push_back(&op);
-      for (Operation *op : llvm::reverse(all))
-        if (isOpTriviallyDead(op)) {
-          op->erase();
-          changed = true;
-        }
-    }
+    // Distributions whose every use was rewritten are dead now (top-level
+    // ops only: erasing a gm.iwae erases its region with it).
+    eraseDeadOps(fn.getBody().front());
   }
 
   /// log (1/k) sum_j w_j with the k draws written out: z_j a reparameterised

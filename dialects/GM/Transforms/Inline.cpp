@@ -3,12 +3,14 @@
 // Nets and functions are single blocks ending in gm.return, so inlining is a
 // clone with the arguments mapped; used by autodiff (one function to
 // differentiate) and by code generation (one function per entry point).
+// Also the dead-op sweep the rewriting passes run after themselves.
 //
 //===----------------------------------------------------------------------===//
 
 #include "dialects/GM/Transforms/Passes.h"
 
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 using namespace mlir;
 using namespace mlir::gm;
@@ -42,4 +44,18 @@ LogicalResult mlir::gm::inlineCalls(Operation *fn) {
     }
   }
   return fn->emitError() << "calls nest more than 64 deep";
+}
+
+void mlir::gm::eraseDeadOps(Block &block) {
+  for (bool changed = true; changed;) {
+    changed = false;
+    SmallVector<Operation *> all;
+    for (Operation &op : block)
+      all.push_back(&op);
+    for (Operation *op : llvm::reverse(all))
+      if (isOpTriviallyDead(op)) {
+        op->erase();
+        changed = true;
+      }
+  }
 }

@@ -14,7 +14,6 @@
 #include "dialects/GM/IR/GMBuilder.h"
 
 #include "mlir/IR/Builders.h"
-#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace mlir::gm {
 #define GEN_PASS_DEF_GMEXPANDINPUTGRADSPASS
@@ -76,17 +75,7 @@ struct ExpandInputGrads
     }
     // The sweep builds every operand's adjoint (a linear layer's dW too);
     // the ones nothing reads go.
-    for (bool changed = true; changed;) {
-      changed = false;
-      SmallVector<Operation *> all;
-      for (Operation &op : fn.getBody().front())
-        all.push_back(&op);
-      for (Operation *op : llvm::reverse(all))
-        if (isOpTriviallyDead(op)) {
-          op->erase();
-          changed = true;
-        }
-    }
+    eraseDeadOps(fn.getBody().front());
     return success();
   }
 };

@@ -31,6 +31,10 @@ void populateDecomposePatterns(RewritePatternSet &patterns);
 /// nested more than 64 deep.
 LogicalResult inlineCalls(Operation *fn);
 
+/// Erases the ops of |block| whose results nothing reads and that have no
+/// side effects, until none is left (an op's region goes with it).
+void eraseDeadOps(Block &block);
+
 /// The reverse sweep of reverse-mode differentiation, shared by gm-autodiff
 /// and gm-expand-input-grads. Walks |forward| (ops in program order)
 /// backwards from the adjoints already seeded in |adjoint|, and builds, at

@@ -84,7 +84,9 @@ options (defaults in brackets):
             the first NaN or Inf any op computes and name the op)
             (every training block runs once per batch, in source order; a
             minimax game runs its discriminator every batch and its generator
-            every k-th; WHO is a block, a player, or BLOCK.PLAYER)
+            every k-th; WHO is a block, a player, or BLOCK.PLAYER; a model
+            with a latent decoder also writes DIR/samples-epoch-N.png, the
+            same 64 latents after each epoch)
   eval:     --k K [the model's], --batch B [100]
   score:    --input FILE (IDX or .npy images) [the test split], --out FILE.npy
             [scores.npy], --objective NAME [exact log p(x), else IWAE, else

@@ -110,6 +110,29 @@ std::string sourceExcerpt(const std::string &site) {
   return "\n  " + text + "\n  " + std::string((size_t)col - 1, ' ') + "^";
 }
 
+/// A sample grid of a model with a latent decoder (a GAN's generator, a
+/// VAE's decoder of a standard normal prior) after each epoch, from the same
+/// 64 latents every epoch, so the grids show training progress:
+/// DIR/samples-epoch-N.png. Autoregressive samplers, which may take minutes,
+/// are left to `gmrun sample`.
+void writeEpochSamples(const Artifact &art, State &state, const std::string &dir, int64_t epoch) {
+  const EntrySpec *dec = art.manifest.entry("decode");
+  if (!dec || dec->prior != "standard_normal")
+    return;
+  int64_t xw = numel(Shape(dec->outputs[0].begin() + 1, dec->outputs[0].end()));
+  int64_t side = (int64_t)std::lround(std::sqrt((double)xw));
+  if (side * side != xw)
+    return; // not square images
+  double seconds = 0;
+  std::vector<float> images = drawSamples(art, state, *dec, 64, 1, &seconds);
+  if (*std::min_element(images.begin(), images.end()) < 0.0f)
+    for (float &v : images)
+      v = (v + 1.0f) / 2.0f; // a tanh generator's [-1, 1]
+  std::string path = dir + "/samples-epoch-" + std::to_string(epoch) + ".png";
+  if (Status s = writeImageGrid(path, images.data(), 64, side, side, 8); !s)
+    std::fprintf(stderr, "gmrun: warning: %s\n", s.message().c_str());
+}
+
 int train(const Args &a, const Artifact &art) {
   const Manifest &m = art.manifest;
   std::vector<Slot> plan = trainingPlan(art);
@@ -305,8 +328,10 @@ int train(const Args &a, const Artifact &art) {
       std::fprintf(metrics, "%s\n", line.c_str());
       std::fflush(metrics);
     }
-    if (epochDone)
+    if (epochDone) {
+      writeEpochSamples(art, state, dir, p.epoch + 1);
       p.newEpoch();
+    }
     check(saveCheckpoint(ckptPath, art, state, seed, p));
   }
   if (metrics)
