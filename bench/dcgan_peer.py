@@ -62,11 +62,12 @@ def main():
     ap.add_argument("--sample", type=int, default=1000,
                     help="then time G on this many latents at once (train-mode batch norm, as gm)")
     ap.add_argument("--epochs", type=int, default=0, help="train whole epochs (quality runs)")
+    ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--samples-out", default="", help="write --sample images to this .npy")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.set_flush_denormal(True)
-    torch.manual_seed(1)
+    torch.manual_seed(a.seed)
     with gzip.open(os.path.join(a.data, "train-images-idx3-ubyte.gz")) as f:
         x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 1, 28, 28)
     x = torch.from_numpy(x.astype(np.float32) / 255.0)
