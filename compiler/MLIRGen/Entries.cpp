@@ -23,9 +23,11 @@
 //   @generate.<z>  minimax whose value is gan(D(real...), D(fake, ...)),
 //                  or else whose value or player losses call a
 //                  discriminator net D(fake, ...), where fake (through the
-//                  block's lets) reads exactly one latent z, whose prior
-//                  declares its shape, and no data, distribution or sample:
-//                  fake, as a function of z.
+//                  block's lets) reads latents whose priors declare their
+//                  shapes, and no data, distribution or sample: fake, as a
+//                  function of z, the first of them with a standard normal
+//                  prior; the others (InfoGAN's code) are drawn inside
+//                  from their priors.
 //
 // The first declaration that qualifies names the entry. A model that
 // qualifies and then fails to build is a compile error at the declaration,
@@ -340,7 +342,7 @@ LogicalResult MLIRGenImpl::genInference() {
       Reads reads;
       llvm::StringSet<> visited;
       collectReads(e, &m.lets, reads, visited);
-      return !reads.stochastic && reads.data.empty() && reads.latents.size() == 1;
+      return !reads.stochastic && reads.data.empty() && !reads.latents.empty();
     };
     std::function<void(const Expr &)> search = [&](const Expr &e) {
       if (found)
@@ -371,16 +373,42 @@ LogicalResult MLIRGenImpl::genInference() {
     Reads reads;
     llvm::StringSet<> visited;
     collectReads(inner, &m.lets, reads, visited);
-    if (reads.stochastic || !reads.data.empty() || reads.latents.size() != 1)
+    if (reads.stochastic || !reads.data.empty() || reads.latents.empty())
       continue;
-    std::string z = *reads.latents.begin();
+    // The entry takes one latent, the first declared with a standard normal
+    // prior of known shape (else with any such prior); any other it reads
+    // (InfoGAN's code c) is drawn inside from its prior, so each needs one
+    // with a shape.
+    std::vector<std::string> latents;
+    for (const ::gm::DistDecl &d : ast.dists)
+      if (d.role == Role::Prior && reads.latents.count(d.var.text) &&
+          !llvm::is_contained(latents, d.var.text))
+        latents.push_back(d.var.text);
+    if (latents.size() != reads.latents.size() ||
+        !llvm::all_of(latents, [&](const std::string &v) { return priorWithShape(v); }))
+      continue;
+    auto first = llvm::find_if(latents, [&](const std::string &v) {
+      return isStandardNormal(*priorWithShape(v));
+    });
+    std::string z = first != latents.end() ? *first : latents.front();
     const ::gm::DistDecl *prior = priorWithShape(z);
-    if (!prior || taken("generate." + z))
+    if (taken("generate." + z))
       continue;
     FuncOp fn = genInferenceFn("generate." + z, FuncRole::generate, z, at,
                                "the fake side of this game", [&](FnCtx &fn) -> Value {
       Value arg = fn.entry->insertArgument(0u, batchedType(*prior->dims), loc(at));
       fn.latents[z] = arg;
+      // The batch is z's: the other latents' priors broadcast to it.
+      fn.batchSize = builder.create<BatchSizeOp>(loc(at), arg);
+      for (const std::string &other : latents) {
+        if (other == z)
+          continue;
+        const ::gm::DistDecl *p = priorWithShape(other);
+        Val d = genDistDecl(*p, fn, {}, true);
+        if (!d)
+          return Value();
+        fn.latents[other] = sample(d, fn, p->loc, latentStream.lookup(other));
+      }
       fn.lets = &m.lets;
       Val r = gen(inner, fn);
       return r ? asTensor(r, inner.loc, "the generator's output") : Value();
