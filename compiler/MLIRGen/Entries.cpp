@@ -1,7 +1,7 @@
 //===- Entries.cpp - the inference entries, derived by rule ---------------===//
 //
-// encode, decode and generate are what gmrun runs to encode, decode, sample
-// and traverse. Each is derived from the declarations by one rule, decided
+// encode, decode, generate, sample, classify and features are what gmrun
+// runs to encode, decode, sample, traverse, score and measure sample quality. Each is derived from the declarations by one rule, decided
 // on the syntax tree before anything is built:
 //
 //   @encode.<z>    posterior q(z | c...) with every c a data input and a
@@ -20,6 +20,10 @@
 //                  parameters read only x (no other data, latent or
 //                  distribution): x sampled value by value (gm.ar_sample)
 //                  from uniforms of x's shape.
+//   @classify.<y> likelihood categorical_logits(...) over label data y,
+//                  conditioned on data only (a classifier): its logits.
+//   @features.<y> the same, when the logits are one net's output ending
+//                  in linear(h, ...): h, the yardstick's features.
 //   @generate.<z>  minimax whose value is gan(D(real...), D(fake, ...)),
 //                  or else whose value or player losses call a
 //                  discriminator net D(fake, ...), where fake (through the
