@@ -1,8 +1,9 @@
 //===- Entries.cpp - the inference entries, derived by rule ---------------===//
 //
 // encode, decode, generate, sample, classify and features are what gmrun
-// runs to encode, decode, sample, traverse, score and measure sample quality. Each is derived from the declarations by one rule, decided
-// on the syntax tree before anything is built:
+// runs to encode, decode, sample, traverse, score and measure sample
+// quality. Each is derived from the declarations by one rule, decided on the
+// syntax tree before anything is built:
 //
 //   @encode.<z>    posterior q(z | c...) with every c a data input and a
 //                  distribution that has a mean (normal, normal_logvar,
