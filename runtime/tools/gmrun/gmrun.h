@@ -244,6 +244,9 @@ const EntrySpec &samplerOf(const Artifact &art);
 /// the entry took in |seconds|.
 std::vector<float> drawSamples(const Artifact &art, State &state, const EntrySpec &dec,
                                int64_t n, uint64_t seed, double *seconds);
+/// Maps images a tanh generator drew in [-1, 1] (any value below 0) to the
+/// data's [0, 1] as (x + 1) / 2; returns whether it did.
+bool toUnitRange(std::vector<float> &images);
 /// A classifier's test accuracy (its classify entry's argmax against the
 /// one-hot labels) as a JSON field, or "" for a model with no classify entry.
 std::string classifierAccuracy(const Artifact &art, State &state, const Split &test);

@@ -103,6 +103,14 @@ std::vector<float> encode(const Artifact &art, State &state, const EntrySpec &en
   return call.outputs[0];
 }
 
+bool toUnitRange(std::vector<float> &images) {
+  if (images.empty() || *std::min_element(images.begin(), images.end()) >= 0.0f)
+    return false;
+  for (float &v : images)
+    v = (v + 1.0f) / 2.0f;
+  return true;
+}
+
 std::vector<float> drawSamples(const Artifact &art, State &state, const EntrySpec &dec,
                                int64_t n, uint64_t seed, double *seconds) {
   int zi = dec.find(InputSpec::Kind::Tensor);
@@ -195,12 +203,9 @@ int sampleCommand(const Args &a, const Artifact &art) {
     // A generator with a tanh output ([-1, 1], the data rescaled in its
     // value) would show everything below mid-grey as black: such images
     // are shown as (x + 1) / 2.
-    if (*std::min_element(images.begin(), images.end()) < 0.0f) {
-      for (float &v : images)
-        v = (v + 1.0f) / 2.0f;
+    if (toUnitRange(images))
       std::fprintf(stderr, "gmrun: the images have values below 0: shown as (x + 1) / 2, "
                            "for [-1, 1]\n");
-    }
     check(writeImageGrid(out, images.data(), n, h, w, columns));
   }
   if (generateSeconds > 0)

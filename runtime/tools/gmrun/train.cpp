@@ -125,9 +125,7 @@ void writeEpochSamples(const Artifact &art, State &state, const std::string &dir
     return; // not square images
   double seconds = 0;
   std::vector<float> images = drawSamples(art, state, *dec, 64, 1, &seconds);
-  if (*std::min_element(images.begin(), images.end()) < 0.0f)
-    for (float &v : images)
-      v = (v + 1.0f) / 2.0f; // a tanh generator's [-1, 1]
+  toUnitRange(images); // a tanh generator's [-1, 1]
   std::string path = dir + "/samples-epoch-" + std::to_string(epoch) + ".png";
   if (Status s = writeImageGrid(path, images.data(), 64, side, side, 8); !s)
     std::fprintf(stderr, "gmrun: warning: %s\n", s.message().c_str());

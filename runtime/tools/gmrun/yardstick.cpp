@@ -209,21 +209,26 @@ std::vector<int64_t> argmaxRows(const std::vector<float> &logits, int64_t n, int
   return out;
 }
 
-/// |e| (classify or features) on |n| images, 500 a call.
+/// The output rows of |e| (classify or features) on every example of
+/// |split|, 500 a call.
+std::vector<float> runOnSplit(const Artifact &art, State &state, const EntrySpec &e,
+                              const Split &split) {
+  std::vector<float> out;
+  forEachBatch(art, state, e, split, 1, 500, 0, [&](int64_t, int64_t, const Call &c) {
+    out.insert(out.end(), c.outputs[0].begin(), c.outputs[0].end());
+  });
+  return out;
+}
+
+/// |e| on |n| images (rows of |images|), as a split of its data input.
 std::vector<float> runOnImages(const Artifact &art, State &state, const EntrySpec &e,
-                               const std::vector<float> &images, int64_t n) {
+                               std::vector<float> images, int64_t n) {
   int di = e.find(InputSpec::Kind::Data);
   Split split;
   split.count = n;
-  split.arrays[e.inputs[di].name] = images;
   split.width[e.inputs[di].name] = (int64_t)images.size() / std::max<int64_t>(n, 1);
-  std::vector<float> out;
-  for (int64_t first = 0; first < n; first += 500) {
-    int64_t m = std::min<int64_t>(500, n - first);
-    std::vector<float> part = encode(art, state, e, split, first, m);
-    out.insert(out.end(), part.begin(), part.end());
-  }
-  return out;
+  split.arrays[e.inputs[di].name] = std::move(images);
+  return runOnSplit(art, state, e, split);
 }
 
 } // namespace
@@ -235,12 +240,7 @@ std::string classifierAccuracy(const Artifact &art, State &state, const Split &t
   // classify.<y> is scored against the one-hot label data y.
   std::string y = cls->name.substr(cls->name.find('.') + 1);
   int64_t c = cls->outputs[0].back();
-  std::vector<float> logits;
-  for (int64_t first = 0; first < test.count; first += 500) {
-    int64_t m = std::min<int64_t>(500, test.count - first);
-    std::vector<float> part = encode(art, state, *cls, test, first, m);
-    logits.insert(logits.end(), part.begin(), part.end());
-  }
+  std::vector<float> logits = runOnSplit(art, state, *cls, test);
   const std::vector<float> &labels = test.arrays.at(y);
   std::vector<int64_t> pred = argmaxRows(logits, test.count, c);
   int64_t right = 0;
@@ -302,21 +302,17 @@ int fidCommand(const Args &a) {
   }
   // A generator with a tanh output draws in [-1, 1]: scored as (x + 1) / 2,
   // the data's range, as `sample` shows it.
-  if (*std::min_element(images.begin(), images.end()) < 0.0f) {
-    for (float &v : images)
-      v = (v + 1.0f) / 2.0f;
+  if (toUnitRange(images))
     std::fprintf(stderr, "gmrun: the samples have values below 0: scored as (x + 1) / 2\n");
-  }
 
   Split test;
   check(loadSplit(cls.manifest, dataPath(a), "test", test));
-  const std::vector<float> &real = test.arrays.at(features.inputs[di].name);
   std::fprintf(stderr, "gmrun: features of %" PRId64 " test images and %" PRId64 " samples...\n",
                test.count, n);
-  std::vector<float> fr = runOnImages(cls, clsState, features, real, test.count);
-  std::vector<float> fg = runOnImages(cls, clsState, features, images, n);
+  std::vector<float> fr = runOnSplit(cls, clsState, features, test);
+  std::vector<float> lr = runOnSplit(cls, clsState, classify, test);
   std::vector<float> lg = runOnImages(cls, clsState, classify, images, n);
-  std::vector<float> lr = runOnImages(cls, clsState, classify, real, test.count);
+  std::vector<float> fg = runOnImages(cls, clsState, features, std::move(images), n);
 
   double fid = frechet(fr, test.count, fg, n, d);
   double kid = kernelDistance(fr, test.count, fg, n, d);
