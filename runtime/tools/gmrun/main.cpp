@@ -80,8 +80,10 @@ options (defaults in brackets):
   --quiet               no progress bar
   train:    --epochs N [1] | --steps N, --out DIR [gm-run], --resume, --batch B
             [model's], --lr X, --hparam [WHO:]NAME=X, --checkpoint-every N [500],
-            --check-numerics (an artifact from gmc -check-numerics: stop at
-            the first NaN or Inf any op computes and name the op)
+            --check-numerics (stop at the first NaN or Inf any op computes
+            and name the op; without it, a loss or parameter that turns NaN
+            or Inf re-runs the steps from the last good checkpoint with the
+            checks on, to name the op)
             (every training block runs once per batch, in source order; a
             minimax game runs its discriminator every batch and its generator
             every k-th; WHO is a block, a player, or BLOCK.PLAYER; a model

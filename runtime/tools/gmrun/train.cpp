@@ -27,6 +27,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -165,8 +166,8 @@ int train(const Args &a, const Artifact &art) {
     lastCheckpoint = p.step;
   bool checkNumerics = a.flags.count("check-numerics");
   if (checkNumerics && art.checkSites.empty())
-    die("'" + art.path + "' was compiled without numeric checks; compile it with "
-        "gmc -check-numerics to use --check-numerics");
+    die("'" + art.path + "' was compiled without numeric checks (gmc -check-numerics=false); "
+        "compile it without that option to use --check-numerics");
   gmrt::enableNumericChecks(checkNumerics);
 
   Split trainSet, testSet;
@@ -233,6 +234,37 @@ int train(const Args &a, const Artifact &art) {
   // Slot |i| at training step |step| (both counted from 0): its own Adam
   // step count (how many times it has run) and key.
   uint64_t keysPerStep = std::max<size_t>(2, plan.size());
+  // Only for the messages below: not built on every step.
+  auto kept = [&] {
+    return lastCheckpoint ? "the last good checkpoint is " + ckptPath + " (step " +
+                                std::to_string(*lastCheckpoint) + ")"
+                          : std::string("no checkpoint was written before it");
+  };
+  // Defined below: re-runs training up to a failing slot with checks on.
+  std::function<void(int64_t, size_t)> replayWithChecks;
+  // Training went non-finite (|what|) by step |failStep| (from 1), slot
+  // |failSlot|. Training is deterministic, so the same steps from the last
+  // good state (the checkpoint on disk, or the seed's initial state) reach
+  // the same failure; with checks on, the first op to compute a NaN or Inf
+  // stops the replay with its location (runSlot).
+  auto diverged = [&](const std::string &what, int64_t failStep, size_t failSlot) {
+    std::string hint;
+    if (!checkNumerics && !art.checkSites.empty()) {
+      std::string from = lastCheckpoint ? "the last good checkpoint (step " +
+                                              std::to_string(*lastCheckpoint) + ")"
+                                        : std::string("the start");
+      std::fprintf(stderr,
+                   "gmrun: %s; re-running from %s with numeric checks on to find the op that "
+                   "first computed a NaN or Inf\n",
+                   what.c_str(), from.c_str());
+      replayWithChecks(failStep, failSlot);
+      hint = " (no checked op computed a NaN or Inf before it)";
+    } else if (!checkNumerics) {
+      hint = ". To find the op that first computed a NaN or Inf, compile without "
+             "gmc -check-numerics=false";
+    }
+    die(what + hint + "; lower the learning rate (--lr); " + kept());
+  };
   auto runSlot = [&](size_t i, int64_t step, const int64_t *rows) {
     Call &c = calls[i];
     c.setBatch(trainSet, rows, batch);
@@ -240,12 +272,6 @@ int train(const Args &a, const Artifact &art) {
     c.setKey(keyFor(seed, kTrainStep, (uint64_t)step * keysPerStep + i));
     c.run(state, art, batch);
     float loss = c.outputs[0][0];
-    // Only for the messages below: not built on every step.
-    auto kept = [&] {
-      return lastCheckpoint ? "the last good checkpoint is " + ckptPath + " (step " +
-                                  std::to_string(*lastCheckpoint) + ")"
-                            : std::string("no checkpoint was written before it");
-    };
     if (std::optional<gmrt::NumericFailure> f = gmrt::takeNumericFailure()) {
       std::string shape;
       for (int64_t d : f->shape)
@@ -260,16 +286,55 @@ int train(const Args &a, const Artifact &art) {
           "\n" + kept());
     }
     if (!std::isfinite(loss))
-      die("the" + (plan[i].label.empty() ? std::string() : " " + plan[i].label + "'s") +
-          " training loss became " + std::to_string(loss) + " at step " +
-          std::to_string(step + 1) + "; lower the learning rate (--lr)" +
-          (checkNumerics ? std::string()
-                         : ". To find the op that first computed a NaN or Inf, compile with "
-                           "gmc -check-numerics and train again with --check-numerics and "
-                           "the same options") +
-          "; " + kept());
+      diverged("the" + (plan[i].label.empty() ? std::string() : " " + plan[i].label + "'s") +
+                   " training loss became " + std::to_string(loss) + " at step " +
+                   std::to_string(step + 1),
+               step + 1, i);
     p.lossSum[i] += loss;
     ++p.lossCount[i];
+  };
+
+  // Steps 1..|failStep| from the last good state, the last one only up to
+  // slot |failSlot|, with checks on and nothing written; a check that
+  // fires ends gmrun in runSlot.
+  replayWithChecks = [&](int64_t failStep, size_t failSlot) {
+    checkNumerics = true; // a second non-finite loss is reported, not replayed
+    gmrt::enableNumericChecks(true);
+    State from;
+    Progress q(plan.size());
+    if (lastCheckpoint) {
+      uint64_t saved = seed;
+      check(loadCheckpoint(ckptPath, art, from, &saved, &q));
+    } else {
+      from.init(m, seed);
+    }
+    state = std::move(from);
+    while (q.step < failStep) {
+      std::vector<int64_t> order = permutation(seed, q.epoch, trainSet.count);
+      for (; q.batchInEpoch < perEpoch && q.step < failStep; ++q.batchInEpoch) {
+        for (size_t i = 0; i < plan.size(); ++i)
+          if ((q.step + 1) % plan[i].every == 0 && (q.step + 1 < failStep || i <= failSlot))
+            runSlot(i, q.step, &order[q.batchInEpoch * batch]);
+        ++q.step;
+      }
+      if (q.batchInEpoch == perEpoch)
+        q.newEpoch();
+    }
+  };
+
+  // A checkpoint is written only from finite state, so the last one on
+  // disk is always good: a parameter can turn Inf while the loss stays
+  // finite for a few more steps.
+  auto writeCheckpoint = [&](const Progress &at) {
+    for (size_t t = 0; t < state.tensors.size(); ++t)
+      for (size_t e = 0; e < state.tensors[t].size(); ++e)
+        if (!std::isfinite(state.tensors[t][e]))
+          diverged("'" + m.state[t].name + "' became " + std::to_string(state.tensors[t][e]) +
+                       " (element " + std::to_string(e) + ") by step " +
+                       std::to_string(at.step),
+                   at.step, plan.size() - 1);
+    check(saveCheckpoint(ckptPath, art, state, seed, at));
+    lastCheckpoint = at.step;
   };
 
   while (p.step < maxSteps) {
@@ -298,8 +363,7 @@ int train(const Args &a, const Artifact &art) {
         Progress at = p;
         at.batchInEpoch = p.batchInEpoch + 1;
         at.trainSeconds = p.trainSeconds + now() - t0;
-        check(saveCheckpoint(ckptPath, art, state, seed, at));
-        lastCheckpoint = p.step;
+        writeCheckpoint(at);
         if (interrupted) {
           std::fprintf(stderr, "\ngmrun: interrupted; checkpoint %s at step %" PRId64
                        " (continue with --resume)\n", ckptPath.c_str(), p.step);
@@ -330,7 +394,7 @@ int train(const Args &a, const Artifact &art) {
       writeEpochSamples(art, state, dir, p.epoch + 1);
       p.newEpoch();
     }
-    check(saveCheckpoint(ckptPath, art, state, seed, p));
+    writeCheckpoint(p);
   }
   if (metrics)
     std::fclose(metrics);
