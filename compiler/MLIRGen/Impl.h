@@ -452,6 +452,14 @@ struct LayerCall : BuiltinCall {
       return {};
     return g.builder.create<ParamRefOp>(at, p.getType(), p.getSymName());
   }
+  /// A running statistic of the layer (gm.param {statistic}), read.
+  Value statistic(StringRef suffix, ArrayRef<int64_t> shape, InitKind init) {
+    ParamOp p = g.createParam(fn, layerName, suffix, shape, init, std::nullopt, e.loc);
+    if (!p)
+      return {};
+    p.setStatistic(true);
+    return g.builder.create<ParamRefOp>(at, p.getType(), p.getSymName());
+  }
   /// The f32 tensor type of |shape|, for a shape rule before the parameter
   /// exists.
   RankedTensorType f32Type(ArrayRef<int64_t> shape) const {

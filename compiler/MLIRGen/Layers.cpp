@@ -317,8 +317,12 @@ Val buildBatchNorm(LayerCall &c) {
   if (failed(type)) return Val();
   Value g = c.param("weight", {c.per[0]}, {InitKind::ones, std::nullopt});
   Value b = c.param("bias", {c.per[0]}, {InitKind::zeros, std::nullopt});
-  if (!g || !b) return Val();
-  return c.make<BatchNormOp>(*type, c.x, g, b, c.b().getF64FloatAttr(eps),
+  // Running statistics, as PyTorch starts them: not trained (no group takes
+  // a statistic), written by each training step, read by inference.
+  Value mean = c.statistic("running_mean", {c.per[0]}, InitKind::zeros);
+  Value var = c.statistic("running_var", {c.per[0]}, InitKind::ones);
+  if (!g || !b || !mean || !var) return Val();
+  return c.make<BatchNormOp>(*type, c.x, g, b, mean, var, c.b().getF64FloatAttr(eps),
                              c.b().getF64FloatAttr(momentum));
 }
 

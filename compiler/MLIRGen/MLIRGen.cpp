@@ -452,8 +452,12 @@ ObjectiveOp MLIRGenImpl::genObjective(StringRef name, const Expr &value,
 void MLIRGenImpl::collectParams(Operation *fn,
                                 llvm::SetVector<StringAttr> &out) {
   fn->walk([&](Operation *op) {
-    if (auto ref = dyn_cast<ParamRefOp>(op))
-      out.insert(ref.getNameAttr().getAttr());
+    if (auto ref = dyn_cast<ParamRefOp>(op)) {
+      // A running statistic is written by training steps, not trained.
+      auto it = params.find(ref.getName().str());
+      if (it == params.end() || !it->second.getStatistic())
+        out.insert(ref.getNameAttr().getAttr());
+    }
     else if (auto call = dyn_cast<CallOp>(op))
       if (NetOp net = netOps.lookup(call.getCallee()))
         collectParams(net, out);
@@ -480,6 +484,9 @@ LogicalResult MLIRGenImpl::memberParams(const ::gm::Name &member,
     return success();
   }
   if (auto it = params.find(member.text); it != params.end()) {
+    if (it->second.getStatistic())
+      return failure(member.loc, "'" + member.text + "' is a running statistic of a "
+                                 "batch norm, not a trainable parameter");
     out.insert(it->second.getSymNameAttr());
     return success();
   }

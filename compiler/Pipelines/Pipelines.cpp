@@ -11,6 +11,8 @@ void gm::buildTrainingPipeline(mlir::OpPassManager &pm, TrainingPhase phase) {
   // objectives each player minimises, with which sign and which generator
   // form of the adversarial value.
   pm.addPass(mlir::gm::createGMBuildLossesPass());
+  // Functions that do not train read batch norms' running statistics.
+  pm.addPass(mlir::gm::createGMInferenceModePass());
   // Then densities, divergences and reparameterised samples become
   // primitives, so autodiff needs gradient rules for primitives only.
   pm.addPass(mlir::gm::createGMExpandObjectivesPass());
@@ -25,6 +27,8 @@ void gm::buildTrainingPipeline(mlir::OpPassManager &pm, TrainingPhase phase) {
     return;
   // The optimizer last: it consumes the gradients.
   pm.addPass(mlir::gm::createGMBuildTrainStepsPass());
+  // Then each step also moves its batch norms' running statistics.
+  pm.addPass(mlir::gm::createGMUpdateRunningStatsPass());
 }
 
 void gm::registerTrainingPipeline() {

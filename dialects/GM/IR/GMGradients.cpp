@@ -409,6 +409,7 @@ LogicalResult BatchNormOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
   out.push_back(dx);
   out.push_back(G.sum(G.mul(g, xhat), axes));
   out.push_back(G.sum(g, axes));
+  out.append({Value(), Value()}); // the running statistics: not read in training mode
   return success();
 }
 

@@ -158,17 +158,23 @@ def GM_BatchNormOp : GM_Op<"batch_norm", [Pure, DeclareOpInterfaceMethods<GM_Dif
   let description = [{
     Normalises with the batch statistics (training mode) and applies the
     per-channel affine `gamma * xhat + beta`. input (B, C, ...), gamma (C),
-    beta (C).
+    beta (C); running_mean and running_var (C) are the layer's running
+    statistics (gm.param {statistic}), which training mode does not read:
+    a training step updates them with `momentum` (gm-update-running-stats),
+    and inference functions normalise with them instead of the batch's
+    (gm-inference-mode).
 
     ```mlir
-    %y = gm.batch_norm %x, %g, %b {eps = 1.0e-05 : f64, momentum = 1.0e-01 : f64}
-        : (tensor<?x64x14x14xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<?x64x14x14xf32>
+    %y = gm.batch_norm %x, %g, %b, %mean, %var {eps = 1.0e-05 : f64, momentum = 1.0e-01 : f64}
+        : (tensor<?x64x14x14xf32>, tensor<64xf32>, tensor<64xf32>, tensor<64xf32>,
+           tensor<64xf32>) -> tensor<?x64x14x14xf32>
     ```
   }];
   let arguments = (ins GM_F32Tensor:$input, GM_F32Tensor:$gamma,
-                       GM_F32Tensor:$beta, F64Attr:$eps, F64Attr:$momentum);
+                       GM_F32Tensor:$beta, GM_F32Tensor:$running_mean,
+                       GM_F32Tensor:$running_var, F64Attr:$eps, F64Attr:$momentum);
   let results = (outs GM_F32Tensor:$result);
-  let assemblyFormat = "$input `,` $gamma `,` $beta attr-dict `:` functional-type(operands, $result)";
+  let assemblyFormat = "$input `,` $gamma `,` $beta `,` $running_mean `,` $running_var attr-dict `:` functional-type(operands, $result)";
   let hasVerifier = 1;
   let extraClassDeclaration = [{
     /// The shape rule: the input's type, gamma and beta (C).

@@ -95,6 +95,8 @@ LogicalResult ParamOp::verify() {
     return emitOpError() << "expects a static shape, got " << type;
   if (getScale() && !(getScale()->convertToDouble() > 0))
     return emitOpError() << "expects a positive 'scale'";
+  if (getStatistic() && getSlotOf())
+    return emitOpError() << "is a statistic and an optimizer slot at once";
   return success();
 }
 
@@ -213,6 +215,8 @@ LogicalResult FuncOp::verify() {
   auto scalar = RankedTensorType::get({}, Float32Type::get(getContext()));
   if (type.getNumInputs() == 0 || !isa<KeyType>(type.getInputs().back()))
     return emitOpError() << "expects a !gm.key as its last argument";
+  if (getRunningStats() && role != FuncRole::gradient)
+    return emitOpError() << "with role " << name << " has no 'running_stats'";
   bool takesLatent =
       role == FuncRole::decode || role == FuncRole::generate || role == FuncRole::sample;
   // Data first; then a training step's run-time scalars, or the latent
@@ -246,10 +250,13 @@ LogicalResult FuncOp::verify() {
                                << scalar << ", got " << t;
     }
     if (role == FuncRole::gradient &&
-        type.getNumResults() != 1 + getParams()->size())
+        type.getNumResults() !=
+            1 + getParams()->size() + (getRunningStats() ? getRunningStats()->size() : 0))
       return emitOpError() << "returns " << type.getNumResults()
-                           << " values, but a loss and " << getParams()->size()
-                           << " gradient(s) were expected";
+                           << " values, but a loss, " << getParams()->size()
+                           << " gradient(s) and "
+                           << (getRunningStats() ? getRunningStats()->size() : 0)
+                           << " running statistic(s) were expected";
     if (role != FuncRole::gradient &&
         (type.getNumResults() != 1 || type.getResult(0) != scalar))
       return emitOpError() << "with role " << name << " expects one "

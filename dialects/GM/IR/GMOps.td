@@ -95,12 +95,22 @@ def GM_ParamOp : GM_Op<"param", [Symbol, HasParent<"ModelOp">]> {
     Optimizer state (Adam's moments, SGD's momentum buffer) is held in
     zero-initialised params that name the parameter they serve in `slot_of`;
     no group contains them.
+
+    A `statistic` (a batch norm's running mean and variance) is not
+    trained either: no group contains it; a training step writes it
+    (gm-update-running-stats) and inference functions read it
+    (gm-inference-mode).
+
+    ```mlir
+    gm.param @G.batch_norm0.running_var : tensor<64xf32> init ones {statistic}
+    ```
   }];
   let arguments = (ins SymbolNameAttr:$sym_name,
                        TypeAttrOf<GM_F32Tensor>:$type,
                        GM_InitKindAttr:$init,
                        OptionalAttr<F64Attr>:$scale,
-                       OptionalAttr<FlatSymbolRefAttr>:$slot_of);
+                       OptionalAttr<FlatSymbolRefAttr>:$slot_of,
+                       UnitAttr:$statistic);
   let assemblyFormat = "$sym_name `:` $type `init` $init attr-dict";
   let hasVerifier = 1;
 }
@@ -204,7 +214,7 @@ def GM_FuncOp : GM_FunctionLikeOp<"func", [],
          OptionalAttr<SymbolRefArrayAttr>:$groups, OptionalAttr<SymbolRefArrayAttr>:$params,
          OptionalAttr<FlatSymbolRefAttr>:$loss, OptionalAttr<GM_OptimizerAttr>:$optimizer,
          OptionalAttr<GM_BoundAttr>:$bound, OptionalAttr<StrAttr>:$latent,
-         UnitAttr:$standard_prior)> {
+         UnitAttr:$standard_prior, OptionalAttr<SymbolRefArrayAttr>:$running_stats)> {
   let summary = "a function the compiler derived: a loss, a gradient, an entry point";
   let description = [{
     Written by the passes and by MLIRGen's entry points, never by hand in a
@@ -214,7 +224,7 @@ def GM_FuncOp : GM_FunctionLikeOp<"func", [],
     | role | arguments | results | also |
     |---|---|---|---|
     | `loss` | data (`inputs`), key | tensor<f32> | `step`, `player`, `groups` |
-    | `gradient` | data, key | loss, one gradient per `params` | `step`, `player`, `groups`, `loss` |
+    | `gradient` | data, key | loss, one gradient per `params`, then one new value per `running_stats` | `step`, `player`, `groups`, `loss` |
     | `train` | data, the optimizer's run-time scalars, key | loss | `step`, `player`, `params`, `optimizer` |
     | `eval` | data, key | tensor<f32> | `bound` when it is an ELBO or IWAE bound, or the exact log p(x) |
     | `score` | data, key | tensor<?xf32>, one value per example | `bound`, always |

@@ -439,10 +439,16 @@ FailureOr<RankedTensorType> BatchNormOp::inferResultType(ShapeError err, RankedT
 LogicalResult BatchNormOp::verify() {
   if (!(getEps().convertToDouble() > 0))
     return emitOpError() << "expects a positive 'eps'";
-  return checkInferred(*this,
-                       inferResultType([&] { return emitOpError(); }, rt(getInput()),
-                                       rt(getGamma()), rt(getBeta())),
-                       getType());
+  auto err = [&] { return emitOpError(); };
+  if (failed(checkInferred(*this,
+                           inferResultType(err, rt(getInput()), rt(getGamma()), rt(getBeta())),
+                           getType())))
+    return failure();
+  int64_t c = rt(getInput()).getDimSize(1);
+  if (failed(checkShape(err, rt(getRunningMean()), "running_mean", {c})) ||
+      failed(checkShape(err, rt(getRunningVar()), "running_var", {c})))
+    return failure();
+  return success();
 }
 
 FailureOr<RankedTensorType> EmbeddingOp::inferResultType(ShapeError err, RankedTensorType ids,

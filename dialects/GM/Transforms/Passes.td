@@ -45,6 +45,31 @@ def GMBuildTrainStepsPass : Pass<"gm-build-train-steps", "::mlir::ModuleOp"> {
   }];
 }
 
+def GMUpdateRunningStatsPass : Pass<"gm-update-running-stats", "::mlir::ModuleOp"> {
+  let summary = "training steps move the running statistics of their batch norms";
+  let description = [{
+    After gm-build-train-steps. For every `gm.batch_norm` in a gradient
+    function whose gamma its player trains, the batch's per-channel mean and
+    unbiased variance move the layer's running statistics (`gm.param
+    {statistic}`) by `momentum`, as PyTorch's training mode does; once per
+    application, in program order. The gradient function returns the new
+    values after its gradients (`running_stats` names them) and the training
+    step writes them with `gm.assign`.
+  }];
+}
+
+def GMInferenceModePass : Pass<"gm-inference-mode", "::mlir::ModuleOp"> {
+  let summary = "inference functions normalise with the running statistics";
+  let description = [{
+    In every `gm.func` that does not train (roles other than loss, gradient
+    and train), each `gm.batch_norm`, in the function or in a net it calls
+    (through an inference copy `@<net>.inference` of that net), becomes
+    `x * scale + (beta - running_mean * scale)` with `scale = gamma /
+    sqrt(running_var + eps)`, per channel: PyTorch's eval mode. The nets
+    keep training mode for the losses.
+  }];
+}
+
 def GMBuildLossesPass : Pass<"gm-build-losses", "::mlir::ModuleOp"> {
   let summary = "one loss to minimise per training step and player";
   let description = [{

@@ -312,8 +312,39 @@ gm.model @m {
 gm.model @m {
   gm.net @f(%x: tensor<?x4x2x2xf32>, %g: tensor<3xf32>) -> tensor<?x4x2x2xf32> {
     // expected-error @+1 {{expects gamma of shape [4] (unbatched), got [3] (unbatched)}}
-    %y = gm.batch_norm %x, %g, %g {eps = 1.0e-5 : f64, momentum = 0.1 : f64} : (tensor<?x4x2x2xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<?x4x2x2xf32>
+    %y = gm.batch_norm %x, %g, %g, %g, %g {eps = 1.0e-5 : f64, momentum = 0.1 : f64} : (tensor<?x4x2x2xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<?x4x2x2xf32>
     gm.return %y : tensor<?x4x2x2xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  gm.net @f(%x: tensor<?x4x2x2xf32>, %g: tensor<4xf32>, %s: tensor<3xf32>) -> tensor<?x4x2x2xf32> {
+    // expected-error @+1 {{expects running_var of shape [4] (unbatched), got [3] (unbatched)}}
+    %y = gm.batch_norm %x, %g, %g, %g, %s {eps = 1.0e-5 : f64, momentum = 0.1 : f64} : (tensor<?x4x2x2xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<3xf32>) -> tensor<?x4x2x2xf32>
+    gm.return %y : tensor<?x4x2x2xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  // expected-error @+1 {{is a statistic and an optimizer slot at once}}
+  gm.param @s : tensor<4xf32> init zeros {statistic, slot_of = @s}
+}
+
+// -----
+
+gm.model @m {
+  gm.data @x : tensor<?x3xf32> real
+  gm.param @w : tensor<3xf32> init zeros
+  gm.group @g = [@w]
+  // expected-error @+1 {{with role eval has no 'running_stats'}}
+  gm.func @e(%x: tensor<?x3xf32>, %k: !gm.key) -> tensor<f32>
+      attributes {role = #gm.role<eval>, inputs = [@x], running_stats = [@w]} {
+    %l = gm.constant dense<0.0> : tensor<f32>
+    gm.return %l : tensor<f32>
   }
 }
 
@@ -835,7 +866,7 @@ gm.model @m {
   gm.data @x : tensor<?x4xf32> real
   gm.param @w : tensor<4xf32> init zeros
   gm.group @g = [@w]
-  // expected-error @+1 {{returns 1 values, but a loss and 1 gradient(s) were expected}}
+  // expected-error @+1 {{returns 1 values, but a loss, 1 gradient(s) and 0 running statistic(s) were expected}}
   gm.func @f(%x: tensor<?x4xf32>, %k: !gm.key) -> tensor<f32> attributes {role = #gm.role<gradient>, inputs = [@x], step = @s, player = #gm.player<all>, groups = [@g], params = [@w], loss = @f} {
     %c = gm.constant dense<0.0> : tensor<f32>
     gm.return %c : tensor<f32>

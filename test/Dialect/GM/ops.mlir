@@ -196,7 +196,7 @@ gm.model @layers {
     // CHECK: gm.conv2d %{{.*}}, %{{.*}}, %{{.*}} {padding = array<i64: 1, 1>, stride = array<i64: 2, 2>} : (tensor<?x1x8x8xf32>, tensor<4x1x3x3xf32>, tensor<4xf32>) -> tensor<?x4x4x4xf32>
     %0 = gm.conv2d %x, %w1, %b1 {stride = array<i64: 2, 2>, padding = array<i64: 1, 1>} : (tensor<?x1x8x8xf32>, tensor<4x1x3x3xf32>, tensor<4xf32>) -> tensor<?x4x4x4xf32>
     // CHECK: gm.batch_norm
-    %1 = gm.batch_norm %0, %b1, %b1 {eps = 1.0e-5 : f64, momentum = 0.1 : f64} : (tensor<?x4x4x4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<?x4x4x4xf32>
+    %1 = gm.batch_norm %0, %b1, %b1, %b1, %b1 {eps = 1.0e-5 : f64, momentum = 0.1 : f64} : (tensor<?x4x4x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<?x4x4x4xf32>
     // CHECK: gm.conv2d_transpose %{{.*}}, %{{.*}} {output_padding = array<i64: 0, 0>, padding = array<i64: 1, 1>, stride = array<i64: 2, 2>} : (tensor<?x4x4x4xf32>, tensor<4x2x4x4xf32>) -> tensor<?x2x8x8xf32>
     %2 = gm.conv2d_transpose %1, %wt {stride = array<i64: 2, 2>, padding = array<i64: 1, 1>, output_padding = array<i64: 0, 0>} : (tensor<?x4x4x4xf32>, tensor<4x2x4x4xf32>) -> tensor<?x2x8x8xf32>
     %3 = gm.upsample %2 {factor = 2 : i64} : tensor<?x2x8x8xf32> -> tensor<?x2x16x16xf32>

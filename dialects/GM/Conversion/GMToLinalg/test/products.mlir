@@ -92,7 +92,7 @@ func.func @conv_weight_grad(%x: tensor<?x1x8x8xf32>, %g: tensor<?x6x4x4xf32>) ->
 // CHECK: linalg.generic {indexing_maps = [#{{.*}}, #[[CH]], #[[CH]], #[[CH]], #[[CH]], #{{.*}}]
 // CHECK: arith.constant 9.99999974E-6 : f32
 // CHECK: math.rsqrt
-func.func @batch_norm(%x: tensor<?x4x2x2xf32>, %g: tensor<4xf32>, %b: tensor<4xf32>) -> tensor<?x4x2x2xf32> {
-  %y = gm.batch_norm %x, %g, %b {eps = 1.0e-5 : f64, momentum = 0.1 : f64} : (tensor<?x4x2x2xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<?x4x2x2xf32>
+func.func @batch_norm(%x: tensor<?x4x2x2xf32>, %g: tensor<4xf32>, %b: tensor<4xf32>, %m: tensor<4xf32>, %v: tensor<4xf32>) -> tensor<?x4x2x2xf32> {
+  %y = gm.batch_norm %x, %g, %b, %m, %v {eps = 1.0e-5 : f64, momentum = 0.1 : f64} : (tensor<?x4x2x2xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<?x4x2x2xf32>
   return %y : tensor<?x4x2x2xf32>
 }
