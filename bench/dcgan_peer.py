@@ -11,8 +11,8 @@ step on fresh noise. Prints one JSON line: images/s over --steps steps
 after --warm warm-up steps, and sampling images/s (G on --sample latents).
 With --epochs N it trains N whole epochs instead (reshuffled each epoch, the
 last partial batch dropped) and, with --samples-out FILE.npy, writes
---sample images from G (train-mode batch norm, as gm samples; values in
-[-1, 1]) for `gmrun fid --samples`.
+--sample images from G (eval mode: batch norm with its running
+statistics, as gm samples; values in [-1, 1]) for `gmrun fid --samples`.
 """
 import argparse, gzip, json, os, time
 
@@ -96,6 +96,7 @@ def main():
             print(json.dumps({"epoch": epoch + 1, "seconds": round(time.perf_counter() - t0, 1)}),
                   flush=True)
         if a.samples_out:
+            g.eval()  # batch norm with running statistics, as gm samples
             with torch.no_grad():
                 s = g(torch.randn(a.sample, 100)).reshape(a.sample, 784).numpy()
             np.save(a.samples_out, s.astype(np.float32))

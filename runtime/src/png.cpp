@@ -1,6 +1,6 @@
 //===- png.cpp - PNG grids of images --------------------------------------===//
 //
-// A minimal PNG encoder: signature, IHDR (8-bit grayscale), one zlib IDAT
+// A minimal PNG encoder: signature, IHDR (8-bit grayscale or RGB), one zlib IDAT
 // with filter 0 on every row, IEND; CRCs from zlib.
 //
 //===----------------------------------------------------------------------===//
@@ -32,6 +32,37 @@ void chunk(std::string &out, const char *type, const std::string &data) {
 
 } // namespace
 
+Status writePng(const std::string &path, int64_t width, int64_t height, int channels,
+                const std::vector<uint8_t> &pixels) {
+  if (width < 1 || height < 1 || (channels != 1 && channels != 3) ||
+      (int64_t)pixels.size() != width * height * channels)
+    return Status::error("cannot write a malformed image to '" + path + "'");
+  int64_t stride = width * channels;
+  std::string raw;
+  raw.reserve((stride + 1) * height);
+  for (int64_t i = 0; i < height; ++i) {
+    raw += '\0'; // filter: none
+    raw.append(reinterpret_cast<const char *>(&pixels[i * stride]), stride);
+  }
+  uLongf size = compressBound(raw.size());
+  std::string idat(size, '\0');
+  if (compress2(reinterpret_cast<Bytef *>(&idat[0]), &size,
+                reinterpret_cast<const Bytef *>(raw.data()), raw.size(), 6) != Z_OK)
+    return Status::error("cannot compress the image for '" + path + "'");
+  idat.resize(size);
+  std::string png = "\x89PNG\r\n\x1a\n";
+  std::string ihdr;
+  put32(ihdr, (uint32_t)width);
+  put32(ihdr, (uint32_t)height);
+  // 8-bit, grayscale (0) or RGB (2), deflate, no filter set, no interlace.
+  ihdr += std::string(1, '\x08') + std::string(1, channels == 3 ? '\x02' : '\x00') +
+          std::string(3, '\0');
+  chunk(png, "IHDR", ihdr);
+  chunk(png, "IDAT", idat);
+  chunk(png, "IEND", "");
+  return writeFileAtomic(path, png);
+}
+
 Status writeImageGrid(const std::string &path, const float *images, int64_t count,
                       int64_t height, int64_t width, int64_t columns) {
   if (count < 1 || height < 1 || width < 1 || columns < 1)
@@ -49,27 +80,7 @@ Status writeImageGrid(const std::string &path, const float *images, int64_t coun
         pixels[(top + i) * w + left + j] = (uint8_t)(v * 255.0f + 0.5f);
       }
   }
-  std::string raw;
-  raw.reserve((w + 1) * h);
-  for (int64_t i = 0; i < h; ++i) {
-    raw += '\0'; // filter: none
-    raw.append(reinterpret_cast<const char *>(&pixels[i * w]), w);
-  }
-  uLongf size = compressBound(raw.size());
-  std::string idat(size, '\0');
-  if (compress2(reinterpret_cast<Bytef *>(&idat[0]), &size,
-                reinterpret_cast<const Bytef *>(raw.data()), raw.size(), 6) != Z_OK)
-    return Status::error("cannot compress the image grid for '" + path + "'");
-  idat.resize(size);
-  std::string png = "\x89PNG\r\n\x1a\n";
-  std::string ihdr;
-  put32(ihdr, (uint32_t)w);
-  put32(ihdr, (uint32_t)h);
-  ihdr += std::string("\x08\x00\x00\x00\x00", 5); // 8-bit, grayscale, deflate, no filter set, no interlace
-  chunk(png, "IHDR", ihdr);
-  chunk(png, "IDAT", idat);
-  chunk(png, "IEND", "");
-  return writeFileAtomic(path, png);
+  return writePng(path, w, h, 1, pixels);
 }
 
 } // namespace gmrt

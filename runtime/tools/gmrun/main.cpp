@@ -86,9 +86,11 @@ options (defaults in brackets):
             checks on, to name the op)
             (every training block runs once per batch, in source order; a
             minimax game runs its discriminator every batch and its generator
-            every k-th; WHO is a block, a player, or BLOCK.PLAYER; a model
-            with a latent decoder also writes DIR/samples-epoch-N.png, the
-            same 64 latents after each epoch)
+            every k-th; WHO is a block, a player, or BLOCK.PLAYER; every
+            10 steps each player's mean loss goes to DIR/losses.csv, drawn
+            as DIR/losses.png after each epoch; a model with a latent
+            decoder also writes DIR/samples-epoch-N.png, the same 64
+            latents after each epoch)
   eval:     --k K [the model's], --batch B [100]
   score:    --input FILE (IDX or .npy images) [the test split], --out FILE.npy
             [scores.npy], --objective NAME [exact log p(x), else IWAE, else

@@ -14,7 +14,9 @@
 #include "runtime/include/gmrt/conv.h"
 #include "runtime/include/gmrt/gemm.h"
 #include "runtime/include/gmrt/numerics.h"
+#include "runtime/include/gmrt/plot.h"
 #include "runtime/include/gmrt/png.h"
+#include "runtime/include/gmrt/io.h"
 #include "runtime/include/gmrt/rng.h"
 #include "runtime/include/gmrt/safetensors.h"
 
@@ -30,6 +32,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <sstream>
 #include <string>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -132,6 +135,95 @@ void writeEpochSamples(const Artifact &art, State &state, const std::string &dir
     std::fprintf(stderr, "gmrun: warning: %s\n", s.message().c_str());
 }
 
+/// The loss curves of a run: every kEvery steps, each slot's mean loss
+/// over them, appended to DIR/losses.csv and drawn as DIR/losses.png (one
+/// panel per player) at each epoch's end and when training stops. A
+/// resumed run keeps the rows up to its checkpoint's step (the later ones
+/// are trained again).
+class LossCurves {
+public:
+  static constexpr int64_t kEvery = 10;
+
+  LossCurves(const std::string &dir, const std::vector<Slot> &plan, bool resume, int64_t step)
+      : csv(dir + "/losses.csv"), png(dir + "/losses.png"), sum(plan.size()),
+        count(plan.size()) {
+    for (const Slot &s : plan)
+      labels.push_back(s.label.empty() ? "loss" : s.label + " loss");
+    std::string header = "step";
+    for (const Slot &s : plan)
+      header += "," + (s.label.empty() ? std::string("loss") : s.label);
+    std::string kept = header + "\n";
+    if (resume) {
+      std::ifstream in(csv);
+      std::string line;
+      for (bool first = true; std::getline(in, line); first = false) {
+        if (first) {
+          if (line != header)
+            break; // another model's curves: start again
+          continue;
+        }
+        std::vector<double> row;
+        std::stringstream fields(line);
+        for (std::string f; std::getline(fields, f, ',');)
+          row.push_back(std::strtod(f.c_str(), nullptr));
+        if (row.size() != plan.size() + 1 || row[0] > (double)step)
+          continue;
+        rows.push_back(row);
+        kept += line + "\n";
+      }
+    }
+    if (Status st = writeFileAtomic(csv, kept); !st)
+      std::fprintf(stderr, "gmrun: warning: %s\n", st.message().c_str());
+    out = std::fopen(csv.c_str(), "a");
+  }
+  ~LossCurves() {
+    if (out)
+      std::fclose(out);
+  }
+  void add(size_t slot, float loss) {
+    sum[slot] += loss;
+    ++count[slot];
+  }
+  /// After step |step| (counted from 1).
+  void stepDone(int64_t step) {
+    if (step % kEvery)
+      return;
+    std::vector<double> row{(double)step};
+    for (size_t i = 0; i < sum.size(); ++i) {
+      row.push_back(count[i] ? sum[i] / (double)count[i] : NAN);
+      sum[i] = 0, count[i] = 0;
+    }
+    rows.push_back(row);
+    if (out) {
+      std::fprintf(out, "%" PRId64, step);
+      for (size_t i = 1; i < row.size(); ++i)
+        std::fprintf(out, ",%.6g", row[i]);
+      std::fprintf(out, "\n");
+      std::fflush(out);
+    }
+  }
+  void draw() const {
+    if (rows.size() < 2)
+      return;
+    std::vector<gmrt::Series> series(labels.size());
+    for (size_t i = 0; i < labels.size(); ++i) {
+      series[i].label = labels[i];
+      for (const std::vector<double> &r : rows)
+        series[i].x.push_back(r[0]), series[i].y.push_back(r[i + 1]);
+    }
+    if (Status st = gmrt::writeLinePlots(png, "training step", series); !st)
+      std::fprintf(stderr, "gmrun: warning: %s\n", st.message().c_str());
+  }
+
+private:
+  std::string csv, png;
+  std::vector<std::string> labels;
+  std::vector<std::vector<double>> rows;
+  std::vector<double> sum;
+  std::vector<int64_t> count;
+  FILE *out = nullptr;
+};
+
 int train(const Args &a, const Artifact &art) {
   const Manifest &m = art.manifest;
   std::vector<Slot> plan = trainingPlan(art);
@@ -230,6 +322,7 @@ int train(const Args &a, const Artifact &art) {
   std::signal(SIGTERM, [](int) { interrupted = true; });
   bool tty = isatty(2) && !a.flags.count("quiet");
   FILE *metrics = std::fopen((dir + "/metrics.jsonl").c_str(), "a");
+  LossCurves curves(dir, plan, resume, p.step);
 
   // Slot |i| at training step |step| (both counted from 0): its own Adam
   // step count (how many times it has run) and key.
@@ -291,6 +384,7 @@ int train(const Args &a, const Artifact &art) {
                    std::to_string(step + 1),
                step + 1, i);
     p.lossSum[i] += loss;
+    curves.add(i, loss);
     ++p.lossCount[i];
   };
 
@@ -348,6 +442,7 @@ int train(const Args &a, const Artifact &art) {
         if ((p.step + 1) % plan[i].every == 0)
           runSlot(i, p.step, rows);
       ++p.step;
+      curves.stepDone(p.step);
       if (tty && (p.batchInEpoch % 10 == 0 || p.batchInEpoch + 1 == perEpoch)) {
         double el = p.trainSeconds + now() - t0;
         int done = (int)(30 * (p.batchInEpoch + 1) / perEpoch);
@@ -392,12 +487,14 @@ int train(const Args &a, const Artifact &art) {
     }
     if (epochDone) {
       writeEpochSamples(art, state, dir, p.epoch + 1);
+      curves.draw();
       p.newEpoch();
     }
     writeCheckpoint(p);
   }
   if (metrics)
     std::fclose(metrics);
+  curves.draw();
   std::fprintf(stderr, "gmrun: trained %" PRId64 " steps; checkpoint %s\n", p.step,
                ckptPath.c_str());
   return 0;

@@ -1,4 +1,6 @@
-"""Checks that a file is a valid 8-bit grayscale PNG; prints its size."""
+"""Checks that a file is a valid 8-bit grayscale or RGB PNG; prints its size
+and kind. --colour R,G,B (repeatable) also prints how many pixels have that
+exact colour (RGB only), e.g. to see that a plot drew each curve."""
 import struct
 import sys
 import zlib
@@ -14,8 +16,19 @@ while at < len(data):
     chunks[kind] = body
     at += 12 + length
 w, h, depth, colour = struct.unpack(">IIBB", chunks[b"IHDR"][:10])
-assert depth == 8 and colour == 0, "not 8-bit grayscale"
+assert depth == 8 and colour in (0, 2), "not 8-bit grayscale or RGB"
+channels = 3 if colour == 2 else 1
 raw = zlib.decompress(chunks[b"IDAT"])
-assert len(raw) == h * (w + 1), "IDAT inflates to %d bytes" % len(raw)
+assert len(raw) == h * (w * channels + 1), "IDAT inflates to %d bytes" % len(raw)
 assert b"IEND" in chunks
-print("valid PNG %dx%d grayscale" % (w, h))
+print("valid PNG %dx%d %s" % (w, h, "rgb" if channels == 3 else "grayscale"))
+args = sys.argv[2:]
+while args:
+    assert args[0] == "--colour" and channels == 3, "usage: check_png.py FILE [--colour R,G,B]..."
+    want = bytes(int(v) for v in args[1].split(","))
+    n = 0
+    for row in range(h):
+        line = raw[row * (w * 3 + 1) + 1:(row + 1) * (w * 3 + 1)]
+        n += sum(1 for i in range(0, w * 3, 3) if line[i:i + 3] == want)
+    print("colour %s: %d pixels" % (args[1], n))
+    args = args[2:]
