@@ -8,6 +8,9 @@
 //   @encode.<z>    posterior q(z | c...) with every c a data input and a
 //                  distribution that has a mean (normal, normal_logvar,
 //                  bernoulli_logits): q's mean, as a function of the data.
+//                  Or, in an adversarial autoencoder, a minimax whose value
+//                  is gan(D(sample(p(z))), D(E)) with E reading data only
+//                  (no latent, distribution or sample): E.
 //   @decode.<x>    likelihood p(x | z) over a data input x, with one
 //                  condition z that is a latent whose prior declares its
 //                  shape (`: [20]`), and a distribution that has a mean:
@@ -332,17 +335,47 @@ LogicalResult MLIRGenImpl::genInference() {
       return mlir::failure();
   }
 
+  // The argument of a net call (D(x) -> x), or null.
+  auto netArg = [&](const Expr &call) -> const Expr * {
+    if (call.kind != Kind::Call || !netDecls.count(call.name) || call.args.empty())
+      return nullptr;
+    return call.args[0].value.get();
+  };
+  // encode, for an adversarial autoencoder: a game gan(D(sample(p(z))),
+  // D(E)) whose real side draws a latent z from its prior (shape declared)
+  // and whose fake side E reads data only: E is z's encoder.
+  for (const ::gm::MinimaxDecl &m : ast.minimaxes) {
+    const Expr *v = m.value.get();
+    if (!v || v->kind != Kind::Call || v->name != "gan" || v->args.size() != 2)
+      continue;
+    const Expr *real = netArg(*v->args[0].value), *fake = netArg(*v->args[1].value);
+    if (!real || !fake || real->kind != Kind::Sample || real->operands.size() != 1 ||
+        real->operands[0]->kind != Kind::Dist || !real->operands[0]->operands.empty())
+      continue;
+    std::string z = real->operands[0]->var.text;
+    if (!latentVars.contains(z) || !priorWithShape(z) || taken("encode." + z))
+      continue;
+    Reads reads;
+    llvm::StringSet<> visited;
+    collectReads(*fake, &m.lets, reads, visited);
+    if (reads.stochastic || reads.data.empty() || !reads.latents.empty())
+      continue;
+    FuncOp fn = genInferenceFn("encode." + z, FuncRole::encode, z, m.valueLoc,
+                               "the fake side of this game", [&](FnCtx &fn) -> Value {
+      fn.lets = &m.lets;
+      Val r = gen(*fake, fn);
+      return r ? asTensor(r, fake->loc, "the encoder's output") : Value();
+    });
+    if (!fn)
+      return mlir::failure();
+  }
+
   // generate: a GAN's generator, the argument of the fake side's net: of
   // gan(real, D(fake)), or else of the first call of a discriminator net
   // (in the value, then the players' losses) whose argument reads one
   // latent and no data (a Wasserstein, least-squares or hinge game).
   for (const ::gm::MinimaxDecl &m : ast.minimaxes) {
     const Expr *found = nullptr;
-    auto fakeOf = [&](const Expr &call) -> const Expr * {
-      if (call.kind != Kind::Call || !netDecls.count(call.name) || call.args.empty())
-        return nullptr;
-      return call.args[0].value.get();
-    };
     auto readsOneLatent = [&](const Expr &e) {
       Reads reads;
       llvm::StringSet<> visited;
@@ -354,7 +387,7 @@ LogicalResult MLIRGenImpl::genInference() {
         return;
       if (e.kind == Kind::Call &&
           llvm::any_of(m.discriminator, [&](const ::gm::Name &n) { return n.text == e.name; }))
-        if (const Expr *arg = fakeOf(e); arg && readsOneLatent(*arg)) {
+        if (const Expr *arg = netArg(e); arg && readsOneLatent(*arg)) {
           found = arg;
           return;
         }
@@ -366,7 +399,7 @@ LogicalResult MLIRGenImpl::genInference() {
     };
     const Expr *v = m.value.get();
     if (v && v->kind == Kind::Call && v->name == "gan" && v->args.size() == 2)
-      found = fakeOf(*v->args[1].value);
+      found = netArg(*v->args[1].value);
     else
       for (const Expr *e : {v, (const Expr *)m.discLoss.get(), (const Expr *)m.genLossExpr.get()})
         if (e)

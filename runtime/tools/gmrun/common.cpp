@@ -41,6 +41,9 @@
 
 namespace gmrun {
 
+const char *const kClassNames[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                     "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+
 [[noreturn]] void die(const std::string &msg) {
   std::fprintf(stderr, "gmrun: error: %s\n", msg.c_str());
   std::exit(1);

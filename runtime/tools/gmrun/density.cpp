@@ -22,9 +22,6 @@ namespace gmrun {
 
 namespace {
 
-const char *const kClassNames[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                                     "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
-
 /// The score entry to use: --objective NAME, else the model's exact log p(x),
 /// else its IWAE bound, else its ELBO.
 const EntrySpec &scoreEntry(const Args &a, const Artifact &art) {

@@ -191,6 +191,9 @@ std::pair<int64_t, int64_t> imageSize(int64_t w);
 // Checkpoints
 //===----------------------------------------------------------------------===//
 
+/// Fashion-MNIST's class names, by label.
+extern const char *const kClassNames[10];
+
 struct Progress {
   int64_t step = 0, epoch = 0, batchInEpoch = 0; // step: batches trained on
   std::vector<double> lossSum;    // this epoch, per training entry (player)

@@ -7,6 +7,8 @@
 
 #include "runtime/tools/gmrun/gmrun.h"
 
+#include "runtime/include/gmrt/plot.h"
+
 #include "runtime/include/gmrt/artifact.h"
 #include "runtime/include/gmrt/cpu.h"
 #include "runtime/include/gmrt/data.h"
@@ -265,6 +267,22 @@ int encodeCommand(const Args &a, const Artifact &art) {
   }
   out.shape = {data.count, (int64_t)out.data.size() / std::max<int64_t>(data.count, 1)};
   std::string path = a.get("out", "latents.npy");
+  // FILE.png: the codes drawn, coloured by class (a 2-D latent only).
+  if (path.size() > 4 && path.compare(path.size() - 4, 4, ".png") == 0) {
+    if (out.shape[1] != 2)
+      die("--out " + path + " draws a 2-D latent, but this one has " +
+          std::to_string(out.shape[1]) + " dimensions; write FILE.npy instead");
+    if (data.labels.empty())
+      die("--out " + path + " colours the codes by class, but '" + dataPath(a) +
+          "' has no labels; write FILE.npy instead");
+    std::vector<int> cls(data.labels.begin(), data.labels.end());
+    std::vector<std::string> names(kClassNames, kClassNames + 10);
+    check(gmrt::writeScatter(path, "latent means of the " + split + " set", out.data, cls,
+                             names));
+    std::fprintf(stderr, "gmrun: drew the %" PRId64 " 2-D latent means in %s\n",
+                 out.shape[0], path.c_str());
+    return 0;
+  }
   check(writeNpy(path, out));
   std::fprintf(stderr, "gmrun: wrote %" PRId64 " x %" PRId64 " latent means to %s\n",
                out.shape[0], out.shape[1], path.c_str());
