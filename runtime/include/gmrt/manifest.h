@@ -100,6 +100,10 @@ struct StateSpec {
   /// parameter, which comes earlier in "state"; empty (and left out) for a
   /// parameter.
   std::string slotOf;
+  /// "statistic" (optional, true): a batch norm's running mean or
+  /// variance, which no optimizer trains; training steps write it and
+  /// inference reads it. Left out when false.
+  bool statistic = false;
 };
 
 /// One element of "data": a data set the entries take batches of.
@@ -270,6 +274,8 @@ inline std::string toJson(const Manifest &m) {
                   {"scale", s.scale}};
     if (!s.slotOf.empty())
       j["slot_of"] = s.slotOf;
+    if (s.statistic)
+      j["statistic"] = true;
     state.push_back(std::move(j));
   }
   root["state"] = std::move(state);
@@ -382,6 +388,17 @@ public:
       return false;
     if (!s.empty())
       out = s;
+    return true;
+  }
+
+  /// true or false (optional: |out| is left as it is when absent).
+  bool flag(const Json &obj, const std::string &where, const char *key, bool &out) {
+    const Json *v = member(obj, where, key, /*required=*/false);
+    if (!v)
+      return true;
+    if (!v->is_boolean())
+      return fail(at(where, key), "expected true or false, got " + jsonExcerpt(*v));
+    out = v->get<bool>();
     return true;
   }
 
@@ -524,12 +541,15 @@ inline bool fromJson(const std::string &text, Manifest &out, std::string &error,
   bool ok = r.array(root, "", "state", [&](const Json &j, const std::string &where) {
     StateSpec s;
     std::optional<double> scale;
-    if (!r.object(j, where, {"name", "shape", "init", "scale", "slot_of"}) ||
+    if (!r.object(j, where, {"name", "shape", "init", "scale", "slot_of", "statistic"}) ||
         !r.string(j, where, "name", s.name) || !r.shape(j, where, "shape", s.shape, false) ||
         !r.string(j, where, "init", s.init, true, kInitKinds) ||
         !r.number(j, where, "scale", scale, true) ||
-        !r.string(j, where, "slot_of", s.slotOf, /*required=*/false))
+        !r.string(j, where, "slot_of", s.slotOf, /*required=*/false) ||
+        !r.flag(j, where, "statistic", s.statistic))
       return false;
+    if (s.statistic && !s.slotOf.empty())
+      return r.fail(where, "a statistic is not an optimizer slot");
     s.scale = *scale;
     if (!stateNames.insert(s.name).second)
       return r.fail(where, "a second state tensor called \"" + s.name + "\"");

@@ -172,11 +172,14 @@ Args parseArgs(int argc, char **argv) {
 
 int infoCommand(const Artifact &art) {
   const Manifest &m = art.manifest;
-  int64_t params = 0, slots = 0;
+  int64_t params = 0, slots = 0, stats = 0;
   for (const StateSpec &s : m.state)
-    (s.slotOf.empty() ? params : slots) += numel(s.shape);
-  std::printf("model %s: %" PRId64 " parameters, %" PRId64 " optimizer values\n",
-              m.model.c_str(), params, slots);
+    (s.statistic ? stats : s.slotOf.empty() ? params : slots) += numel(s.shape);
+  std::printf("model %s: %" PRId64 " parameters, %" PRId64 " optimizer values", m.model.c_str(),
+              params, slots);
+  if (stats)
+    std::printf(", %" PRId64 " running statistics", stats);
+  std::printf("\n");
   std::string isa;
   for (const std::string &e : m.target.isa)
     isa += " " + e;
@@ -186,7 +189,8 @@ int infoCommand(const Artifact &art) {
     std::printf("data %s %s %s from %s\n", d.name.c_str(), shapeString(d.shape).c_str(),
                 d.kind.c_str(), d.source.empty() ? "-" : d.source.c_str());
   for (const StateSpec &s : m.state)
-    std::printf("%s %s %s%s%s\n", s.slotOf.empty() ? "param" : "slot", s.name.c_str(),
+    std::printf("%s %s %s%s%s\n",
+                s.statistic ? "statistic" : s.slotOf.empty() ? "param" : "slot", s.name.c_str(),
                 shapeString(s.shape).c_str(), s.slotOf.empty() ? "" : " of ",
                 s.slotOf.c_str());
   for (const EntrySpec &e : m.entries) {

@@ -244,6 +244,7 @@ void GMToABI::runOnOperation() {
     s.scale = p.getScale() ? p.getScale()->convertToDouble() : 1.0;
     if (FlatSymbolRefAttr slotOf = p.getSlotOfAttr())
       s.slotOf = slotOf.getValue().str();
+    s.statistic = p.getStatistic();
   }
   for (DataOp d : model.getBlock().getOps<DataOp>()) {
     gmrt::DataSpec &data = manifest.data.emplace_back();
