@@ -28,6 +28,10 @@
 //                  conditioned on data only (a classifier): its logits.
 //   @features.<y> the same, when the logits are one net's output ending
 //                  in linear(h, ...): h, the yardstick's features.
+//   @translate.<x>.<y>  a term gan(D(y...), D(G)) of a minimax's value
+//                  whose real side reads one data input y only and whose
+//                  fake side G one other data input x only: G, a map from
+//                  domain x to domain y (CycleGAN).
 //   @generate.<z>  minimax whose value is gan(D(real...), D(fake, ...)),
 //                  or else whose value or player losses call a
 //                  discriminator net D(fake, ...), where fake (through the
@@ -367,6 +371,43 @@ LogicalResult MLIRGenImpl::genInference() {
       return r ? asTensor(r, fake->loc, "the encoder's output") : Value();
     });
     if (!fn)
+      return mlir::failure();
+  }
+
+  // translate: in an image-to-image game, each term gan(D(y), D(G)) whose
+  // real side reads one data input y only and whose fake side G reads one
+  // other data input x only (no latent, distribution or sample): G maps
+  // domain x to domain y (CycleGAN's G: a -> b and F: b -> a).
+  for (const ::gm::MinimaxDecl &m : ast.minimaxes) {
+    auto onlyData = [&](const Expr &e) -> std::string {
+      Reads reads;
+      llvm::StringSet<> visited;
+      collectReads(e, &m.lets, reads, visited);
+      return !reads.stochastic && reads.latents.empty() && reads.data.size() == 1
+                 ? *reads.data.begin()
+                 : std::string();
+    };
+    std::function<LogicalResult(const Expr &)> visit = [&](const Expr &e) -> LogicalResult {
+      if (e.kind == Kind::Call && e.name == "gan" && e.args.size() == 2) {
+        const Expr *real = netArg(*e.args[0].value), *fake = netArg(*e.args[1].value);
+        std::string y = real ? onlyData(*real) : "", x = fake ? onlyData(*fake) : "";
+        std::string name = "translate." + x + "." + y;
+        if (x.empty() || y.empty() || x == y || taken(name))
+          return success();
+        FuncOp fn = genInferenceFn(name, FuncRole::translate, "", m.valueLoc,
+                                   "the fake side of this game", [&](FnCtx &fn) -> Value {
+          fn.lets = &m.lets;
+          Val r = gen(*fake, fn);
+          return r ? asTensor(r, fake->loc, "the translation") : Value();
+        });
+        return success(fn != nullptr);
+      }
+      for (const auto &op : e.operands)
+        if (failed(visit(*op)))
+          return mlir::failure();
+      return success();
+    };
+    if (m.value && failed(visit(*m.value)))
       return mlir::failure();
   }
 

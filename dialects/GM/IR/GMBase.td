@@ -123,7 +123,7 @@ def GM_FuncRole : I32EnumAttr<"FuncRole", "what a derived gm.func is for", [
     I32EnumAttrCase<"encode", 4>, I32EnumAttrCase<"decode", 5>,
     I32EnumAttrCase<"generate", 6>, I32EnumAttrCase<"score", 7>,
     I32EnumAttrCase<"sample", 8>, I32EnumAttrCase<"classify", 9>,
-    I32EnumAttrCase<"features", 10>]> {
+    I32EnumAttrCase<"features", 10>, I32EnumAttrCase<"translate", 11>]> {
   let cppNamespace = "::mlir::gm";
   let genSpecializedAttr = 0;
 }
@@ -156,8 +156,9 @@ def GM_FuncRoleAttr : EnumAttr<GM_Dialect, GM_FuncRole, "role"> {
   let description = [{
     `loss` and `gradient` are intermediate (gm-build-losses, gm-autodiff);
     `train`, `eval`, `score`, `encode`, `decode`, `generate`, `sample`,
-    `classify` (a classifier's logits) and `features` (the activations its
-    last layer reads) are the artifact's entry points.
+    `classify` (a classifier's logits), `features` (the activations its
+    last layer reads) and `translate` (an image-to-image generator, one
+    data domain to another) are the artifact's entry points.
   }];
   let assemblyFormat = "`<` $value `>`";
 }

@@ -284,6 +284,12 @@ LogicalResult FuncOp::verify() {
         !isBatched(rt(type.getResult(0))))
       return emitOpError() << "with role " << name << " expects one (batch, n) result";
     break;
+  case FuncRole::translate:
+    if (getInputs().size() != 1 || type.getNumResults() != 1 ||
+        !isBatched(rt(type.getResult(0))))
+      return emitOpError() << "with role translate expects one data input and one batched "
+                              "result";
+    break;
   case FuncRole::encode:
   case FuncRole::decode:
   case FuncRole::generate:

@@ -154,7 +154,8 @@ struct EntrySpec {
   /// likelihood mean of x), sample (uniforms of x's shape -> an exact
   /// sample of an autoregressive p(x), value by value), classify (x -> a
   /// classifier's logits), features (x -> the activations its last layer
-  /// reads: the yardstick's features).
+  /// reads: the yardstick's features), translate (images of one data
+  /// domain -> the other's; named translate.<from>.<to>).
   std::string kind;
   /// "inputs": the arguments after the state.
   std::vector<InputSpec> inputs;
@@ -224,7 +225,8 @@ struct Manifest {
 
 /// The values "kind", "init" and the input kinds may take.
 inline const std::initializer_list<const char *> kEntryKinds = {
-    "train", "eval", "score", "encode", "decode", "sample", "classify", "features"};
+    "train", "eval", "score", "encode", "decode", "sample", "classify", "features",
+    "translate"};
 inline const std::initializer_list<const char *> kInitKinds = {
     "zeros", "ones", "normal", "uniform", "glorot_uniform", "kaiming_uniform"};
 inline const std::initializer_list<const char *> kDataKinds = {"real", "label", "tokens"};

@@ -226,6 +226,7 @@ int evalCommand(const Args &a, const Artifact &art);
 int sampleCommand(const Args &a, const Artifact &art);
 int traverseCommand(const Args &a, const Artifact &art);
 int encodeCommand(const Args &a, const Artifact &art);
+int translateCommand(const Args &a, const Artifact &art);
 int scoreCommand(const Args &a, const Artifact &art);
 int anomalyCommand(const Args &a, const Artifact &art);
 int fidCommand(const Args &a);

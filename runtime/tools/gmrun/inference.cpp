@@ -289,5 +289,57 @@ int encodeCommand(const Args &a, const Artifact &art) {
   return 0;
 }
 
+int translateCommand(const Args &a, const Artifact &art) {
+  State state;
+  loadForInference(a, art, state);
+  // Entries translate.<from>.<to>: an image-to-image generator per domain.
+  std::vector<std::pair<const EntrySpec *, std::pair<std::string, std::string>>> all;
+  std::string froms;
+  for (const EntrySpec &e : art.manifest.entries) {
+    size_t dot = e.name.find('.', 10);
+    if (e.kind != "translate" || e.name.compare(0, 10, "translate.") || dot == std::string::npos)
+      continue;
+    all.push_back({&e, {e.name.substr(10, dot - 10), e.name.substr(dot + 1)}});
+    froms += (froms.empty() ? "" : ", ") + all.back().second.first;
+  }
+  if (all.empty())
+    die("'" + art.path + "' has no translate entry point (an image-to-image game, a term "
+        "gan(D(y), D(G(x))) with x and y data)");
+  std::string from = a.get("from", all[0].second.first);
+  auto it = std::find_if(all.begin(), all.end(), [&](const auto &p) { return p.second.first == from; });
+  if (it == all.end())
+    die("--from " + from + ": the model translates from " + froms);
+  const EntrySpec &e = *it->first;
+  const std::string &to = it->second.second;
+  Split test;
+  check(loadSplit(art.manifest, dataPath(a), "test", test));
+  int di = e.find(InputSpec::Kind::Data);
+  const std::vector<float> &x = test.arrays.at(e.inputs[di].name);
+  int64_t xw = numel(Shape(e.outputs[0].begin() + 1, e.outputs[0].end()));
+  int64_t n = std::min<int64_t>(intOption(a, "n", 32), (int64_t)x.size() / std::max<int64_t>(xw, 1));
+  std::vector<float> y = encode(art, state, e, test, 0, n);
+  std::string out = a.get("out", "translate.png");
+  if (out.size() > 4 && out.compare(out.size() - 4, 4, ".npy") == 0) {
+    FloatArray array;
+    array.shape = {n, xw};
+    array.data = y;
+    check(writeNpy(out, array));
+  } else {
+    // Rows of up to 8 test images above their translations.
+    auto [h, w] = imageSize(xw);
+    int64_t columns = std::min<int64_t>(n, 8);
+    std::vector<float> images;
+    for (int64_t r = 0; r < n; r += columns) {
+      int64_t c = std::min(columns, n - r);
+      images.insert(images.end(), x.begin() + r * xw, x.begin() + (r + c) * xw);
+      images.insert(images.end(), y.begin() + r * xw, y.begin() + (r + c) * xw);
+    }
+    toUnitRange(images);
+    check(writeImageGrid(out, images.data(), (int64_t)images.size() / xw, h, w, columns));
+  }
+  std::fprintf(stderr, "gmrun: translated %" PRId64 " test images of '%s' into '%s' (%s): %s\n",
+               n, from.c_str(), to.c_str(), e.name.c_str(), out.c_str());
+  return 0;
+}
 
 } // namespace gmrun

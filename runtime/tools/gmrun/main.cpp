@@ -65,7 +65,11 @@ commands:
   traverse  PNG grid varying one latent dimension per row
   fid       sample quality against the test set through a gm classifier's
             features: FID, KID, Inception-score analogue, class coverage
-  encode    posterior means of a data split as .npy
+  encode    posterior means of a data split as .npy (an adversarial
+            autoencoder: its encoder's codes; FILE.png draws 2-D codes by
+            class)
+  translate test images of one domain through an image-to-image
+            generator (CycleGAN): a PNG of inputs above their translations
   info      what the artifact contains
   run       run one entry on seeded inputs (conformance checks)
   system    this machine: CPU, ISA level and extensions, the GEMM kernel
@@ -105,7 +109,9 @@ options (defaults in brackets):
   fid:      --classifier FILE.gmx, --classifier-checkpoint FILE (models/classifier),
             --checkpoint FILE and --n N [10000] to sample the artifact, or
             --samples FILE.npy (no artifact) to score images
-  encode:   --split train|test [test], --out FILE.npy [latents.npy]
+  encode:   --split train|test [test], --out FILE.npy|FILE.png [latents.npy]
+  translate: --from DATA [the first domain], --n N [32], --out FILE.png|FILE.npy
+            [translate.png]
   run:      --entry NAME, --batch B [2], --steps N [1] (N > 1 prints the first
             result after each step as a trajectory), --print-param NAME
 )";
@@ -113,7 +119,7 @@ options (defaults in brackets):
 Args parseArgs(int argc, char **argv) {
   static const std::set<std::string> valued = {
       "seed", "data", "threads", "checkpoint", "epochs", "steps", "out", "batch", "lr",
-      "hparam", "checkpoint-every", "k", "n", "index", "range", "columns", "split", "entry",
+      "hparam", "checkpoint-every", "k", "n", "index", "range", "columns", "split", "entry", "from",
       "print-param", "input", "objective", "classes", "class", "classifier",
       "classifier-checkpoint", "samples"};
   static const std::set<std::string> boolean = {"resume", "reconstruct", "quiet",
@@ -332,7 +338,7 @@ int run(int argc, char **argv) {
   Args a = parseArgs(argc, argv);
   static const std::set<std::string> commands = {"train",  "eval",   "score", "anomaly",
                                                  "sample", "traverse", "encode", "info",
-                                                 "run",    "system", "fid"};
+                                                 "run",    "system", "fid", "translate"};
   if (!commands.count(a.command))
     die("unknown command '" + a.command + "' (gmrun help lists them)");
   gmrt::setGemmThreads((int)intOption(a, "threads", 1));
@@ -373,6 +379,8 @@ int run(int argc, char **argv) {
     return traverseCommand(a, art);
   if (a.command == "encode")
     return encodeCommand(a, art);
+  if (a.command == "translate")
+    return translateCommand(a, art);
   return runCommand(a, art);
 }
 
