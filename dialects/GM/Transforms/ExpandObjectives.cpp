@@ -127,16 +127,31 @@ struct Expander : GMBuilder {
 
 struct ExpandObjectives
     : public mlir::gm::impl::GMExpandObjectivesPassBase<ExpandObjectives> {
+  /// The most draws a training objective's gm.iwae is unrolled into: each
+  /// is a copy of the model, so k = 200 took gmc minutes (found by
+  /// gm-fuzz-gm). The IWAE paper trains with k <= 50.
+  static constexpr uint64_t kMaxTrainingDraws = 64;
+
   void runOnOperation() override {
-    getOperation().walk([&](FuncOp fn) { expand(fn); });
+    WalkResult r = getOperation().walk([&](FuncOp fn) {
+      return succeeded(expand(fn)) ? WalkResult::advance() : WalkResult::interrupt();
+    });
+    if (r.wasInterrupted())
+      signalPassFailure();
   }
 
-  void expand(FuncOp fn) {
+  LogicalResult expand(FuncOp fn) {
     // A training loss cannot differentiate the loop gm.iwae lowers to:
     // there the bound is unrolled into its k draws first.
     if (fn.getRole() == FuncRole::loss) {
       SmallVector<IwaeOp> bounds;
       fn.walk([&](IwaeOp iw) { bounds.push_back(iw); });
+      for (IwaeOp iw : bounds)
+        if (iw.getK() > kMaxTrainingDraws)
+          return iw.emitError() << "a training objective's iwae is compiled as one copy of "
+                                   "the model per draw, so k = "
+                                << iw.getK() << " is over the limit of " << kMaxTrainingDraws
+                                << " (an objective only evaluated may take any k)";
       for (IwaeOp iw : bounds)
         unrollIwae(iw);
     }
@@ -204,6 +219,7 @@ struct ExpandObjectives
     // Distributions whose every use was rewritten are dead now (top-level
     // ops only: erasing a gm.iwae erases its region with it).
     eraseDeadOps(fn.getBody().front());
+    return success();
   }
 
   /// log (1/k) sum_j w_j with the k draws written out: z_j a reparameterised
