@@ -79,6 +79,13 @@ struct GMBuilder {
         shape.push_back(type(x).getDimSize(i));
     return b.create<SumOp>(loc, f32Type(shape), x, b.getDenseI64ArrayAttr(axes));
   }
+  /// The axes a batch norm reduces over for each channel: all but axis 1.
+  static SmallVector<int64_t> channelReduceAxes(Value x) {
+    SmallVector<int64_t> axes{0};
+    for (int64_t i = 2; i < type(x).getRank(); ++i)
+      axes.push_back(i);
+    return axes;
+  }
   /// Sum over all but the batch axis: (B, ...) -> (B).
   Value sumExample(Value x) {
     SmallVector<int64_t> axes;

@@ -388,10 +388,7 @@ LogicalResult BatchNormOp::buildVJP(OpBuilder &b, ArrayRef<Value> adj,
   // dx = (gamma / s) (g - mean_R g - xhat mean_R(g xhat)).
   Grad G(b, getLoc());
   Value x = getInput(), g = adj[0];
-  auto xt = rt(x);
-  SmallVector<int64_t> axes{0};
-  for (int64_t i = 2; i < xt.getRank(); ++i)
-    axes.push_back(i);
+  SmallVector<int64_t> axes = GMBuilder::channelReduceAxes(x);
   Value n = b.create<SizeOp>(getLoc(), x, axes);
   auto meanR = [&](Value v) { // mean over R, broadcast back to x's type
     Value s = G.sum(v, axes);

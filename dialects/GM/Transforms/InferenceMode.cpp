@@ -40,9 +40,7 @@ void writeInference(BatchNormOp bn) {
   Location loc = bn.getLoc();
   GMBuilder g(b, loc);
   Value x = bn.getInput(), var = bn.getRunningVar();
-  SmallVector<int64_t> axes{0};
-  for (int64_t i = 2; i < GMBuilder::type(x).getRank(); ++i)
-    axes.push_back(i);
+  SmallVector<int64_t> axes = GMBuilder::channelReduceAxes(x);
   Value inv = g.div(g.fill(1.0, var),
                     b.create<SqrtOp>(loc, g.add(var, g.fill(bn.getEps().convertToDouble(), var))));
   Value scale = g.mul(bn.getGamma(), inv);

@@ -91,9 +91,7 @@ LogicalResult UpdateRunningStats::update(ModelOp model, FuncOp step) {
     Location loc = bn.getLoc();
     GMBuilder g(b, loc);
     Value x = bn.getInput();
-    SmallVector<int64_t> axes{0};
-    for (int64_t i = 2; i < GMBuilder::type(x).getRank(); ++i)
-      axes.push_back(i);
+    SmallVector<int64_t> axes = GMBuilder::channelReduceAxes(x);
     RankedTensorType chType = GMBuilder::type(bn.getGamma());
     Value mean = b.create<MeanOp>(loc, chType, x, b.getDenseI64ArrayAttr(axes));
     Value centred = g.sub(x, g.expand(mean, axes, x));
