@@ -147,7 +147,7 @@ void buildLinalgPipeline(OpPassManager &pm, bool libraries) {
   pm.addPass(createCSEPass());
 }
 
-void buildLLVMPipeline(OpPassManager &pm, bool blas, bool checkNumerics) {
+void buildLLVMPipeline(OpPassManager &pm, bool blas, bool checkNumerics, bool exactMath) {
   bufferization::OneShotBufferizationOptions opts;
   opts.bufferizeFunctionBoundaries = true;
   opts.setFunctionBoundaryTypeConversion(bufferization::LayoutMapOption::IdentityLayoutMap);
@@ -162,7 +162,8 @@ void buildLLVMPipeline(OpPassManager &pm, bool blas, bool checkNumerics) {
   if (blas)
     pm.addPass(mlir::gm::createGMMatmulToBlasPass());
   pm.addPass(createConvertLinalgToLoopsPass());
-  pm.addPass(std::make_unique<ApproximateMath>());
+  if (!exactMath)
+    pm.addPass(std::make_unique<ApproximateMath>());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createConvertSCFToCFPass());

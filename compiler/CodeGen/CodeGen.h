@@ -57,7 +57,10 @@ void buildLinalgPipeline(mlir::OpPassManager &pm, bool libraries = true);
 /// products (loops instead when |blas| is false: for measurements), loops,
 /// and the conversions to LLVM.
 /// |checkNumerics| adds gm-check-numerics (gmc -check-numerics).
-void buildLLVMPipeline(mlir::OpPassManager &pm, bool blas = true, bool checkNumerics = false);
+/// |exactMath| calls libm for exp, log, tanh, ... instead of the
+/// vectorisable polynomials (gmc -math=exact).
+void buildLLVMPipeline(mlir::OpPassManager &pm, bool blas = true, bool checkNumerics = false,
+                       bool exactMath = false);
 
 /// On a module in the LLVM dialect: the ABI globals (magic, version,
 /// manifest) and one `void gm_entry_<n>(void **args)` per entry point.

@@ -81,6 +81,11 @@ static cl::opt<std::string> conv(
     cl::desc("convolutions: 'library' (the runtime's, oneDNN in gmrun) or 'im2col' (an "
              "im2col matrix and a product, for comparison); -matmul=loops implies im2col"));
 
+static cl::opt<std::string> math(
+    "math", cl::init("approximate"),
+    cl::desc("exp, log, tanh and the like: 'approximate' (polynomials in f32 that vectorise "
+             "with the loops around them, the default) or 'exact' (libm calls)"));
+
 // On by default: the checks cost nothing while gmrun leaves them off (one
 // call that returns at once per computed buffer; no measurable change in
 // VAE or DCGAN training speed), and they let gmrun re-run a diverging step
@@ -330,9 +335,13 @@ int main(int argc, char **argv) {
       llvm::errs() << "gmc: error: -conv expects library or im2col, got '" << conv << "'\n";
       return 1;
     }
+    if (math != "approximate" && math != "exact") {
+      llvm::errs() << "gmc: error: -math expects approximate or exact, got '" << math << "'\n";
+      return 1;
+    }
     gm::buildLinalgPipeline(pm, matmul == "blas" && conv == "library");
     if (emitAction >= DumpLLVM)
-      gm::buildLLVMPipeline(pm, matmul == "blas", checkNumerics);
+      gm::buildLLVMPipeline(pm, matmul == "blas", checkNumerics, math == "exact");
     if (mlir::failed(pm.run(*module)))
       return 1;
     if (emitAction >= DumpLLVM && mlir::failed(gm::addArtifactABI(*module, target)))
