@@ -122,7 +122,7 @@ Status loadSplit(const Manifest &m, const std::string &path, const std::string &
   out = Split();
   // A Fashion-MNIST folder, or one array of examples: an .npy file, or an
   // IDX image file (values / 255, as Fashion-MNIST's own are read).
-  bool npy = path.size() > 4 && path.compare(path.size() - 4, 4, ".npy") == 0;
+  bool npy = hasSuffix(path, ".npy");
   struct stat st;
   bool idx = !npy && stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
   Dataset ds;

@@ -191,6 +191,12 @@ std::pair<int64_t, int64_t> imageSize(int64_t w);
 // Checkpoints
 //===----------------------------------------------------------------------===//
 
+/// Whether |path| ends in |suffix| (".npy"): what a file argument holds.
+inline bool hasSuffix(const std::string &path, const std::string &suffix) {
+  return path.size() > suffix.size() &&
+         path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
 /// Fashion-MNIST's class names, by label.
 extern const char *const kClassNames[10];
 

@@ -113,6 +113,24 @@ bool toUnitRange(std::vector<float> &images) {
   return true;
 }
 
+namespace {
+
+/// Rows of up to |columns| images of |above| (|n| images of |width|
+/// values each) over the same images of |below|: a grid of pairs, an
+/// original over what the model made of it.
+std::vector<float> pairRows(const std::vector<float> &above, const std::vector<float> &below,
+                            int64_t n, int64_t width, int64_t columns) {
+  std::vector<float> images;
+  for (int64_t r = 0; r < n; r += columns) {
+    int64_t c = std::min(columns, n - r);
+    images.insert(images.end(), above.begin() + r * width, above.begin() + (r + c) * width);
+    images.insert(images.end(), below.begin() + r * width, below.begin() + (r + c) * width);
+  }
+  return images;
+}
+
+} // namespace
+
 std::vector<float> drawSamples(const Artifact &art, State &state, const EntrySpec &dec,
                                int64_t n, uint64_t seed, double *seconds) {
   int zi = dec.find(InputSpec::Kind::Tensor);
@@ -168,7 +186,7 @@ int sampleCommand(const Args &a, const Artifact &art) {
   uint64_t seed = (uint64_t)intOption(a, "seed", 1, 0);
   std::string out = a.get("out", "samples.png");
   int64_t xw = numel(Shape(dec.outputs[0].begin() + 1, dec.outputs[0].end()));
-  bool npyOut = out.size() > 4 && out.compare(out.size() - 4, 4, ".npy") == 0;
+  bool npyOut = hasSuffix(out, ".npy");
   // Only a grid needs square images: .npy takes any shape.
   auto [h, w] = npyOut ? std::pair<int64_t, int64_t>{1, xw} : imageSize(xw);
   int64_t columns = (int64_t)std::ceil(std::sqrt((double)n));
@@ -186,11 +204,7 @@ int sampleCommand(const Args &a, const Artifact &art) {
     int di = enc.find(InputSpec::Kind::Data);
     const std::vector<float> &orig = test.arrays.at(enc.inputs[di].name);
     columns = std::min<int64_t>(n, 8);
-    for (int64_t r = 0; r < n; r += columns) {
-      int64_t c = std::min(columns, n - r);
-      images.insert(images.end(), orig.begin() + r * xw, orig.begin() + (r + c) * xw);
-      images.insert(images.end(), x.begin() + r * xw, x.begin() + (r + c) * xw);
-    }
+    images = pairRows(orig, x, n, xw, columns);
     n = (int64_t)images.size() / xw;
   } else {
     images = drawSamples(art, state, dec, n, seed, &generateSeconds);
@@ -268,7 +282,7 @@ int encodeCommand(const Args &a, const Artifact &art) {
   out.shape = {data.count, (int64_t)out.data.size() / std::max<int64_t>(data.count, 1)};
   std::string path = a.get("out", "latents.npy");
   // FILE.png: the codes drawn, coloured by class (a 2-D latent only).
-  if (path.size() > 4 && path.compare(path.size() - 4, 4, ".png") == 0) {
+  if (hasSuffix(path, ".png")) {
     if (out.shape[1] != 2)
       die("--out " + path + " draws a 2-D latent, but this one has " +
           std::to_string(out.shape[1]) + " dimensions; write FILE.npy instead");
@@ -292,14 +306,15 @@ int encodeCommand(const Args &a, const Artifact &art) {
 int translateCommand(const Args &a, const Artifact &art) {
   State state;
   loadForInference(a, art, state);
-  // Entries translate.<from>.<to>: an image-to-image generator per domain.
+  // Entries translate.<from>.<to>: an image-to-image generator per domain,
+  // taking the data <from>.
   std::vector<std::pair<const EntrySpec *, std::pair<std::string, std::string>>> all;
   std::string froms;
   for (const EntrySpec &e : art.manifest.entries) {
-    size_t dot = e.name.find('.', 10);
-    if (e.kind != "translate" || e.name.compare(0, 10, "translate.") || dot == std::string::npos)
+    int di = e.find(InputSpec::Kind::Data);
+    if (e.kind != "translate" || di < 0)
       continue;
-    all.push_back({&e, {e.name.substr(10, dot - 10), e.name.substr(dot + 1)}});
+    all.push_back({&e, {e.inputs[di].name, e.name.substr(e.name.rfind('.') + 1)}});
     froms += (froms.empty() ? "" : ", ") + all.back().second.first;
   }
   if (all.empty())
@@ -319,7 +334,7 @@ int translateCommand(const Args &a, const Artifact &art) {
   int64_t n = std::min<int64_t>(intOption(a, "n", 32), (int64_t)x.size() / std::max<int64_t>(xw, 1));
   std::vector<float> y = encode(art, state, e, test, 0, n);
   std::string out = a.get("out", "translate.png");
-  if (out.size() > 4 && out.compare(out.size() - 4, 4, ".npy") == 0) {
+  if (hasSuffix(out, ".npy")) {
     FloatArray array;
     array.shape = {n, xw};
     array.data = y;
@@ -328,12 +343,7 @@ int translateCommand(const Args &a, const Artifact &art) {
     // Rows of up to 8 test images above their translations.
     auto [h, w] = imageSize(xw);
     int64_t columns = std::min<int64_t>(n, 8);
-    std::vector<float> images;
-    for (int64_t r = 0; r < n; r += columns) {
-      int64_t c = std::min(columns, n - r);
-      images.insert(images.end(), x.begin() + r * xw, x.begin() + (r + c) * xw);
-      images.insert(images.end(), y.begin() + r * xw, y.begin() + (r + c) * xw);
-    }
+    std::vector<float> images = pairRows(x, y, n, xw, columns);
     toUnitRange(images);
     check(writeImageGrid(out, images.data(), (int64_t)images.size() / xw, h, w, columns));
   }
