@@ -52,6 +52,7 @@
 
 #include "mlir/IR/IRMapping.h"
 
+#include <map>
 #include <set>
 
 using namespace mlir;
@@ -86,6 +87,13 @@ bool isStandardNormal(const ::gm::DistDecl &d) {
     return call.args[i].value->kind == Kind::Number && call.args[i].value->number == v;
   };
   return call.name == "normal" && call.args.size() == 2 && is(0, 0) && is(1, 1);
+}
+
+/// `categorical_logits(c)` with a literal c: every class equally likely.
+bool isUniformCategorical(const ::gm::DistDecl &d) {
+  const Expr &call = *d.dist;
+  return call.name == "categorical_logits" && call.args.size() == 1 &&
+         call.args[0].value->kind == Kind::Number;
 }
 
 } // namespace
@@ -413,15 +421,22 @@ LogicalResult MLIRGenImpl::genInference() {
 
   // generate: a GAN's generator, the argument of the fake side's net: of
   // gan(real, D(fake)), or else of the first call of a discriminator net
-  // (in the value, then the players' losses) whose argument reads one
-  // latent and no data (a Wasserstein, least-squares or hinge game).
+  // (in the value, then the players' losses) whose argument reads a
+  // latent and no images (a Wasserstein, least-squares or hinge game).
+  // Labels and captions it reads are conditions the entry takes as data
+  // (text-to-image's caption).
+  auto onlyConditions = [&](const std::set<std::string> &data) {
+    return llvm::all_of(data, [&](const std::string &d) {
+      return dataOps[dataIndex.lookup(d)].getKind() != DataKind::real;
+    });
+  };
   for (const ::gm::MinimaxDecl &m : ast.minimaxes) {
     const Expr *found = nullptr;
     auto readsOneLatent = [&](const Expr &e) {
       Reads reads;
       llvm::StringSet<> visited;
       collectReads(e, &m.lets, reads, visited);
-      return !reads.stochastic && reads.data.empty() && !reads.latents.empty();
+      return !reads.stochastic && onlyConditions(reads.data) && !reads.latents.empty();
     };
     std::function<void(const Expr &)> search = [&](const Expr &e) {
       if (found)
@@ -452,12 +467,13 @@ LogicalResult MLIRGenImpl::genInference() {
     Reads reads;
     llvm::StringSet<> visited;
     collectReads(inner, &m.lets, reads, visited);
-    if (reads.stochastic || !reads.data.empty() || reads.latents.empty())
+    if (reads.stochastic || !onlyConditions(reads.data) || reads.latents.empty())
       continue;
     // The entry takes one latent, the first declared with a standard normal
-    // prior of known shape (else with any such prior); any other it reads
-    // (InfoGAN's code c) is drawn inside from its prior, so each needs one
-    // with a shape.
+    // prior of known shape (else with any such prior). Any other it reads
+    // whose prior a host can draw (InfoGAN's category c) is a code the
+    // entry takes too, so a user can choose it; the rest are drawn inside
+    // from their priors, so each needs one with a shape.
     std::vector<std::string> latents;
     for (const ::gm::DistDecl &d : ast.dists)
       if (d.role == Role::Prior && reads.latents.count(d.var.text) &&
@@ -473,14 +489,27 @@ LogicalResult MLIRGenImpl::genInference() {
     const ::gm::DistDecl *prior = priorWithShape(z);
     if (taken("generate." + z))
       continue;
+    // Codes by name: the order of their arguments and of the attribute.
+    std::map<std::string, StringRef> codes;
+    for (const std::string &other : latents)
+      if (other != z) {
+        if (isStandardNormal(*priorWithShape(other)))
+          codes[other] = "standard_normal";
+        else if (isUniformCategorical(*priorWithShape(other)))
+          codes[other] = "uniform_categorical";
+      }
     FuncOp fn = genInferenceFn("generate." + z, FuncRole::generate, z, at,
                                "the fake side of this game", [&](FnCtx &fn) -> Value {
       Value arg = fn.entry->insertArgument(0u, batchedType(*prior->dims), loc(at));
       fn.latents[z] = arg;
+      unsigned next = 1;
+      for (auto &[code, kind] : codes)
+        fn.latents[code] = fn.entry->insertArgument(
+            next++, batchedType(*priorWithShape(code)->dims), loc(at));
       // The batch is z's: the other latents' priors broadcast to it.
       fn.batchSize = builder.create<BatchSizeOp>(loc(at), arg);
       for (const std::string &other : latents) {
-        if (other == z)
+        if (other == z || codes.count(other))
           continue;
         const ::gm::DistDecl *p = priorWithShape(other);
         Val d = genDistDecl(*p, fn, {}, true);
@@ -495,6 +524,12 @@ LogicalResult MLIRGenImpl::genInference() {
     if (!fn)
       return mlir::failure();
     fn.setStandardPrior(isStandardNormal(*prior));
+    if (!codes.empty()) {
+      SmallVector<NamedAttribute> attrs;
+      for (auto &[code, kind] : codes)
+        attrs.push_back(builder.getNamedAttr(code, builder.getStringAttr(kind)));
+      fn.setCodesAttr(builder.getDictionaryAttr(attrs));
+    }
   }
   return success();
 }

@@ -200,6 +200,8 @@ int main(int argc, char **argv) {
           std::printf(" %s", shapeString(in.shape).c_str());
         if (in.defaultValue)
           std::printf(" = %g", *in.defaultValue);
+        if (in.prior)
+          std::printf(" ~ %s", in.prior->c_str());
         std::printf(",");
       }
       std::printf(" ->");

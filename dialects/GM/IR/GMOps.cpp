@@ -217,11 +217,24 @@ LogicalResult FuncOp::verify() {
     return emitOpError() << "expects a !gm.key as its last argument";
   if (getRunningStats() && role != FuncRole::gradient)
     return emitOpError() << "with role " << name << " has no 'running_stats'";
+  if (DictionaryAttr codes = getCodesAttr()) {
+    if (role != FuncRole::generate)
+      return emitOpError() << "with role " << name << " has no 'codes'";
+    for (NamedAttribute code : codes) {
+      auto prior = dyn_cast<StringAttr>(code.getValue());
+      if (!prior || (prior.getValue() != "standard_normal" &&
+                     prior.getValue() != "uniform_categorical"))
+        return emitOpError() << "expects code '" << code.getName().getValue()
+                             << "' to name its prior, \"standard_normal\" or "
+                                "\"uniform_categorical\"";
+    }
+  }
   bool takesLatent =
       role == FuncRole::decode || role == FuncRole::generate || role == FuncRole::sample;
   // Data first; then a training step's run-time scalars, or the latent
-  // value a decoder maps.
-  size_t extra = takesLatent ? 1 : getRuntimeArgNames().size();
+  // value a decoder maps and a generator's codes.
+  size_t extra = takesLatent ? 1 + (getCodes() ? getCodes()->size() : 0)
+                             : getRuntimeArgNames().size();
   if (getInputs().size() + extra + 1 != type.getNumInputs())
     return emitOpError() << "has " << type.getNumInputs() << " arguments, but "
                          << getInputs().size() << " data input(s), " << extra

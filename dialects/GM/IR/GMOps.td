@@ -214,7 +214,8 @@ def GM_FuncOp : GM_FunctionLikeOp<"func", [],
          OptionalAttr<SymbolRefArrayAttr>:$groups, OptionalAttr<SymbolRefArrayAttr>:$params,
          OptionalAttr<FlatSymbolRefAttr>:$loss, OptionalAttr<GM_OptimizerAttr>:$optimizer,
          OptionalAttr<GM_BoundAttr>:$bound, OptionalAttr<StrAttr>:$latent,
-         UnitAttr:$standard_prior, OptionalAttr<SymbolRefArrayAttr>:$running_stats)> {
+         UnitAttr:$standard_prior, OptionalAttr<SymbolRefArrayAttr>:$running_stats,
+         OptionalAttr<DictionaryAttr>:$codes)> {
   let summary = "a function the compiler derived: a loss, a gradient, an entry point";
   let description = [{
     Written by the passes and by MLIRGen's entry points, never by hand in a
@@ -230,7 +231,13 @@ def GM_FuncOp : GM_FunctionLikeOp<"func", [],
     | `score` | data, key | tensor<?xf32>, one value per example | `bound`, always |
     | `sample` | uniforms of the data's shape, key | an exact sample of the data | |
     | `encode` | data, key | the posterior mean of `latent` | |
-    | `decode`, `generate` | a value of `latent`, key | a mean image | `standard_prior` |
+    | `decode`, `generate` | data conditions, a value of `latent`, then one of each of `codes`, key | a mean image | `standard_prior` |
+
+    A `generate` entry's `codes` are the other latents its generator reads
+    whose priors a host can draw, by name (their arguments follow in that
+    order): `"standard_normal"` or `"uniform_categorical"` (one-hot). A host
+    sets them to choose what is generated (InfoGAN's category); its data
+    conditions are labels or captions (text-to-image).
 
     `loss`, `gradient` and `train` functions of one player of one training
     block are named `@<step>.loss.<player>`, `.grad.`, `.train.` for the

@@ -138,6 +138,10 @@ struct InputSpec {
   /// "default" (optional, hparam only): the .gm file's value; a host
   /// passes it unless told otherwise.
   std::optional<double> defaultValue;
+  /// "prior" (optional, tensor only): the prior of a latent a host may draw
+  /// itself: "standard_normal", or "uniform_categorical" (a one-hot code of
+  /// a class drawn uniformly; a generator's category).
+  std::optional<std::string> prior;
 };
 
 /// One element of "entries": an entry point of the artifact.
@@ -303,6 +307,8 @@ inline std::string toJson(const Manifest &m) {
         i["shape"] = shape(in.shape);
       if (in.kind == InputSpec::Kind::HParam && in.defaultValue)
         i["default"] = *in.defaultValue;
+      if (in.kind == InputSpec::Kind::Tensor && in.prior)
+        i["prior"] = *in.prior;
       inputs.push_back(std::move(i));
     }
     j["inputs"] = std::move(inputs);
@@ -604,7 +610,7 @@ inline bool fromJson(const std::string &text, Manifest &out, std::string &error,
     bool ok = r.array(j, where, "inputs", [&](const Json &i, const std::string &at) {
       InputSpec in;
       std::string kind;
-      if (!r.object(i, at, {"kind", "name", "shape", "default"}) ||
+      if (!r.object(i, at, {"kind", "name", "shape", "default", "prior"}) ||
           !r.string(i, at, "kind", kind, true, {"data", "hparam", "key", "tensor"}))
         return false;
       in.kind = kind == "data"     ? InputSpec::Kind::Data
@@ -615,15 +621,22 @@ inline bool fromJson(const std::string &text, Manifest &out, std::string &error,
       bool shaped = in.kind == InputSpec::Kind::Data || in.kind == InputSpec::Kind::Tensor;
       bool hparam = in.kind == InputSpec::Kind::HParam;
       // A key of kind K that K does not take is as wrong as a misspelt key.
-      for (const char *key : {"name", "shape", "default"})
-        if (i.contains(key) && !(std::string(key) == "name"    ? named
-                                 : std::string(key) == "shape" ? shaped
-                                                               : hparam))
+      bool tensor = in.kind == InputSpec::Kind::Tensor;
+      for (const char *key : {"name", "shape", "default", "prior"})
+        if (i.contains(key) && !(std::string(key) == "name"      ? named
+                                 : std::string(key) == "shape"   ? shaped
+                                 : std::string(key) == "default" ? hparam
+                                                                 : tensor))
           return r.fail(at, "an input of kind " + kind + " has no \"" + key + "\"");
+      std::string prior;
       if ((named && !r.string(i, at, "name", in.name)) ||
           (shaped && !r.shape(i, at, "shape", in.shape, true)) ||
-          (hparam && !r.number(i, at, "default", in.defaultValue, false)))
+          (hparam && !r.number(i, at, "default", in.defaultValue, false)) ||
+          (tensor && !r.string(i, at, "prior", prior, false,
+                               {"standard_normal", "uniform_categorical"})))
         return false;
+      if (!prior.empty())
+        in.prior = prior;
       if (in.kind == InputSpec::Kind::Data && !out.dataNamed(in.name))
         return r.fail(at, "data \"" + in.name + "\" is not in \"data\"");
       e.inputs.push_back(std::move(in));

@@ -249,11 +249,39 @@ std::vector<float> decode(const Artifact &art, State &state, const EntrySpec &de
 /// The entry `sample` draws with: an autoregressive model's sampler, else
 /// the decoder of a latent with a prior.
 const EntrySpec &samplerOf(const Artifact &art);
+
+/// What a user asks a generator for besides its latent: a code's value
+/// (`--code c=3`: InfoGAN's category), a label (`--label 9`, or a class
+/// name), a caption (`--caption "a dark ankle boot"`). Each one left unset
+/// varies by class: the images come in equal blocks, one per class, so a
+/// grid of classRows() rows has a class per row.
+struct Conditions {
+  std::map<std::string, double> codes;
+  std::optional<int> label;
+  std::optional<std::string> caption;
+  /// Where the captions of each class come from: the test images of that
+  /// class (|test| when loaded, else the split at |dataPath|).
+  std::string dataPath;
+  const Split *test = nullptr;
+};
+/// The --code, --label and --caption options; dies naming a bad one.
+Conditions conditionsOf(const Args &a);
+/// How many classes the images of generator |dec| vary by under |c| (0
+/// when none); |by| (optional) is what sets them: "code NAME" (learned
+/// categories, InfoGAN's), "label NAME" or "caption NAME" (a data class).
+int64_t classRows(const Artifact &art, const EntrySpec &dec, const Conditions &c,
+                  std::string *by = nullptr);
+/// Fills every input of |call| (for generator |dec|, |n| images) but its
+/// key: the latent from N(0, 1) with |seed|, codes, labels and captions
+/// under |c|.
+void fillConditions(const Artifact &art, const EntrySpec &dec, int64_t n, uint64_t seed,
+                    const Conditions &c, Call &call);
 /// |n| samples from |dec| (samplerOf) with |seed|: from uniforms for an
-/// autoregressive sampler, else decoded standard normal latents; the time
-/// the entry took in |seconds|.
+/// autoregressive sampler, else decoded standard normal latents under
+/// conditions |c|; the time the entry took in |seconds|.
 std::vector<float> drawSamples(const Artifact &art, State &state, const EntrySpec &dec,
-                               int64_t n, uint64_t seed, double *seconds);
+                               int64_t n, uint64_t seed, double *seconds,
+                               const Conditions &c = {});
 /// Maps images a tanh generator drew in [-1, 1] (any value below 0) to the
 /// data's [0, 1] as (x + 1) / 2; returns whether it did.
 bool toUnitRange(std::vector<float> &images);

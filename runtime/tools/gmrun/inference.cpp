@@ -85,6 +85,11 @@ int evalCommand(const Args &a, const Artifact &art) {
 
 std::vector<float> decode(const Artifact &art, State &state, const EntrySpec &dec,
                           std::vector<float> z, int64_t n) {
+  if (std::count_if(dec.inputs.begin(), dec.inputs.end(), [](const InputSpec &in) {
+        return in.kind != InputSpec::Kind::Key;
+      }) != 1)
+    die("'" + dec.name + "' takes codes or conditions besides its latent; this command "
+        "cannot set them");
   Call call(dec);
   int zi = dec.find(InputSpec::Kind::Tensor);
   call.inputs[zi] = std::move(z);
@@ -132,7 +137,7 @@ std::vector<float> pairRows(const std::vector<float> &above, const std::vector<f
 } // namespace
 
 std::vector<float> drawSamples(const Artifact &art, State &state, const EntrySpec &dec,
-                               int64_t n, uint64_t seed, double *seconds) {
+                               int64_t n, uint64_t seed, double *seconds, const Conditions &c) {
   int zi = dec.find(InputSpec::Kind::Tensor);
   int64_t zw = numel(Shape(dec.inputs[zi].shape.begin() + 1, dec.inputs[zi].shape.end()));
   std::vector<float> images;
@@ -157,14 +162,13 @@ std::vector<float> drawSamples(const Artifact &art, State &state, const EntrySpe
   }
   if (dec.prior != "standard_normal")
     die("sampling needs a standard normal prior on the latent; this model's is not");
-  std::vector<float> z((size_t)(n * zw));
-  uint64_t key = keyFor(seed, kSample, 0);
-  for (size_t i = 0; i < z.size(); ++i)
-    z[i] = (float)gmrt_normal(key, 0, i);
+  Call call(dec);
+  fillConditions(art, dec, n, seed, c, call);
+  call.setKey(0);
   double start = now();
-  images = decode(art, state, dec, std::move(z), n);
+  call.run(state, art, n);
   *seconds = now() - start;
-  return images;
+  return std::move(call.outputs[0]);
 }
 
 const EntrySpec &samplerOf(const Artifact &art) {
@@ -182,14 +186,19 @@ int sampleCommand(const Args &a, const Artifact &art) {
   const EntrySpec &dec = a.flags.count("reconstruct")
                              ? needEntry(art, "decode", "a likelihood p(x | z) with a prior on z")
                              : samplerOf(art);
-  int64_t n = intOption(a, "n", 64);
+  Conditions conditions = conditionsOf(a);
+  // A generator that varies by class shows one class a row, 8 images each.
+  int64_t classes = a.flags.count("reconstruct") ? 0 : classRows(art, dec, conditions);
+  int64_t n = intOption(a, "n", classes ? 8 * classes : 64);
   uint64_t seed = (uint64_t)intOption(a, "seed", 1, 0);
   std::string out = a.get("out", "samples.png");
   int64_t xw = numel(Shape(dec.outputs[0].begin() + 1, dec.outputs[0].end()));
   bool npyOut = hasSuffix(out, ".npy");
   // Only a grid needs square images: .npy takes any shape.
   auto [h, w] = npyOut ? std::pair<int64_t, int64_t>{1, xw} : imageSize(xw);
-  int64_t columns = (int64_t)std::ceil(std::sqrt((double)n));
+  int64_t columns = classes ? (n + classes - 1) / classes : (int64_t)std::ceil(std::sqrt((double)n));
+  if (classes && !npyOut)
+    std::fprintf(stderr, "gmrun: one row per class, 0 to %" PRId64 "\n", classes - 1);
   std::vector<float> images;
   double generateSeconds = 0;
   if (a.flags.count("reconstruct")) {
@@ -207,7 +216,7 @@ int sampleCommand(const Args &a, const Artifact &art) {
     images = pairRows(orig, x, n, xw, columns);
     n = (int64_t)images.size() / xw;
   } else {
-    images = drawSamples(art, state, dec, n, seed, &generateSeconds);
+    images = drawSamples(art, state, dec, n, seed, &generateSeconds, conditions);
   }
   if (npyOut) {
     // The values as the model computed them, one row per image.

@@ -104,7 +104,11 @@ options (defaults in brackets):
             (--epochs, --steps, --batch, --lr, ...), --objective, --k
   train:    --class C (one Fashion-MNIST class only, 0..9)
   sample:   --n N [64], --out FILE.png|FILE.npy [samples.png] (.npy: the values,
-            one row per image), --reconstruct
+            one row per image), --reconstruct; for a conditional generator
+            --code NAME=V[,NAME=V] (InfoGAN's category c=3), --label L (an
+            index or a class name), --caption "a dark ankle boot"; each left
+            unset varies by class, one row per class [n: 8 per class]
+            (also fid's options)
   traverse: --index I [0], --range R [3], --columns C [9], --out FILE.png
   fid:      --classifier FILE.gmx, --classifier-checkpoint FILE (models/classifier),
             --checkpoint FILE and --n N [10000] to sample the artifact, or
@@ -121,7 +125,7 @@ Args parseArgs(int argc, char **argv) {
       "seed", "data", "threads", "checkpoint", "epochs", "steps", "out", "batch", "lr",
       "hparam", "checkpoint-every", "k", "n", "index", "range", "columns", "split", "entry", "from",
       "print-param", "input", "objective", "classes", "class", "classifier",
-      "classifier-checkpoint", "samples"};
+      "classifier-checkpoint", "samples", "code", "label", "caption"};
   static const std::set<std::string> boolean = {"resume", "reconstruct", "quiet",
                                                 "keep-denormals", "check-numerics"};
   Args a;

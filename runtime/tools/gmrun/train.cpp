@@ -119,7 +119,8 @@ std::string sourceExcerpt(const std::string &site) {
 /// 64 latents every epoch, so the grids show training progress:
 /// DIR/samples-epoch-N.png. Autoregressive samplers, which may take minutes,
 /// are left to `gmrun sample`.
-void writeEpochSamples(const Artifact &art, State &state, const std::string &dir, int64_t epoch) {
+void writeEpochSamples(const Artifact &art, State &state, const std::string &dir, int64_t epoch,
+                       const Split &test) {
   const EntrySpec *dec = art.manifest.entry("decode");
   if (!dec || dec->prior != "standard_normal")
     return;
@@ -127,11 +128,16 @@ void writeEpochSamples(const Artifact &art, State &state, const std::string &dir
   int64_t side = (int64_t)std::lround(std::sqrt((double)xw));
   if (side * side != xw)
     return; // not square images
+  // A conditional generator: a row of 8 per class.
+  Conditions c;
+  c.test = &test;
+  int64_t classes = classRows(art, *dec, c);
+  int64_t n = classes ? 8 * classes : 64;
   double seconds = 0;
-  std::vector<float> images = drawSamples(art, state, *dec, 64, 1, &seconds);
+  std::vector<float> images = drawSamples(art, state, *dec, n, 1, &seconds, c);
   toUnitRange(images); // a tanh generator's [-1, 1]
   std::string path = dir + "/samples-epoch-" + std::to_string(epoch) + ".png";
-  if (Status s = writeImageGrid(path, images.data(), 64, side, side, 8); !s)
+  if (Status s = writeImageGrid(path, images.data(), n, side, side, 8); !s)
     std::fprintf(stderr, "gmrun: warning: %s\n", s.message().c_str());
 }
 
@@ -486,7 +492,7 @@ int train(const Args &a, const Artifact &art) {
       std::fflush(metrics);
     }
     if (epochDone) {
-      writeEpochSamples(art, state, dir, p.epoch + 1);
+      writeEpochSamples(art, state, dir, p.epoch + 1, testSet);
       curves.draw();
       p.newEpoch();
     }

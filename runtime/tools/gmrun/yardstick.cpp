@@ -270,6 +270,9 @@ int fidCommand(const Args &a) {
   std::vector<float> images;
   int64_t n = 0;
   std::string what;
+  // The classes a conditional generator's samples come in, and what sets them.
+  int64_t rowClasses = 0;
+  std::string rowsBy;
   if (a.has("samples")) {
     if (!a.artifact.empty())
       die("'fid' takes either an artifact (to sample) or --samples FILE.npy, not both");
@@ -294,7 +297,10 @@ int fidCommand(const Args &a) {
     const EntrySpec &dec = samplerOf(gen);
     n = intOption(a, "n", 10000, 2);
     double seconds = 0;
-    images = drawSamples(gen, genState, dec, n, (uint64_t)intOption(a, "seed", 1, 0), &seconds);
+    Conditions conditions = conditionsOf(a);
+    rowClasses = dec.kind == "sample" ? 0 : classRows(gen, dec, conditions, &rowsBy);
+    images = drawSamples(gen, genState, dec, n, (uint64_t)intOption(a, "seed", 1, 0), &seconds,
+                         conditions);
     if ((int64_t)images.size() != n * width)
       die("'" + a.artifact + "' generates rows of " + std::to_string(images.size() / n) +
           " values; the classifier takes " + std::to_string(width));
@@ -319,8 +325,33 @@ int fidCommand(const Args &a) {
   double is = inceptionScore(softmaxRows(lg, n, c), n, c);
   double isReal = inceptionScore(softmaxRows(lr, test.count, c), test.count, c);
   std::vector<int64_t> counts((size_t)c, 0);
-  for (int64_t k : argmaxRows(lg, n, c))
+  std::vector<int64_t> predicted = argmaxRows(lg, n, c);
+  for (int64_t k : predicted)
     ++counts[k];
+  // A class-conditional generator, whose samples come in equal blocks of
+  // one class each (fillConditions): for a data class (a label, a
+  // caption), how often the classifier sees the class asked for; for a
+  // learned category, how pure each category is (the share of its samples
+  // in its most common class, summed), as clustering is scored.
+  std::string conditional;
+  if (rowClasses) {
+    int64_t block = (n + rowClasses - 1) / rowClasses;
+    std::vector<std::vector<int64_t>> byRow((size_t)rowClasses, std::vector<int64_t>(c, 0));
+    for (int64_t r = 0; r < n; ++r)
+      ++byRow[r / block][predicted[r]];
+    bool learned = rowsBy.rfind("code ", 0) == 0;
+    int64_t hits = 0;
+    for (int64_t k = 0; k < rowClasses; ++k)
+      hits += learned ? *std::max_element(byRow[k].begin(), byRow[k].end())
+                      : (k < c ? byRow[k][k] : 0);
+    double share = (double)hits / (double)n;
+    conditional = learned ? ", \"code_purity\": " + num(share)
+                          : ", \"conditional_accuracy\": " + num(share);
+    std::fprintf(stderr, "gmrun: by %s: %s %.1f%%\n", rowsBy.c_str(),
+                 learned ? "purity (each category's share of its most common class)"
+                         : "the classifier agrees with the class asked for in",
+                 100 * share);
+  }
   int64_t covered = 0;
   std::string hist;
   for (int64_t j = 0; j < c; ++j) {
@@ -328,8 +359,8 @@ int fidCommand(const Args &a) {
     hist += (j ? ", " : "") + std::to_string(counts[j]);
   }
   std::printf("{\"samples\": %" PRId64 ", \"fid\": %.4f, \"kid\": %.6f, \"is\": %.4f, "
-              "\"is_test_set\": %.4f, \"classes_covered\": %" PRId64 ", \"class_counts\": [%s]}\n",
-              n, fid, kid, is, isReal, covered, hist.c_str());
+              "\"is_test_set\": %.4f, \"classes_covered\": %" PRId64 ", \"class_counts\": [%s]%s}\n",
+              n, fid, kid, is, isReal, covered, hist.c_str(), conditional.c_str());
   std::fprintf(stderr,
                "gmrun: %s: FID %.2f, KID %.4f, IS %.2f (test set %.2f), %" PRId64
                " of %" PRId64 " classes with >= 2%% of the samples (yardstick features of "

@@ -351,6 +351,36 @@ gm.model @m {
 // -----
 
 gm.model @m {
+  // expected-error @+1 {{with role decode has no 'codes'}}
+  gm.func @d(%z: tensor<?x2xf32>, %k: !gm.key) -> tensor<?x2xf32>
+      attributes {role = #gm.role<decode>, inputs = [], latent = "z", codes = {c = "uniform_categorical"}} {
+    gm.return %z : tensor<?x2xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  // expected-error @+1 {{expects code 'c' to name its prior, "standard_normal" or "uniform_categorical"}}
+  gm.func @g(%z: tensor<?x2xf32>, %c: tensor<?x3xf32>, %k: !gm.key) -> tensor<?x2xf32>
+      attributes {role = #gm.role<generate>, inputs = [], latent = "z", codes = {c = "laplace"}} {
+    gm.return %z : tensor<?x2xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  // expected-error @+1 {{has 2 arguments, but 0 data input(s), 2 other argument(s) and a key}}
+  gm.func @g(%z: tensor<?x2xf32>, %k: !gm.key) -> tensor<?x2xf32>
+      attributes {role = #gm.role<generate>, inputs = [], latent = "z", codes = {c = "uniform_categorical"}} {
+    gm.return %z : tensor<?x2xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
   gm.net @f(%x: tensor<?x784xf32>) -> tensor<?x1x28x27xf32> {
     // expected-error @+1 {{cannot reshape [784] (784 elements) to [1, 28, 27] (756)}}
     %y = gm.reshape %x : tensor<?x784xf32> -> tensor<?x1x28x27xf32>

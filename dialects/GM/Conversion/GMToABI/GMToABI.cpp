@@ -185,11 +185,20 @@ gmrt::EntrySpec GMToABI::describe(FuncOp fn, StringRef symbol) {
       in.name = hparamNames[i - dataCount].str();
       if (auto value = hparams ? hparams.getAs<FloatAttr>(in.name) : FloatAttr())
         in.defaultValue = value.getValueAsDouble();
-    } else {
+    } else if (i == dataCount || !fn.getCodes()) {
       // A decoder's latent value.
       in.kind = gmrt::InputSpec::Kind::Tensor;
       in.name = fn.getLatent() ? fn.getLatent()->str() : "in" + std::to_string(i);
       in.shape = manifestShape(t);
+      if (fn.getStandardPrior())
+        in.prior = "standard_normal";
+    } else {
+      // A generator's code, after its latent, in the order of `codes`.
+      NamedAttribute code = fn.getCodes()->getValue()[i - dataCount - 1];
+      in.kind = gmrt::InputSpec::Kind::Tensor;
+      in.name = code.getName().str();
+      in.shape = manifestShape(t);
+      in.prior = cast<StringAttr>(code.getValue()).str();
     }
   }
   // An IWAE bound takes its number of draws as one more hyper-parameter,

@@ -1,0 +1,197 @@
+//===- conditions.cpp - what a generator is asked for ---------------------===//
+//
+// A generator's inputs besides its latent: codes with a prior gmrun draws
+// (InfoGAN's category), labels and captions (text-to-image). A user fixes
+// them with --code, --label and --caption; left unset, they vary by class in
+// equal blocks, so a grid shows one class per row.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/tools/gmrun/gmrun.h"
+
+#include "runtime/include/gmrt/data.h"
+#include "runtime/include/gmrt/rng.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <string>
+#include <vector>
+
+namespace gmrun {
+
+namespace {
+
+std::string lower(std::string s) {
+  for (char &ch : s)
+    ch = (char)std::tolower((unsigned char)ch);
+  return s;
+}
+
+/// A label: its index, or a Fashion-MNIST class name ("ankle boot").
+int parseLabel(const std::string &text) {
+  char *end = nullptr;
+  long v = std::strtol(text.c_str(), &end, 10);
+  if (!text.empty() && *end == '\0' && v >= 0)
+    return (int)v;
+  std::string names;
+  for (int k = 0; k < 10; ++k) {
+    if (lower(text) == lower(kClassNames[k]))
+      return k;
+    names += std::string(k ? ", " : "") + kClassNames[k];
+  }
+  die("--label '" + text + "' is neither a class index nor a class name (" + names + ")");
+}
+
+const DataSpec &dataOf(const Artifact &art, const InputSpec &in) {
+  const DataSpec *d = art.manifest.dataNamed(in.name);
+  if (!d)
+    die("the artifact's entry reads data '" + in.name + "', which its manifest does not declare");
+  return *d;
+}
+
+/// Values per example of a batched data or tensor input.
+int64_t widthOf(const InputSpec &in) {
+  return in.shape.empty() ? 1 : numel(Shape(in.shape.begin() + 1, in.shape.end()));
+}
+
+} // namespace
+
+Conditions conditionsOf(const Args &a) {
+  Conditions c;
+  c.dataPath = dataPath(a);
+  // --code NAME=VALUE, several separated by commas.
+  std::string codes = a.get("code", "");
+  for (size_t at = 0; !codes.empty() && at <= codes.size();) {
+    size_t comma = codes.find(',', at);
+    std::string one = codes.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+    at = comma == std::string::npos ? codes.size() + 1 : comma + 1;
+    size_t eq = one.find('=');
+    char *end = nullptr;
+    double v = eq == std::string::npos ? 0 : std::strtod(one.c_str() + eq + 1, &end);
+    if (eq == std::string::npos || eq == 0 || end == one.c_str() + eq + 1 || *end != '\0')
+      die("--code '" + one + "' is not NAME=VALUE (--code c=3)");
+    c.codes[one.substr(0, eq)] = v;
+  }
+  if (a.values.count("label"))
+    c.label = parseLabel(a.get("label", ""));
+  if (a.values.count("caption"))
+    c.caption = a.get("caption", "");
+  return c;
+}
+
+int64_t classRows(const Artifact &art, const EntrySpec &dec, const Conditions &c,
+                  std::string *by) {
+  std::string unused;
+  by = by ? by : &unused;
+  bool latent = true;
+  for (const InputSpec &in : dec.inputs) {
+    if (in.kind == InputSpec::Kind::Tensor) {
+      if (!latent && in.prior == std::optional<std::string>("uniform_categorical") &&
+          !c.codes.count(in.name)) {
+        *by = "code " + in.name;
+        return widthOf(in);
+      }
+      latent = false;
+    } else if (in.kind == InputSpec::Kind::Data) {
+      const DataSpec &d = dataOf(art, in);
+      if (d.kind == "label" && !c.label) {
+        *by = "label " + in.name;
+        return widthOf(in);
+      }
+      if (d.kind == "tokens" && !c.caption && !c.label) {
+        *by = "caption " + in.name;
+        return 10; // Fashion-MNIST's classes, whose captions it takes
+      }
+    }
+  }
+  return 0;
+}
+
+void fillConditions(const Artifact &art, const EntrySpec &dec, int64_t n, uint64_t seed,
+                    const Conditions &c, Call &call) {
+  int64_t classes = classRows(art, dec, c);
+  int64_t block = classes ? (n + classes - 1) / classes : n;
+  auto classOf = [&](int64_t row) { return classes ? row / block : 0; };
+  for (const auto &[name, v] : c.codes)
+    if (dec.find(InputSpec::Kind::Tensor, name) < 1)
+      die("--code " + name + ": '" + dec.name + "' takes no code '" + name + "'");
+  bool latent = true;
+  uint64_t stream = 0;
+  Split loaded;
+  const Split *test = c.test;
+  for (size_t i = 0; i < dec.inputs.size(); ++i) {
+    const InputSpec &in = dec.inputs[i];
+    if (in.kind != InputSpec::Kind::Tensor && in.kind != InputSpec::Kind::Data)
+      continue;
+    int64_t w = widthOf(in);
+    std::vector<float> &v = call.inputs[i];
+    if (in.kind == InputSpec::Kind::Tensor) {
+      v.assign((size_t)(n * w), 0.0f);
+      auto fixed = c.codes.find(in.name);
+      bool categorical = in.prior == std::optional<std::string>("uniform_categorical");
+      if (!latent && categorical) {
+        // A one-hot category: the one asked for, else the row's class.
+        if (fixed != c.codes.end() &&
+            (fixed->second != std::floor(fixed->second) || fixed->second < 0 || fixed->second >= w))
+          die("--code " + in.name + "=" + num(fixed->second) + ": '" + in.name +
+              "' is one of " + std::to_string(w) + " categories, 0 to " + std::to_string(w - 1));
+        for (int64_t r = 0; r < n; ++r)
+          v[r * w + (fixed != c.codes.end() ? (int64_t)fixed->second : classOf(r) % w)] = 1.0f;
+      } else if (!latent && fixed != c.codes.end()) {
+        std::fill(v.begin(), v.end(), (float)fixed->second);
+      } else {
+        // The latent (stream 0, as before codes existed) and each normal
+        // code draw from their own streams.
+        uint64_t key = keyFor(seed, kSample, stream++);
+        for (size_t j = 0; j < v.size(); ++j)
+          v[j] = (float)gmrt_normal(key, 0, j);
+      }
+      latent = false;
+    } else if (in.kind == InputSpec::Kind::Data) {
+      const DataSpec &d = dataOf(art, in);
+      v.assign((size_t)(n * w), 0.0f);
+      if (d.kind == "label") {
+        if (c.label && *c.label >= w)
+          die("--label " + std::to_string(*c.label) + ": the model has " + std::to_string(w) +
+              " classes");
+        for (int64_t r = 0; r < n; ++r)
+          v[r * w + (c.label ? *c.label : classOf(r) % w)] = 1.0f;
+      } else if (d.kind == "tokens" && c.caption) {
+        std::vector<int> ids;
+        check(parseCaption(*c.caption, w, ids));
+        for (int64_t r = 0; r < n; ++r)
+          std::copy(ids.begin(), ids.end(), v.begin() + r * w);
+      } else if (d.kind == "tokens") {
+        // The captions of test images of the row's class (or --label's),
+        // as they come: their mix of dark and light.
+        if (c.label && *c.label >= 10)
+          die("--label " + std::to_string(*c.label) + ": captions name Fashion-MNIST's 10 "
+              "classes, 0 to 9");
+        if (!test) {
+          check(loadSplit(art.manifest, c.dataPath, "test", loaded));
+          test = &loaded;
+        }
+        if (test->labels.empty() || !test->arrays.count(in.name))
+          die("captions for '" + in.name + "' come from Fashion-MNIST's test images; pass "
+              "--caption \"...\"");
+        std::vector<std::vector<int64_t>> byClass(10);
+        for (int64_t j = 0; j < test->count; ++j)
+          if (test->labels[j] < 10)
+            byClass[test->labels[j]].push_back(j);
+        const std::vector<float> &src = test->arrays.at(in.name);
+        for (int64_t r = 0; r < n; ++r) {
+          const std::vector<int64_t> &rows = byClass[c.label ? *c.label : classOf(r) % 10];
+          if (rows.empty())
+            die("no test image of class " + std::to_string(classOf(r)) + " to caption");
+          int64_t j = rows[(size_t)(r % block) % rows.size()];
+          std::copy(src.begin() + j * w, src.begin() + (j + 1) * w, v.begin() + r * w);
+        }
+      } else {
+        die("'" + dec.name + "' reads data '" + in.name + "', which gmrun cannot make up");
+      }
+    }
+  }
+}
+
+} // namespace gmrun
