@@ -453,9 +453,25 @@ LogicalResult MLIRGenImpl::genInference() {
         if (a.value)
           search(*a.value);
     };
+    // A side named by an assignment (`fake_src, fake_cls = D(fake)`) is
+    // that assignment's call.
+    auto throughLets = [&](const Expr *e) {
+      // At most one step per assignment: a cycle ends.
+      size_t steps = 0;
+      for (bool renamed = true; renamed && e && e->kind == Kind::Ref && steps++ <= m.lets.size();) {
+        renamed = false;
+        for (const ::gm::Assign &let : m.lets)
+          if (llvm::any_of(let.targets, [&](const ::gm::Name &t) { return t.text == e->name; })) {
+            e = let.value.get();
+            renamed = true;
+            break;
+          }
+      }
+      return e;
+    };
     const Expr *v = m.value.get();
     if (v && v->kind == Kind::Call && v->name == "gan" && v->args.size() == 2)
-      found = netArg(*v->args[1].value);
+      found = netArg(*throughLets(v->args[1].value.get()));
     else
       for (const Expr *e : {v, (const Expr *)m.discLoss.get(), (const Expr *)m.genLossExpr.get()})
         if (e)
