@@ -158,15 +158,18 @@ double kernelDistance(const std::vector<float> &real, int64_t nr, const std::vec
     return t * t * t;
   };
   double total = 0;
+  // Subset s takes every subsets-th row from row s: rows in class order (a
+  // conditional generator's blocks) still give every subset every class.
   for (int64_t s = 0; s < subsets; ++s) {
-    const float *r = &real[(size_t)(s * m * d)], *g = &gen[(size_t)(s * m * d)];
+    auto r = [&](int64_t i) { return &real[(size_t)((i * subsets + s) * d)]; };
+    auto g = [&](int64_t i) { return &gen[(size_t)((i * subsets + s) * d)]; };
     double rr = 0, gg = 0, rg = 0;
     for (int64_t i = 0; i < m; ++i)
       for (int64_t j = 0; j < m; ++j) {
-        rg += k(r + i * d, g + j * d);
+        rg += k(r(i), g(j));
         if (i != j) {
-          rr += k(r + i * d, r + j * d);
-          gg += k(g + i * d, g + j * d);
+          rr += k(r(i), r(j));
+          gg += k(g(i), g(j));
         }
       }
     total += (rr + gg) / (double)(m * (m - 1)) - 2 * rg / (double)(m * m);

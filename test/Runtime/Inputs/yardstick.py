@@ -4,6 +4,10 @@
                                         (gzip) as an (N, 784) .npy in [0, 1]
   yardstick.py constant IDX_GZ OUT N    image 0 of the file, N times: a
                                         generator that lost every mode
+  yardstick.py sorted IDX_GZ OUT N      the first N images in the order of
+                                        their labels (the labels-idx1 file
+                                        beside it): a conditional
+                                        generator's class blocks
 """
 import gzip
 import struct
@@ -34,6 +38,11 @@ if __name__ == "__main__":
     if cmd == "images":
         n, w, v = read_images(idx, n)
         write_npy(out, (n, w), v)
+    elif cmd == "sorted":
+        n, w, v = read_images(idx, n)
+        labels = gzip.open(idx.replace("images-idx3", "labels-idx1"), "rb").read()[8:8 + n]
+        order = sorted(range(n), key=lambda i: labels[i])
+        write_npy(out, (n, w), [x for i in order for x in v[i * w:(i + 1) * w]])
     elif cmd == "constant":
         _, w, v = read_images(idx, 1)
         write_npy(out, (n, w), v * n)
