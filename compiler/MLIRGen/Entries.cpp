@@ -382,32 +382,93 @@ LogicalResult MLIRGenImpl::genInference() {
       return mlir::failure();
   }
 
+  // A name an assignment of game |m| binds (`fake_src, fake_cls = D(fake)`)
+  // stands for that assignment's call.
+  auto throughLets = [&](const ::gm::MinimaxDecl &m, const Expr *e) {
+    // At most one step per assignment: a cycle ends.
+    size_t steps = 0;
+    for (bool renamed = true; renamed && e && e->kind == Kind::Ref && steps++ <= m.lets.size();) {
+      renamed = false;
+      for (const ::gm::Assign &let : m.lets)
+        if (llvm::any_of(let.targets, [&](const ::gm::Name &t) { return t.text == e->name; })) {
+          e = let.value.get();
+          renamed = true;
+          break;
+        }
+    }
+    return e;
+  };
+  // The prior of latent |z| when a host can draw it, so an entry may take
+  // z as a code a user sets: "standard_normal" or "uniform_categorical".
+  auto codePrior = [&](const std::string &z) -> StringRef {
+    const ::gm::DistDecl *p = priorWithShape(z);
+    if (!p || !p->conds.empty())
+      return "";
+    return isStandardNormal(*p)      ? "standard_normal"
+           : isUniformCategorical(*p) ? "uniform_categorical"
+                                      : "";
+  };
+  // Codes by name: the order of their arguments and of the attribute.
+  using Codes = std::map<std::string, StringRef>;
+  auto takeCodes = [&](FnCtx &fn, const Codes &codes, unsigned at, ::gm::Loc l) {
+    for (auto &[code, kind] : codes)
+      fn.latents[code] =
+          fn.entry->insertArgument(at++, batchedType(*priorWithShape(code)->dims), loc(l));
+  };
+  auto setCodes = [&](FuncOp fn, const Codes &codes) {
+    if (codes.empty())
+      return;
+    SmallVector<NamedAttribute> attrs;
+    for (auto &[code, kind] : codes)
+      attrs.push_back(builder.getNamedAttr(code, builder.getStringAttr(kind)));
+    fn.setCodesAttr(builder.getDictionaryAttr(attrs));
+  };
+
   // translate: in an image-to-image game, each term gan(D(y), D(G)) whose
   // real side reads one data input y only and whose fake side G reads one
-  // other data input x only (no latent, distribution or sample): G maps
-  // domain x to domain y (CycleGAN's G: a -> b and F: b -> a).
+  // data input x and no latent, distribution or sample: G maps domain x to
+  // domain y (CycleGAN's G: a -> b and F: b -> a), @translate.<x>.<y>. A G
+  // that also reads categories (latents with a uniform categorical prior)
+  // maps x to the domain they name, and x may be y (StarGAN's G(x, c)): it
+  // takes them as codes, @translate.<x>.<first code>.
   for (const ::gm::MinimaxDecl &m : ast.minimaxes) {
-    auto onlyData = [&](const Expr &e) -> std::string {
+    auto readsOf = [&](const Expr &e) {
       Reads reads;
       llvm::StringSet<> visited;
       collectReads(e, &m.lets, reads, visited);
-      return !reads.stochastic && reads.latents.empty() && reads.data.size() == 1
-                 ? *reads.data.begin()
-                 : std::string();
+      return reads;
     };
     std::function<LogicalResult(const Expr &)> visit = [&](const Expr &e) -> LogicalResult {
       if (e.kind == Kind::Call && e.name == "gan" && e.args.size() == 2) {
-        const Expr *real = netArg(*e.args[0].value), *fake = netArg(*e.args[1].value);
-        std::string y = real ? onlyData(*real) : "", x = fake ? onlyData(*fake) : "";
-        std::string name = "translate." + x + "." + y;
-        if (x.empty() || y.empty() || x == y || taken(name))
+        const Expr *realCall = throughLets(m, e.args[0].value.get());
+        const Expr *fakeCall = throughLets(m, e.args[1].value.get());
+        const Expr *real = realCall ? netArg(*realCall) : nullptr;
+        const Expr *fake = fakeCall ? netArg(*fakeCall) : nullptr;
+        if (!real || !fake)
+          return success();
+        Reads r = readsOf(*real), f = readsOf(*fake);
+        if (r.stochastic || !r.latents.empty() || r.data.size() != 1 || f.stochastic ||
+            f.data.size() != 1)
+          return success();
+        Codes codes;
+        for (const std::string &z : f.latents) {
+          if (codePrior(z) != "uniform_categorical")
+            return success();
+          codes[z] = codePrior(z);
+        }
+        std::string x = *f.data.begin(), y = *r.data.begin();
+        std::string name = "translate." + x + "." + (codes.empty() ? y : codes.begin()->first);
+        if ((x == y && codes.empty()) || taken(name))
           return success();
         FuncOp fn = genInferenceFn(name, FuncRole::translate, "", m.valueLoc,
                                    "the fake side of this game", [&](FnCtx &fn) -> Value {
+          takeCodes(fn, codes, 0, m.valueLoc);
           fn.lets = &m.lets;
           Val r = gen(*fake, fn);
           return r ? asTensor(r, fake->loc, "the translation") : Value();
         });
+        if (fn)
+          setCodes(fn, codes);
         return success(fn != nullptr);
       }
       for (const auto &op : e.operands)
@@ -453,25 +514,10 @@ LogicalResult MLIRGenImpl::genInference() {
         if (a.value)
           search(*a.value);
     };
-    // A side named by an assignment (`fake_src, fake_cls = D(fake)`) is
-    // that assignment's call.
-    auto throughLets = [&](const Expr *e) {
-      // At most one step per assignment: a cycle ends.
-      size_t steps = 0;
-      for (bool renamed = true; renamed && e && e->kind == Kind::Ref && steps++ <= m.lets.size();) {
-        renamed = false;
-        for (const ::gm::Assign &let : m.lets)
-          if (llvm::any_of(let.targets, [&](const ::gm::Name &t) { return t.text == e->name; })) {
-            e = let.value.get();
-            renamed = true;
-            break;
-          }
-      }
-      return e;
-    };
     const Expr *v = m.value.get();
     if (v && v->kind == Kind::Call && v->name == "gan" && v->args.size() == 2)
-      found = netArg(*throughLets(v->args[1].value.get()));
+      if (const Expr *fake = throughLets(m, v->args[1].value.get()))
+        found = netArg(*fake);
     else
       for (const Expr *e : {v, (const Expr *)m.discLoss.get(), (const Expr *)m.genLossExpr.get()})
         if (e)
@@ -505,23 +551,15 @@ LogicalResult MLIRGenImpl::genInference() {
     const ::gm::DistDecl *prior = priorWithShape(z);
     if (taken("generate." + z))
       continue;
-    // Codes by name: the order of their arguments and of the attribute.
-    std::map<std::string, StringRef> codes;
+    Codes codes;
     for (const std::string &other : latents)
-      if (other != z) {
-        if (isStandardNormal(*priorWithShape(other)))
-          codes[other] = "standard_normal";
-        else if (isUniformCategorical(*priorWithShape(other)))
-          codes[other] = "uniform_categorical";
-      }
+      if (other != z && !codePrior(other).empty())
+        codes[other] = codePrior(other);
     FuncOp fn = genInferenceFn("generate." + z, FuncRole::generate, z, at,
                                "the fake side of this game", [&](FnCtx &fn) -> Value {
       Value arg = fn.entry->insertArgument(0u, batchedType(*prior->dims), loc(at));
       fn.latents[z] = arg;
-      unsigned next = 1;
-      for (auto &[code, kind] : codes)
-        fn.latents[code] = fn.entry->insertArgument(
-            next++, batchedType(*priorWithShape(code)->dims), loc(at));
+      takeCodes(fn, codes, 1, at);
       // The batch is z's: the other latents' priors broadcast to it.
       fn.batchSize = builder.create<BatchSizeOp>(loc(at), arg);
       for (const std::string &other : latents) {
@@ -540,12 +578,7 @@ LogicalResult MLIRGenImpl::genInference() {
     if (!fn)
       return mlir::failure();
     fn.setStandardPrior(isStandardNormal(*prior));
-    if (!codes.empty()) {
-      SmallVector<NamedAttribute> attrs;
-      for (auto &[code, kind] : codes)
-        attrs.push_back(builder.getNamedAttr(code, builder.getStringAttr(kind)));
-      fn.setCodesAttr(builder.getDictionaryAttr(attrs));
-    }
+    setCodes(fn, codes);
   }
   return success();
 }

@@ -218,7 +218,7 @@ LogicalResult FuncOp::verify() {
   if (getRunningStats() && role != FuncRole::gradient)
     return emitOpError() << "with role " << name << " has no 'running_stats'";
   if (DictionaryAttr codes = getCodesAttr()) {
-    if (role != FuncRole::generate)
+    if (role != FuncRole::generate && role != FuncRole::translate)
       return emitOpError() << "with role " << name << " has no 'codes'";
     for (NamedAttribute code : codes) {
       auto prior = dyn_cast<StringAttr>(code.getValue());
@@ -233,8 +233,8 @@ LogicalResult FuncOp::verify() {
       role == FuncRole::decode || role == FuncRole::generate || role == FuncRole::sample;
   // Data first; then a training step's run-time scalars, or the latent
   // value a decoder maps and a generator's codes.
-  size_t extra = takesLatent ? 1 + (getCodes() ? getCodes()->size() : 0)
-                             : getRuntimeArgNames().size();
+  size_t extra = (takesLatent ? 1 : getRuntimeArgNames().size()) +
+                 (getCodes() ? getCodes()->size() : 0);
   if (getInputs().size() + extra + 1 != type.getNumInputs())
     return emitOpError() << "has " << type.getNumInputs() << " arguments, but "
                          << getInputs().size() << " data input(s), " << extra

@@ -232,12 +232,14 @@ def GM_FuncOp : GM_FunctionLikeOp<"func", [],
     | `sample` | uniforms of the data's shape, key | an exact sample of the data | |
     | `encode` | data, key | the posterior mean of `latent` | |
     | `decode`, `generate` | data conditions, a value of `latent`, then one of each of `codes`, key | a mean image | `standard_prior` |
+    | `translate` | data of one domain, then one of each of `codes`, key | its image in another domain | |
 
-    A `generate` entry's `codes` are the other latents its generator reads
-    whose priors a host can draw, by name (their arguments follow in that
-    order): `"standard_normal"` or `"uniform_categorical"` (one-hot). A host
-    sets them to choose what is generated (InfoGAN's category); its data
-    conditions are labels or captions (text-to-image).
+    A `generate` or `translate` entry's `codes` are the other latents its
+    generator reads whose priors a host can draw, by name (their arguments
+    follow in that order): `"standard_normal"` or `"uniform_categorical"`
+    (one-hot). A host sets them to choose what is generated (InfoGAN's
+    category, StarGAN's target domain); a generator's data conditions are
+    labels or captions (text-to-image).
 
     `loss`, `gradient` and `train` functions of one player of one training
     block are named `@<step>.loss.<player>`, `.grad.`, `.train.` for the

@@ -84,7 +84,7 @@ int64_t classRows(const Artifact &art, const EntrySpec &dec, const Conditions &c
                   std::string *by) {
   std::string unused;
   by = by ? by : &unused;
-  bool latent = true;
+  bool latent = dec.kind != "translate";
   for (const InputSpec &in : dec.inputs) {
     if (in.kind == InputSpec::Kind::Tensor) {
       if (!latent && in.prior == std::optional<std::string>("uniform_categorical") &&
@@ -116,7 +116,8 @@ void fillConditions(const Artifact &art, const EntrySpec &dec, int64_t n, uint64
   for (const auto &[name, v] : c.codes)
     if (dec.find(InputSpec::Kind::Tensor, name) < 1)
       die("--code " + name + ": '" + dec.name + "' takes no code '" + name + "'");
-  bool latent = true;
+  // A translation takes no latent: its codes come first.
+  bool latent = dec.kind != "translate";
   uint64_t stream = 0;
   Split loaded;
   const Split *test = c.test;
@@ -149,6 +150,8 @@ void fillConditions(const Artifact &art, const EntrySpec &dec, int64_t n, uint64
       }
       latent = false;
     } else if (in.kind == InputSpec::Kind::Data) {
+      if (!v.empty())
+        continue; // set by the caller: a translation's source images
       const DataSpec &d = dataOf(art, in);
       v.assign((size_t)(n * w), 0.0f);
       if (d.kind == "label") {

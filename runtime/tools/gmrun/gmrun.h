@@ -285,6 +285,10 @@ std::vector<float> drawSamples(const Artifact &art, State &state, const EntrySpe
 /// Maps images a tanh generator drew in [-1, 1] (any value below 0) to the
 /// data's [0, 1] as (x + 1) / 2; returns whether it did.
 bool toUnitRange(std::vector<float> &images);
+/// The class the yardstick classifier (--classifier, --classifier-checkpoint)
+/// gives each of |n| images (rows of |images|; [-1, 1] images are mapped to
+/// [0, 1] first).
+std::vector<int64_t> yardstickClasses(const Args &a, std::vector<float> images, int64_t n);
 /// A classifier's test accuracy (its classify entry's argmax against the
 /// one-hot labels) as a JSON field, or "" for a model with no classify entry.
 std::string classifierAccuracy(const Artifact &art, State &state, const Split &test);

@@ -334,20 +334,43 @@ int translateCommand(const Args &a, const Artifact &art) {
   if (it == all.end())
     die("--from " + from + ": the model translates from " + froms);
   const EntrySpec &e = *it->first;
-  const std::string &to = it->second.second;
+  std::string to = it->second.second;
   Split test;
   check(loadSplit(art.manifest, dataPath(a), "test", test));
   int di = e.find(InputSpec::Kind::Data);
   const std::vector<float> &x = test.arrays.at(e.inputs[di].name);
   int64_t xw = numel(Shape(e.outputs[0].begin() + 1, e.outputs[0].end()));
-  int64_t n = std::min<int64_t>(intOption(a, "n", 32), (int64_t)x.size() / std::max<int64_t>(xw, 1));
-  std::vector<float> y = encode(art, state, e, test, 0, n);
+  // A generator of several target domains (StarGAN's code c) translates
+  // each image into every domain, one row per domain, unless --code fixes
+  // one.
+  Conditions conditions = conditionsOf(a);
+  std::string by;
+  int64_t domains = classRows(art, e, conditions, &by);
+  int64_t n = std::min<int64_t>(intOption(a, "n", domains ? 8 : 32),
+                                (int64_t)x.size() / std::max<int64_t>(xw, 1));
+  int64_t total = n * std::max<int64_t>(domains, 1);
+  std::vector<int64_t> rows((size_t)total);
+  for (int64_t r = 0; r < total; ++r)
+    rows[r] = r % n;
+  Call call(e);
+  call.setBatch(test, rows.data(), total);
+  fillConditions(art, e, total, (uint64_t)intOption(a, "seed", 1, 0), conditions, call);
+  call.setKey(0);
+  call.run(state, art, total);
+  const std::vector<float> &y = call.outputs[0];
   std::string out = a.get("out", "translate.png");
   if (hasSuffix(out, ".npy")) {
     FloatArray array;
-    array.shape = {n, xw};
+    array.shape = {total, xw};
     array.data = y;
     check(writeNpy(out, array));
+  } else if (domains) {
+    // The test images on top, then their translations into each domain.
+    auto [h, w] = imageSize(xw);
+    std::vector<float> images(x.begin(), x.begin() + n * xw);
+    images.insert(images.end(), y.begin(), y.end());
+    toUnitRange(images);
+    check(writeImageGrid(out, images.data(), n + total, h, w, n));
   } else {
     // Rows of up to 8 test images above their translations.
     auto [h, w] = imageSize(xw);
@@ -356,8 +379,37 @@ int translateCommand(const Args &a, const Artifact &art) {
     toUnitRange(images);
     check(writeImageGrid(out, images.data(), (int64_t)images.size() / xw, h, w, columns));
   }
-  std::fprintf(stderr, "gmrun: translated %" PRId64 " test images of '%s' into '%s' (%s): %s\n",
-               n, from.c_str(), to.c_str(), e.name.c_str(), out.c_str());
+  std::string into = domains ? "each of " + std::to_string(domains) + " domains of " +
+                                   by.substr(by.find(' ') + 1) + " (a row each)"
+                     : conditions.codes.count(to) ? to + " = " + num(conditions.codes.at(to))
+                                                  : "'" + to + "'";
+  std::fprintf(stderr, "gmrun: translated %" PRId64 " test images of '%s' into %s (%s): %s\n",
+               n, from.c_str(), into.c_str(), e.name.c_str(), out.c_str());
+  if (!a.has("classifier"))
+    return 0;
+  // How often the yardstick classifier sees the target class: a code's
+  // value (StarGAN's domains are classes), or the class the target data
+  // keeps (CycleGAN's "fashion-mnist:images?class=9").
+  auto fixed = conditions.codes.begin();
+  int64_t target = -1;
+  if (!domains && !conditions.codes.empty()) {
+    target = (int64_t)fixed->second;
+  } else if (!domains) {
+    const DataSpec *d = art.manifest.dataNamed(to);
+    size_t at = d ? d->source.find("class=") : std::string::npos;
+    if (at == std::string::npos)
+      die("--classifier: the target domain '" + to + "' names no class (its source has no "
+          "?class=N)");
+    target = std::atoll(d->source.c_str() + at + 6);
+  }
+  std::vector<int64_t> seen = yardstickClasses(a, y, total);
+  int64_t hits = 0;
+  for (int64_t r = 0; r < total; ++r)
+    hits += seen[r] == (domains ? r / n : target);
+  std::printf("{\"translations\": %" PRId64 ", \"target_accuracy\": %s}\n", total,
+              num((double)hits / (double)total).c_str());
+  std::fprintf(stderr, "gmrun: the yardstick classifier sees the target class in %.1f%% of "
+                       "the translations\n", 100.0 * (double)hits / (double)total);
   return 0;
 }
 

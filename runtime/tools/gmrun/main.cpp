@@ -69,7 +69,9 @@ commands:
             autoencoder: its encoder's codes; FILE.png draws 2-D codes by
             class)
   translate test images of one domain through an image-to-image
-            generator (CycleGAN): a PNG of inputs above their translations
+            generator (CycleGAN): a PNG of inputs above their translations;
+            a generator of several target domains (StarGAN) fills a row per
+            domain
   info      what the artifact contains
   run       run one entry on seeded inputs (conformance checks)
   system    this machine: CPU, ISA level and extensions, the GEMM kernel
@@ -114,8 +116,11 @@ options (defaults in brackets):
             --checkpoint FILE and --n N [10000] to sample the artifact, or
             --samples FILE.npy (no artifact) to score images
   encode:   --split train|test [test], --out FILE.npy|FILE.png [latents.npy]
-  translate: --from DATA [the first domain], --n N [32], --out FILE.png|FILE.npy
-            [translate.png]
+  translate: --from DATA [the first domain], --n N [32; 8 into each of several
+            domains], --out FILE.png|FILE.npy [translate.png], --code c=K (one
+            target domain of a generator of several), --classifier FILE.gmx
+            and --classifier-checkpoint FILE (how often the yardstick sees
+            the target class)
   run:      --entry NAME, --batch B [2], --steps N [1] (N > 1 prints the first
             result after each step as a trajectory), --print-param NAME
 )";

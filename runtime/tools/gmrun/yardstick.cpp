@@ -254,6 +254,25 @@ std::string classifierAccuracy(const Artifact &art, State &state, const Split &t
   return buf;
 }
 
+std::vector<int64_t> yardstickClasses(const Args &a, std::vector<float> images, int64_t n) {
+  if (!a.has("classifier") || !a.has("classifier-checkpoint"))
+    die("the yardstick needs both --classifier FILE.gmx and --classifier-checkpoint FILE "
+        "(see models/classifier)");
+  Artifact cls;
+  check(Artifact::load(a.get("classifier", ""), cls));
+  const EntrySpec &classify = needEntry(cls, "classify", "a classifier p(y | x)");
+  State clsState;
+  check(loadCheckpoint(a.get("classifier-checkpoint", ""), cls, clsState, nullptr, nullptr));
+  int di = classify.find(InputSpec::Kind::Data);
+  int64_t width = numel(Shape(classify.inputs[di].shape.begin() + 1, classify.inputs[di].shape.end()));
+  if ((int64_t)images.size() != n * width)
+    die("the images have " + std::to_string(images.size() / std::max<int64_t>(n, 1)) +
+        " values each; the classifier takes " + std::to_string(width));
+  toUnitRange(images);
+  std::vector<float> logits = runOnImages(cls, clsState, classify, std::move(images), n);
+  return argmaxRows(logits, n, classify.outputs[0].back());
+}
+
 int fidCommand(const Args &a) {
   if (!a.has("classifier") || !a.has("classifier-checkpoint"))
     die("'fid' needs --classifier FILE.gmx and --classifier-checkpoint FILE (the yardstick: "

@@ -1,6 +1,7 @@
 """Compares rows of two float32 .npy files of images: `same_rows.py A.npy
-I,J B.npy K,L` prints, for each pair of rows (A's I with B's K, A's J with
-B's L), 'same' when they are bitwise equal, else 'differ'."""
+I,J B.npy K,L [TOL]` prints, for each pair of rows (A's I with B's K, A's J
+with B's L), 'same' when they are bitwise equal (or, given TOL, no value
+differs by more than TOL), else 'differ' and the largest difference."""
 import ast, struct, sys
 
 
@@ -18,10 +19,15 @@ def rows(path):
 
 
 def main():
-    a, ia, b, ib = sys.argv[1:]
+    a, ia, b, ib = sys.argv[1:5]
+    tol = float(sys.argv[5]) if len(sys.argv) > 5 else None
     ra, rb = rows(a), rows(b)
     for i, j in zip(map(int, ia.split(",")), map(int, ib.split(","))):
-        print("same" if ra[i] == rb[j] else "differ")
+        x = struct.unpack("<%df" % (len(ra[i]) // 4), ra[i])
+        y = struct.unpack("<%df" % (len(rb[j]) // 4), rb[j])
+        worst = max(abs(p - q) for p, q in zip(x, y))
+        same = ra[i] == rb[j] if tol is None else worst <= tol
+        print("same" if same else "differ %g" % worst)
 
 
 main()

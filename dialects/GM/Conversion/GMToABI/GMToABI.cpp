@@ -185,7 +185,7 @@ gmrt::EntrySpec GMToABI::describe(FuncOp fn, StringRef symbol) {
       in.name = hparamNames[i - dataCount].str();
       if (auto value = hparams ? hparams.getAs<FloatAttr>(in.name) : FloatAttr())
         in.defaultValue = value.getValueAsDouble();
-    } else if (i == dataCount || !fn.getCodes()) {
+    } else if ((i == dataCount && fn.getLatent()) || !fn.getCodes()) {
       // A decoder's latent value.
       in.kind = gmrt::InputSpec::Kind::Tensor;
       in.name = fn.getLatent() ? fn.getLatent()->str() : "in" + std::to_string(i);
@@ -194,7 +194,7 @@ gmrt::EntrySpec GMToABI::describe(FuncOp fn, StringRef symbol) {
         in.prior = "standard_normal";
     } else {
       // A generator's code, after its latent, in the order of `codes`.
-      NamedAttribute code = fn.getCodes()->getValue()[i - dataCount - 1];
+      NamedAttribute code = fn.getCodes()->getValue()[i - dataCount - (fn.getLatent() ? 1 : 0)];
       in.kind = gmrt::InputSpec::Kind::Tensor;
       in.name = code.getName().str();
       in.shape = manifestShape(t);
