@@ -97,8 +97,18 @@ struct FuseElementwise : PassWrapper<FuseElementwise, OperationPass<ModuleOp>> {
       // One use only, as linalg's own pass: fusing into several consumers
       // would compute the producer once per consumer.
       auto producer = operand->get().getDefiningOp<linalg::GenericOp>();
-      return producer && producer->hasOneUse() && linalg::isElementwise(producer) &&
-             isa<linalg::GenericOp>(operand->getOwner());
+      auto consumer = dyn_cast<linalg::GenericOp>(operand->getOwner());
+      if (!producer || !producer->hasOneUse() || !linalg::isElementwise(producer) || !consumer)
+        return false;
+      // A producer that reads its own output (a bias added in place to a
+      // convolution's result) keeps that output in the fused op, indexed by
+      // the consumer's map of the operand. Unless that map is a permutation,
+      // several iterations then read and write one element (an upsample's
+      // floordiv: the bias added up to 4 times, progan's first miscompile).
+      bool readsOutputs = llvm::any_of(producer.getDpsInitsMutable(), [&](OpOperand &init) {
+        return producer.payloadUsesValueFromOperand(&init);
+      });
+      return !readsOutputs || consumer.getMatchingIndexingMap(operand).isPermutation();
     });
     if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
@@ -108,6 +118,8 @@ struct FuseElementwise : PassWrapper<FuseElementwise, OperationPass<ModuleOp>> {
 } // namespace
 
 namespace gm {
+
+void registerCodeGenPasses() { PassRegistration<FuseElementwise>(); }
 
 void registerCodeGenDialects(MLIRContext &context) {
   DialectRegistry registry;

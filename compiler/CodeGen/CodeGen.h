@@ -46,6 +46,9 @@ bool resolveTarget(llvm::StringRef mcpu, llvm::StringRef mattr, CPUTarget &out,
 
 /// Registers the dialects and translations code generation needs.
 void registerCodeGenDialects(mlir::MLIRContext &context);
+/// Registers the code generation passes of this file (gm-fuse-elementwise)
+/// for gm-opt.
+void registerCodeGenPasses();
 
 /// gm (after the training pipeline) -> linalg on tensors: gm-to-abi,
 /// gm-decompose, gm-conv-to-runtime (unless |libraries| is false: im2col

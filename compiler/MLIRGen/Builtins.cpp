@@ -101,11 +101,23 @@ Val buildLoss(BuiltinCall &c) {
   return c.make<ReconLossOp>(c.g.batchedType({}), kind, p, t);
 }
 
-// fade(low, high): the progressive schedule's blend.
+// fade(low, high, to = R): the progressive schedule's blend while
+// resolution R (by default the last) fades in.
 Val buildFade(BuiltinCall &c) {
   if (!c.g.schedule)
     return c.fail("fade(...) needs a progressive schedule; declare one "
                   "with 'progressive NAME { resolutions = [...] }'");
+  ArrayRef<int64_t> res = c.g.schedule.getResolutions();
+  std::optional<int64_t> to = c.integer(2, res.back(), 1);
+  if (!to) return Val();
+  if (res.size() < 2 || !llvm::is_contained(res.drop_front(), *to)) {
+    std::string later;
+    for (int64_t r : res.drop_front())
+      later += (later.empty() ? "" : ", ") + std::to_string(r);
+    return c.fail(c.locOf(2), "fade(..., to = " + std::to_string(*to) +
+                                  ") must name a resolution the schedule grows to" +
+                                  (later.empty() ? " (it has only one)" : ": " + later));
+  }
   Value lo = c.tensor(0);
   if (!lo) return Val();
   Value hi = c.tensor(1);
@@ -114,7 +126,7 @@ Val buildFade(BuiltinCall &c) {
     return c.fail("fade blends values of one shape, got " + describeShape(lo.getType()) +
                   " and " + describeShape(hi.getType()));
   Value alpha = c.b().create<ScheduleAlphaOp>(c.at, RankedTensorType::get({}, c.g.f32()),
-                                              c.g.schedule.getSymName());
+                                              c.g.schedule.getSymName(), *to);
   return c.make<FadeOp>(lo, hi, alpha);
 }
 
@@ -321,7 +333,7 @@ const llvm::StringMap<Builtin> &table() {
       {"avg_pool", {BK::Function, {{"x", "factor"}, 1}, buildResample}},
       {"softmax", {BK::Function, {{"x", "axis"}, 1}, buildSoftmax}},
       {"log_softmax", {BK::Function, {{"x", "axis"}, 1}, buildSoftmax}},
-      {"fade", {BK::Function, {{"low", "high"}, 2}, buildFade}},
+      {"fade", {BK::Function, {{"low", "high", "to"}, 2}, buildFade}},
       {"grad", {BK::Function, {{"of", "wrt"}, 2}, buildGrad}},
       // Reconstruction losses.
       {"mse", {BK::Function, {{"prediction", "target"}, 2}, buildLoss}},

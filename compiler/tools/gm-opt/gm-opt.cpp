@@ -27,6 +27,7 @@ int main(int argc, char **argv) {
   mlir::gm::registerGMPasses();
   mlir::gm::registerGMConversionPasses();
   gm::registerTrainingPipeline();
+  gm::registerCodeGenPasses();
   mlir::PassPipelineRegistration<>(
       "gm-lower-to-linalg", "gm entry points to fused linalg on tensors",
       [](mlir::OpPassManager &pm) { gm::buildLinalgPipeline(pm); });

@@ -430,8 +430,16 @@ LogicalResult ProgressiveOp::verify() {
 
 LogicalResult
 ScheduleAlphaOp::verifySymbolUses(SymbolTableCollection &tables) {
-  if (!lookup<ProgressiveOp>(*this, tables, getScheduleAttr()))
+  auto schedule = lookup<ProgressiveOp>(*this, tables, getScheduleAttr());
+  if (!schedule)
     return emitOpError() << "'" << getSchedule() << "' is not a gm.progressive";
+  ArrayRef<int64_t> res = schedule.getResolutions();
+  if (!llvm::is_contained(res.drop_front(), getTo())) {
+    InFlightDiagnostic d = emitOpError() << "fades in resolution " << getTo()
+                                         << ", which is not one of the schedule's after the first (";
+    llvm::interleaveComma(res.drop_front(), d);
+    return d << ")";
+  }
   return success();
 }
 

@@ -461,15 +461,19 @@ def GM_ScheduleAlphaOp : GM_Op<"schedule_alpha", [Pure,
   let summary = "the current fade-in weight of a progressive schedule";
   let description = [{
     A scalar in [0, 1] that the runtime sets as training moves through the
-    schedule; it is not differentiated.
+    schedule; it is not differentiated. `to` is the resolution being faded
+    in, one of the schedule's after the first: alpha is 0 in the stages
+    before it, rises from 0 to 1 over the first `fade_fraction` of its own
+    stage, and is 1 after. Code generation makes it the entry's run-time
+    scalar `alpha.<to>`; the evaluator takes one value for all.
 
     ```mlir
-    %alpha = gm.schedule_alpha @grow : tensor<f32>
+    %alpha = gm.schedule_alpha @grow to 28 : tensor<f32>
     ```
   }];
-  let arguments = (ins FlatSymbolRefAttr:$schedule);
+  let arguments = (ins FlatSymbolRefAttr:$schedule, I64Attr:$to);
   let results = (outs GM_Scalar:$result);
-  let assemblyFormat = "$schedule attr-dict `:` type($result)";
+  let assemblyFormat = "$schedule `to` $to attr-dict `:` type($result)";
 }
 
 //===----------------------------------------------------------------------===//

@@ -198,6 +198,16 @@ struct EntrySpec {
   }
 };
 
+/// "schedule": a progressive GAN's resolution schedule (gm.progressive):
+/// training runs |resolutions| in order, |epochsPerStage| epochs each; each
+/// later resolution R fades in over the first |fade| of its stage, its
+/// weight the entries' hparam "alpha.R".
+struct ScheduleSpec {
+  std::vector<int64_t> resolutions;
+  int64_t epochsPerStage = 1;
+  double fade = 0;
+};
+
 /// The whole manifest ("format" and "version" are implied).
 struct Manifest {
   /// "model": the .gm model's name; checkpoints record it.
@@ -205,6 +215,9 @@ struct Manifest {
   /// "target". Empty (and left out) only in the manifest gm-to-abi
   /// writes, before code generation chooses the CPU.
   TargetSpec target;
+  /// "schedule" (optional): see ScheduleSpec.
+  using Schedule = ScheduleSpec;
+  std::optional<Schedule> schedule;
   /// "state", "data", "entries": see their types. "entries" is not empty.
   std::vector<StateSpec> state;
   std::vector<DataSpec> data;
@@ -273,6 +286,14 @@ inline std::string toJson(const Manifest &m) {
     for (const std::string &e : m.target.isa)
       isa.push_back(e);
     root["target"] = Json{{"cpu", m.target.cpu}, {"isa", std::move(isa)}};
+  }
+  if (m.schedule) {
+    Json res = Json::array();
+    for (int64_t r : m.schedule->resolutions)
+      res.push_back(r);
+    root["schedule"] = Json{{"resolutions", std::move(res)},
+                            {"epochs_per_stage", m.schedule->epochsPerStage},
+                            {"fade", m.schedule->fade}};
   }
   Json state = Json::array();
   for (const StateSpec &s : m.state) {
@@ -515,7 +536,8 @@ inline bool fromJson(const std::string &text, Manifest &out, std::string &error,
     error = r.error;
     return ok && r.error.empty();
   };
-  if (!r.object(root, "", {"format", "version", "model", "target", "state", "data", "entries"}))
+  if (!r.object(root, "",
+                {"format", "version", "model", "target", "schedule", "state", "data", "entries"}))
     return done(false);
   const Json *format = r.member(root, "", "format");
   if (!format)
@@ -543,6 +565,29 @@ inline bool fromJson(const std::string &text, Manifest &out, std::string &error,
       return done(false);
   } else if (needTarget) {
     return done(false);
+  }
+
+  if (const Json *t = r.member(root, "", "schedule", /*required=*/false)) {
+    Manifest::Schedule sc;
+    std::optional<int64_t> epochs;
+    std::optional<double> fade;
+    if (!r.object(*t, "schedule", {"resolutions", "epochs_per_stage", "fade"}) ||
+        !r.array(*t, "schedule", "resolutions", [&](const Json &e, const std::string &where) {
+          if (!e.is_number_integer() || e.get<double>() < 1 || e.get<double>() > 1e6)
+            return r.fail(where, "expected a resolution >= 1, got " + jsonExcerpt(e));
+          sc.resolutions.push_back(e.get<int64_t>());
+          return true;
+        }) ||
+        !r.count(*t, "schedule", "epochs_per_stage", epochs) ||
+        !r.number(*t, "schedule", "fade", fade, true))
+      return done(false);
+    if (sc.resolutions.empty())
+      return done(r.fail("schedule.resolutions", "is empty"));
+    if (!(*fade >= 0 && *fade <= 1))
+      return done(r.fail("schedule.fade", "expected a fraction in [0, 1], got " + jsonExcerpt(*fade)));
+    sc.epochsPerStage = epochs.value_or(1);
+    sc.fade = *fade;
+    out.schedule = std::move(sc);
   }
 
   std::set<std::string> params, stateNames;

@@ -73,6 +73,16 @@ Conditions conditionsOf(const Args &a) {
       die("--code '" + one + "' is not NAME=VALUE (--code c=3)");
     c.codes[one.substr(0, eq)] = v;
   }
+  // --hparam NAME=X: a progressive GAN's fade-in weights (alpha.14=0
+  // samples the 7x7 stage).
+  for (const std::string &h : a.hparams) {
+    size_t eq = h.find('=');
+    char *end = nullptr;
+    double v = eq == std::string::npos ? 0 : std::strtod(h.c_str() + eq + 1, &end);
+    if (eq == std::string::npos || eq == 0 || end == h.c_str() + eq + 1 || *end != '\0')
+      die("--hparam '" + h + "' is not NAME=VALUE (--hparam alpha.28=0)");
+    c.hparams[h.substr(0, eq)] = v;
+  }
   if (a.values.count("label"))
     c.label = parseLabel(a.get("label", ""));
   if (a.values.count("caption"))
@@ -113,8 +123,20 @@ void fillConditions(const Artifact &art, const EntrySpec &dec, int64_t n, uint64
   int64_t classes = classRows(art, dec, c);
   int64_t block = classes ? (n + classes - 1) / classes : n;
   auto classOf = [&](int64_t row) { return classes ? row / block : 0; };
+  for (const auto &[name, v] : c.hparams) {
+    if (dec.find(InputSpec::Kind::HParam, name) < 0) {
+      std::string has;
+      for (const InputSpec &in : dec.inputs)
+        if (in.kind == InputSpec::Kind::HParam)
+          has += (has.empty() ? "" : ", ") + in.name;
+      die("--hparam " + name + ": '" + dec.name + "' has no such hyper-parameter" +
+          (has.empty() ? std::string(" (it has none)") : " (it has " + has + ")"));
+    }
+    call.setHParam(name, v);
+  }
   for (const auto &[name, v] : c.codes)
-    if (dec.find(InputSpec::Kind::Tensor, name) < 1)
+    if (int i = dec.find(InputSpec::Kind::Tensor, name);
+        i < 0 || (dec.kind != "translate" && i == dec.find(InputSpec::Kind::Tensor)))
       die("--code " + name + ": '" + dec.name + "' takes no code '" + name + "'");
   // A translation takes no latent: its codes come first.
   bool latent = dec.kind != "translate";

@@ -263,6 +263,8 @@ struct Conditions {
   /// class (|test| when loaded, else the split at |dataPath|).
   std::string dataPath;
   const Split *test = nullptr;
+  /// Hyper-parameters to set (a progressive schedule's fade-in weights).
+  std::map<std::string, double> hparams;
 };
 /// The --code, --label and --caption options; dies naming a bad one.
 Conditions conditionsOf(const Args &a);

@@ -96,7 +96,9 @@ options (defaults in brackets):
             10 steps each player's mean loss goes to DIR/losses.csv, drawn
             as DIR/losses.png after each epoch; a model with a latent
             decoder also writes DIR/samples-epoch-N.png, the same 64
-            latents after each epoch)
+            latents after each epoch; a progressive GAN trains all its
+            stages by default and sets each fade's alpha.R from its
+            schedule)
   eval:     --k K [the model's], --batch B [100]
   score:    --input FILE (IDX or .npy images) [the test split], --out FILE.npy
             [scores.npy], --objective NAME [exact log p(x), else IWAE, else
@@ -109,8 +111,9 @@ options (defaults in brackets):
             one row per image), --reconstruct; for a conditional generator
             --code NAME=V[,NAME=V] (InfoGAN's category c=3), --label L (an
             index or a class name), --caption "a dark ankle boot"; each left
-            unset varies by class, one row per class [n: 8 per class]
-            (also fid's options)
+            unset varies by class, one row per class [n: 8 per class];
+            --hparam NAME=X (a progressive GAN's alpha.28=0: the stage
+            before 28x28) (also fid's options)
   traverse: --index I [0], --range R [3], --columns C [9], --out FILE.png
   fid:      --classifier FILE.gmx, --classifier-checkpoint FILE (models/classifier),
             --checkpoint FILE and --n N [10000] to sample the artifact, or
@@ -122,7 +125,8 @@ options (defaults in brackets):
             and --classifier-checkpoint FILE (how often the yardstick sees
             the target class)
   run:      --entry NAME, --batch B [2], --steps N [1] (N > 1 prints the first
-            result after each step as a trajectory), --print-param NAME
+            result after each step as a trajectory), --print-param NAME,
+            --hparam NAME=X
 )";
 
 Args parseArgs(int argc, char **argv) {
@@ -306,6 +310,15 @@ int runCommand(const Args &a, const Artifact &art) {
     }
   }
   call.setKey(seed);
+  // --hparam NAME=X (a progressive schedule's alpha.R: gm-eval's --alpha).
+  for (const std::string &h : a.hparams) {
+    size_t eq = h.find('=');
+    if (eq == std::string::npos || e->find(InputSpec::Kind::HParam, h.substr(0, eq)) < 0)
+      die("--hparam '" + h + "': '" + name + "' has no such hyper-parameter (NAME=VALUE)");
+    Args one;
+    one.values["v"] = h.substr(eq + 1);
+    call.setHParam(h.substr(0, eq), realOption(one, "v", 0));
+  }
   int64_t steps = intOption(a, "steps", 1);
   std::vector<float> trajectory; // the first result after every step
   for (int64_t s = 1; s <= steps; ++s) {

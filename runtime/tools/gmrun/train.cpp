@@ -120,7 +120,7 @@ std::string sourceExcerpt(const std::string &site) {
 /// DIR/samples-epoch-N.png. Autoregressive samplers, which may take minutes,
 /// are left to `gmrun sample`.
 void writeEpochSamples(const Artifact &art, State &state, const std::string &dir, int64_t epoch,
-                       const Split &test) {
+                       const Split &test, const std::map<std::string, double> &hparams) {
   const EntrySpec *dec = art.manifest.entry("decode");
   if (!dec || dec->prior != "standard_normal")
     return;
@@ -131,6 +131,9 @@ void writeEpochSamples(const Artifact &art, State &state, const std::string &dir
   // A conditional generator: a row of 8 per class.
   Conditions c;
   c.test = &test;
+  for (const auto &[name, v] : hparams)
+    if (dec->find(InputSpec::Kind::HParam, name) >= 0)
+      c.hparams[name] = v;
   int64_t classes = classRows(art, *dec, c);
   int64_t n = classes ? 8 * classes : 64;
   double seconds = 0;
@@ -139,6 +142,25 @@ void writeEpochSamples(const Artifact &art, State &state, const std::string &dir
   std::string path = dir + "/samples-epoch-" + std::to_string(epoch) + ".png";
   if (Status s = writeImageGrid(path, images.data(), n, side, side, 8); !s)
     std::fprintf(stderr, "gmrun: warning: %s\n", s.message().c_str());
+}
+
+/// The fade-in weights of a progressive schedule after |epochs| epochs
+/// (fractional): stage s = epochs / epochs_per_stage (the last one kept
+/// after its end); each resolution R after the first weighs 0 before its
+/// stage, rises linearly to 1 over the first |fade| of it, and stays 1:
+/// the entries' hparams "alpha.R".
+std::map<std::string, double> fadeWeights(const Manifest::Schedule &sc, double epochs) {
+  int64_t stages = (int64_t)sc.resolutions.size();
+  int64_t stage = std::min<int64_t>((int64_t)(epochs / (double)sc.epochsPerStage), stages - 1);
+  double into = epochs / (double)sc.epochsPerStage - (double)stage; // of the stage, >= 0
+  std::map<std::string, double> alphas;
+  for (int64_t t = 1; t < stages; ++t)
+    alphas["alpha." + std::to_string(sc.resolutions[t])] =
+        t < stage    ? 1.0
+        : t > stage  ? 0.0
+        : sc.fade > 0 ? std::min(1.0, into / sc.fade)
+                      : 1.0;
+  return alphas;
 }
 
 /// The loss curves of a run: every kEvery steps, each slot's mean loss
@@ -286,7 +308,11 @@ int train(const Args &a, const Artifact &art) {
   if (perEpoch == 0)
     die("batch size " + std::to_string(batch) + " is larger than the " +
         std::to_string(trainSet.count) + " training examples");
-  int64_t epochs = intOption(a, "epochs", 1);
+  // A progressive schedule trains every stage unless told otherwise.
+  const std::optional<Manifest::Schedule> &schedule = m.schedule;
+  int64_t epochs = intOption(
+      a, "epochs",
+      schedule ? (int64_t)schedule->resolutions.size() * schedule->epochsPerStage : 1);
   int64_t maxSteps = a.has("steps") ? intOption(a, "steps", 1) : epochs * perEpoch;
   int64_t every = intOption(a, "checkpoint-every", 500);
 
@@ -368,6 +394,9 @@ int train(const Args &a, const Artifact &art) {
     Call &c = calls[i];
     c.setBatch(trainSet, rows, batch);
     c.setHParam("t", (double)((step + 1) / plan[i].every));
+    if (schedule)
+      for (const auto &[name, alpha] : fadeWeights(*schedule, (double)step / (double)perEpoch))
+        c.setHParam(name, alpha);
     c.setKey(keyFor(seed, kTrainStep, (uint64_t)step * keysPerStep + i));
     c.run(state, art, batch);
     float loss = c.outputs[0][0];
@@ -439,6 +468,19 @@ int train(const Args &a, const Artifact &art) {
 
   while (p.step < maxSteps) {
     std::vector<int64_t> order = permutation(seed, p.epoch, trainSet.count);
+    if (schedule && p.epoch % schedule->epochsPerStage == 0 && p.batchInEpoch == 0) {
+      size_t stage = std::min<size_t>(p.epoch / schedule->epochsPerStage,
+                                      schedule->resolutions.size() - 1);
+      int64_t r = schedule->resolutions[stage];
+      if (p.epoch / schedule->epochsPerStage < (int64_t)schedule->resolutions.size())
+        std::fprintf(stderr, "gmrun: stage %zu of %zu: %" PRId64 "x%" PRId64 "%s\n", stage + 1,
+                     schedule->resolutions.size(), r, r,
+                     stage == 0 ? ""
+                                : (" (alpha." + std::to_string(r) + " rises from 0 to 1 over " +
+                                   num(schedule->fade * (double)schedule->epochsPerStage) +
+                                   " of its " + std::to_string(schedule->epochsPerStage) +
+                                   " epochs)").c_str());
+    }
     double t0 = now();
     for (; p.batchInEpoch < perEpoch && p.step < maxSteps; ++p.batchInEpoch) {
       const int64_t *rows = &order[p.batchInEpoch * batch];
@@ -492,7 +534,11 @@ int train(const Args &a, const Artifact &art) {
       std::fflush(metrics);
     }
     if (epochDone) {
-      writeEpochSamples(art, state, dir, p.epoch + 1, testSet);
+      // The samples of the stage just trained: its fade-in weights.
+      std::map<std::string, double> alphas;
+      if (schedule)
+        alphas = fadeWeights(*schedule, (double)(p.step - 1) / (double)perEpoch);
+      writeEpochSamples(art, state, dir, p.epoch + 1, testSet, alphas);
       curves.draw();
       p.newEpoch();
     }

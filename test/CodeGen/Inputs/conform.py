@@ -2,7 +2,10 @@
 """Compiled code against the reference evaluator, entry by entry.
 
 Usage: conform.py [--mcpu CPU,...] [--out DIR] [--artifact FILE] [--mutate NAME]
-                  MODEL.gm TRAIN_MLIR BATCH STEPS ENTRY...
+                  [--alpha A] MODEL.gm TRAIN_MLIR BATCH STEPS ENTRY...
+
+--alpha A sets every fade-in weight of a progressive schedule to A (gm-eval
+--alpha; each entry's alpha.R hyper-parameters in gmrun run).
 
 Compiles MODEL.gm for each CPU (gmc -mcpu; default native) into DIR/<model
 stem>-<cpu>.gmx (reused when there: one compile per test, not per call), or
@@ -152,9 +155,11 @@ def compare(entry, n, got, want, f32, slot_of, first_slot, second_slots):
 
 def main():
     args = sys.argv[1:]
-    cpus, artifact, mutation, out_dir = ["native"], None, None, None
+    cpus, artifact, mutation, out_dir, alpha = ["native"], None, None, None, None
     while args and args[0].startswith("--"):
-        if args[0] == "--mcpu":
+        if args[0] == "--alpha":
+            alpha = args[1]
+        elif args[0] == "--mcpu":
             cpus = [c for c in args[1].split(",") if c]
         elif args[0] == "--artifact":
             artifact = args[1]
@@ -193,7 +198,7 @@ def main():
     info = subprocess.run(["gmrun", "info", artifacts[0][1]], capture_output=True, text=True)
     if info.returncode != 0:
         sys.exit("FAILED: gmrun info %s\n%s" % (artifacts[0][1], info.stderr))
-    state, slot_of, kinds = [], {}, {}
+    state, slot_of, kinds, fades = [], {}, {}, {}
     for line in info.stdout.splitlines():
         f = line.split()
         if f[0] in ("param", "slot"):
@@ -202,6 +207,9 @@ def main():
                 slot_of[f[1]] = f[4]
         elif f[0] in ("train", "eval", "encode", "decode"):
             kinds[f[1].split("(")[0]] = f[0]
+            # name(arg, arg, ...): a progressive schedule's fade weights.
+            fades[f[1].split("(")[0]] = [a.strip(",)") for a in line.split("(", 1)[1].split()
+                                         if a.startswith("alpha.")]
     # The first slot of each parameter follows its gradient (Adam's m,
     # momentum's velocity: a positive multiple of g after one step).
     first_slot, second_slots, seen = {}, set(), {}
@@ -219,6 +227,11 @@ def main():
             for p in state:
                 extra += ["--print-param", p]
         cmd = [mlir, "--function=" + entry, "--batch=" + batch, "--steps=" + n] + extra
+        run_extra = []
+        if alpha is not None:
+            cmd.append("--alpha=" + alpha)
+            for name in fades.get(entry, []):
+                run_extra += ["--hparam", "%s=%s" % (name, alpha)]
         want = values(["gm-eval"] + cmd)
         f32 = values(["gm-eval-f32"] + cmd)
         count = sum(len(v) for v in want.values())
@@ -227,7 +240,7 @@ def main():
             # GEMM kernels to the level too (oneDNN's AVX2 or SSE4.1 code).
             level = {"GMRUN_MAX_CPU_ISA": cpu} if cpu.startswith("x86-64") else {}
             got = values(["gmrun", "run", path, "--entry", entry, "--batch", batch,
-                          "--steps", n] + extra, level)
+                          "--steps", n] + extra + run_extra, level)
             worst = compare("%s (%s)" % (entry, cpu), n, got, dict(want), dict(f32), slot_of,
                             first_slot, second_slots)
             print("ok %s %s (%d values, worst at %.0f%% of its bound, %s)" %

@@ -231,7 +231,19 @@ gm.model @m {
   gm.param @w : tensor<4xf32> init zeros
   gm.net @f(%x: tensor<?x4xf32>) -> tensor<f32> {
     // expected-error @+1 {{'w' is not a gm.progressive}}
-    %a = gm.schedule_alpha @w : tensor<f32>
+    %a = gm.schedule_alpha @w to 28 : tensor<f32>
+    gm.return %a : tensor<f32>
+  }
+}
+
+// -----
+
+// Tests that schedule_alpha fades in one of the schedule's later resolutions.
+gm.model @m {
+  gm.progressive @grow resolutions [7, 14, 28] {epochs_per_stage = 2 : i64, fade_fraction = 0.5 : f64}
+  gm.net @f(%x: tensor<?x4xf32>) -> tensor<f32> {
+    // expected-error @+1 {{fades in resolution 7, which is not one of the schedule's after the first (14, 28)}}
+    %a = gm.schedule_alpha @grow to 7 : tensor<f32>
     gm.return %a : tensor<f32>
   }
 }

@@ -61,8 +61,8 @@ gm.model @adversarial {
     %small = gm.avg_pool %img {factor = 2 : i64} : tensor<?x1x4x4xf32> -> tensor<?x1x2x2xf32>
     // CHECK: gm.upsample %{{.*}} {factor = 2 : i64} : tensor<?x1x2x2xf32> -> tensor<?x1x4x4xf32>
     %up = gm.upsample %small {factor = 2 : i64} : tensor<?x1x2x2xf32> -> tensor<?x1x4x4xf32>
-    // CHECK: gm.schedule_alpha @grow : tensor<f32>
-    %alpha = gm.schedule_alpha @grow : tensor<f32>
+    // CHECK: gm.schedule_alpha @grow to 4 : tensor<f32>
+    %alpha = gm.schedule_alpha @grow to 4 : tensor<f32>
     // CHECK: gm.fade %{{.*}}, %{{.*}}, %{{.*}} : tensor<?x1x4x4xf32>, tensor<f32>
     %out = gm.fade %up, %img, %alpha : tensor<?x1x4x4xf32>, tensor<f32>
     gm.return %out : tensor<?x1x4x4xf32>

@@ -30,4 +30,5 @@ def main():
         print("same" if same else "differ %g" % worst)
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -10,7 +10,8 @@
 // parameters and optimizer slots, in declaration order), then the entry's
 // own arguments (data, a training step's hyper-parameters as memref<f32>,
 // a decoder's latent, the key as memref<i64>), then an importance-weighted
-// bound's number of draws (memref<f32>), then one memref per result. State
+// bound's number of draws (memref<f32>), then a progressive schedule's
+// fade-in weights (memref<f32>, `alpha.<to>`), then one memref per result. State
 // is read through `bufferization.to_tensor restrict writable` and written
 // by `materialize_in_destination`, as are results: the function writes the
 // caller's buffers and leaves nothing for the caller to free.
@@ -31,6 +32,8 @@
 
 #include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/ScopeExit.h"
+
+#include <set>
 
 namespace mlir::gm {
 #define GEN_PASS_DEF_GMTOABIPASS
@@ -57,12 +60,20 @@ Operation *firstUnlowerable(FuncOp fn) {
     if (found || !isa<GMDialect>(op->getDialect()))
       return;
     // What this pass itself rewrites, and region terminators.
-    if (isa<ParamRefOp, AssignOp, ReturnOp, YieldOp>(op))
+    if (isa<ParamRefOp, AssignOp, ScheduleAlphaOp, ReturnOp, YieldOp>(op))
       return;
     if (!hasCPULowering(op))
       found = op;
   });
   return found;
+}
+
+/// The resolutions whose fade-in weights (gm.schedule_alpha) |fn| reads,
+/// ascending: one run-time scalar `alpha.<to>` each.
+SmallVector<int64_t> fadeTargets(FuncOp fn) {
+  std::set<int64_t> to;
+  fn.walk([&](ScheduleAlphaOp a) { to.insert(a.getTo()); });
+  return SmallVector<int64_t>(to.begin(), to.end());
 }
 
 struct GMToABI : public mlir::gm::impl::GMToABIPassBase<GMToABI> {
@@ -94,6 +105,10 @@ void GMToABI::lowerEntry(ModelOp model, FuncOp fn, StringRef symbol) {
   bool hasIwae = false;
   fn.walk([&](IwaeOp) { hasIwae = true; });
   if (hasIwae)
+    args.push_back(MemRefType::get({}, b.getF32Type()));
+  // A progressive schedule's fade-in weights, which the host sets per step.
+  SmallVector<int64_t> fades = fadeTargets(fn);
+  for (size_t i = 0; i < fades.size(); ++i)
     args.push_back(MemRefType::get({}, b.getF32Type()));
   for (Type t : fnType.getResults())
     args.push_back(memrefOf(t));
@@ -127,6 +142,10 @@ void GMToABI::lowerEntry(ModelOp model, FuncOp fn, StringRef symbol) {
   if (hasIwae)
     draws = b.create<bufferization::ToTensorOp>(fn.getLoc(), body->getArgument(firstOut++), true,
                                                 false);
+  DenseMap<int64_t, Value> alphas;
+  for (int64_t to : fades)
+    alphas[to] = b.create<bufferization::ToTensorOp>(fn.getLoc(), body->getArgument(firstOut++),
+                                                     true, false);
 
   for (Operation &op : gmBody) {
     if (auto ret = dyn_cast<ReturnOp>(op)) {
@@ -143,7 +162,7 @@ void GMToABI::lowerEntry(ModelOp model, FuncOp fn, StringRef symbol) {
   // decoder's weights).
   SmallVector<Operation *> rewritten;
   func.walk([&](Operation *op) {
-    if (isa<ParamRefOp, AssignOp, IwaeOp>(op))
+    if (isa<ParamRefOp, AssignOp, IwaeOp, ScheduleAlphaOp>(op))
       rewritten.push_back(op);
   });
   for (Operation *op : rewritten) {
@@ -156,6 +175,9 @@ void GMToABI::lowerEntry(ModelOp model, FuncOp fn, StringRef symbol) {
           assign.getLoc(), TypeRange{}, assign.getValue(),
           stateMemref.lookup(assign.getNameAttr().getAttr()), true, true);
       assign.erase();
+    } else if (auto alpha = dyn_cast<ScheduleAlphaOp>(op)) {
+      alpha.replaceAllUsesWith(alphas.lookup(alpha.getTo()));
+      alpha.erase();
     } else {
       cast<IwaeOp>(op).getDrawsMutable().assign(draws);
     }
@@ -211,6 +233,13 @@ gmrt::EntrySpec GMToABI::describe(FuncOp fn, StringRef symbol) {
     in.name = "k";
     in.defaultValue = (double)k;
   }
+  // Then the fade-in weights, 1 (the grown model) unless the host says.
+  for (int64_t to : fadeTargets(fn)) {
+    gmrt::InputSpec &in = e.inputs.emplace_back();
+    in.kind = gmrt::InputSpec::Kind::HParam;
+    in.name = "alpha." + std::to_string(to);
+    in.defaultValue = 1.0;
+  }
   for (Type t : fn.getFunctionType().getResults())
     e.outputs.push_back(manifestShape(t));
   // How training steps are scheduled: which step (gm.step or gm.minimax)
@@ -245,6 +274,12 @@ void GMToABI::runOnOperation() {
   ModelOp model = models.front();
   gmrt::Manifest manifest;
   manifest.model = model.getSymName().str();
+  for (ProgressiveOp p : model.getBlock().getOps<ProgressiveOp>()) {
+    gmrt::Manifest::Schedule &sc = manifest.schedule.emplace();
+    sc.resolutions.assign(p.getResolutions().begin(), p.getResolutions().end());
+    sc.epochsPerStage = p.getEpochsPerStage();
+    sc.fade = p.getFadeFraction().convertToDouble();
+  }
   for (ParamOp p : model.getBlock().getOps<ParamOp>()) {
     gmrt::StateSpec &s = manifest.state.emplace_back();
     s.name = p.getSymName().str();
@@ -292,7 +327,8 @@ void GMToABI::runOnOperation() {
     }
     std::string symbol = "gm_entry_" + std::to_string(next++);
     lowerEntry(model, fn, symbol + "_impl");
-    manifest.entries.push_back(describe(entry, symbol));
+    // The inlined copy: what its nets read (a fade's weight) is in it.
+    manifest.entries.push_back(describe(fn, symbol));
   }
   if (manifest.entries.empty()) {
     model.emitError() << "model '" << model.getSymName()
