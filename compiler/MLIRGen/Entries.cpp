@@ -427,10 +427,11 @@ LogicalResult MLIRGenImpl::genInference() {
   // translate: in an image-to-image game, each term gan(D(y), D(G)) whose
   // real side reads one data input y only and whose fake side G reads one
   // data input x and no latent, distribution or sample: G maps domain x to
-  // domain y (CycleGAN's G: a -> b and F: b -> a), @translate.<x>.<y>. A G
-  // that also reads categories (latents with a uniform categorical prior)
-  // maps x to the domain they name, and x may be y (StarGAN's G(x, c)): it
-  // takes them as codes, @translate.<x>.<first code>.
+  // domain y (CycleGAN's G: a -> b and F: b -> a), @translate.<x>.<y>; x
+  // may be y (Puzzle-GAN's G completes an image from some of its patches).
+  // A G that also reads categories (latents with a uniform categorical
+  // prior) maps x to the domain they name (StarGAN's G(x, c)): it takes
+  // them as codes, @translate.<x>.<first code>.
   for (const ::gm::MinimaxDecl &m : ast.minimaxes) {
     auto readsOf = [&](const Expr &e) {
       Reads reads;
@@ -458,7 +459,7 @@ LogicalResult MLIRGenImpl::genInference() {
         }
         std::string x = *f.data.begin(), y = *r.data.begin();
         std::string name = "translate." + x + "." + (codes.empty() ? y : codes.begin()->first);
-        if ((x == y && codes.empty()) || taken(name))
+        if (taken(name))
           return success();
         FuncOp fn = genInferenceFn(name, FuncRole::translate, "", m.valueLoc,
                                    "the fake side of this game", [&](FnCtx &fn) -> Value {
@@ -515,13 +516,14 @@ LogicalResult MLIRGenImpl::genInference() {
           search(*a.value);
     };
     const Expr *v = m.value.get();
-    if (v && v->kind == Kind::Call && v->name == "gan" && v->args.size() == 2)
+    if (v && v->kind == Kind::Call && v->name == "gan" && v->args.size() == 2) {
       if (const Expr *fake = throughLets(m, v->args[1].value.get()))
         found = netArg(*fake);
-    else
+    } else {
       for (const Expr *e : {v, (const Expr *)m.discLoss.get(), (const Expr *)m.genLossExpr.get()})
         if (e)
           search(*e);
+    }
     if (!found)
       continue;
     const Expr &inner = *found;

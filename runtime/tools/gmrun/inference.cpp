@@ -388,24 +388,29 @@ int translateCommand(const Args &a, const Artifact &art) {
   if (!a.has("classifier"))
     return 0;
   // How often the yardstick classifier sees the target class: a code's
-  // value (StarGAN's domains are classes), or the class the target data
-  // keeps (CycleGAN's "fashion-mnist:images?class=9").
-  auto fixed = conditions.codes.begin();
-  int64_t target = -1;
-  if (!domains && !conditions.codes.empty()) {
-    target = (int64_t)fixed->second;
-  } else if (!domains) {
-    const DataSpec *d = art.manifest.dataNamed(to);
-    size_t at = d ? d->source.find("class=") : std::string::npos;
-    if (at == std::string::npos)
+  // value (StarGAN's domains are classes), the class the target data keeps
+  // (CycleGAN's "fashion-mnist:images?class=9"), or, within one domain
+  // (Puzzle-GAN's completions), each source image's own.
+  std::vector<int64_t> target((size_t)total, -1);
+  const DataSpec *d = art.manifest.dataNamed(to);
+  size_t at = d ? d->source.find("class=") : std::string::npos;
+  for (int64_t r = 0; r < total; ++r) {
+    if (domains)
+      target[r] = r / n;
+    else if (!conditions.codes.empty())
+      target[r] = (int64_t)conditions.codes.begin()->second;
+    else if (at != std::string::npos)
+      target[r] = std::atoll(d->source.c_str() + at + 6);
+    else if (to == from && (int64_t)test.labels.size() > rows[r])
+      target[r] = test.labels[rows[r]];
+    else
       die("--classifier: the target domain '" + to + "' names no class (its source has no "
           "?class=N)");
-    target = std::atoll(d->source.c_str() + at + 6);
   }
   std::vector<int64_t> seen = yardstickClasses(a, y, total);
   int64_t hits = 0;
   for (int64_t r = 0; r < total; ++r)
-    hits += seen[r] == (domains ? r / n : target);
+    hits += seen[r] == target[r];
   std::printf("{\"translations\": %" PRId64 ", \"target_accuracy\": %s}\n", total,
               num((double)hits / (double)total).c_str());
   std::fprintf(stderr, "gmrun: the yardstick classifier sees the target class in %.1f%% of "
