@@ -424,6 +424,38 @@ LogicalResult MLIRGenImpl::genInference() {
     fn.setCodesAttr(builder.getDictionaryAttr(attrs));
   };
 
+  // translate, for an autoencoder: an objective `bce_logits(P, x)`,
+  // `mse(P, x)` or `l1(P, x)` whose target is image data x and whose
+  // prediction P reads x only (no latent or sample): the reconstruction,
+  // sigmoid(P) for logits, @translate.<x>.<x> (gmrun translate shows the
+  // test images above their reconstructions).
+  for (const ::gm::ObjectiveDecl &o : ast.objectives) {
+    const Expr *e = o.value.get();
+    if (!e || e->kind != Kind::Call || e->args.size() != 2 ||
+        (e->name != "bce_logits" && e->name != "mse" && e->name != "l1"))
+      continue;
+    const Expr &pred = *e->args[0].value, &target = *e->args[1].value;
+    if (target.kind != Kind::Ref || !dataIndex.count(target.name) ||
+        dataOps[dataIndex.lookup(target.name)].getKind() != DataKind::real)
+      continue;
+    Reads reads;
+    llvm::StringSet<> visited;
+    collectReads(pred, nullptr, reads, visited);
+    std::string name = "translate." + target.name + "." + target.name;
+    if (reads.stochastic || !reads.latents.empty() || reads.data.size() != 1 ||
+        !reads.data.count(target.name) || taken(name))
+      continue;
+    bool logits = e->name == "bce_logits";
+    FuncOp fn = genInferenceFn(name, FuncRole::translate, "", o.value->loc,
+                               "this reconstruction objective", [&](FnCtx &fn) -> Value {
+      Val r = gen(pred, fn);
+      Value v = r ? asTensor(r, pred.loc, "the reconstruction") : Value();
+      return v && logits ? builder.create<SigmoidOp>(loc(pred.loc), v).getResult() : v;
+    });
+    if (!fn)
+      return mlir::failure();
+  }
+
   // translate: in an image-to-image game, each term gan(D(y), D(G)) whose
   // real side reads one data input y only and whose fake side G reads one
   // data input x and no latent, distribution or sample: G maps domain x to

@@ -382,7 +382,8 @@ int translateCommand(const Args &a, const Artifact &art) {
   std::string into = domains ? "each of " + std::to_string(domains) + " domains of " +
                                    by.substr(by.find(' ') + 1) + " (a row each)"
                      : conditions.codes.count(to) ? to + " = " + num(conditions.codes.at(to))
-                                                  : "'" + to + "'";
+                     : to == from ? "'" + to + "' (its own domain: a reconstruction or completion)"
+                                  : "'" + to + "'";
   std::fprintf(stderr, "gmrun: translated %" PRId64 " test images of '%s' into %s (%s): %s\n",
                n, from.c_str(), into.c_str(), e.name.c_str(), out.c_str());
   if (!a.has("classifier"))
