@@ -334,10 +334,13 @@ std::string dataPath(const Args &a) { return a.get("data", GMRT_FMNIST_DIR); }
 /// Mean of an evaluation entry over a whole split, per example.
 void forEachBatch(const Artifact &art, State &state, const EntrySpec &e, const Split &split,
                   uint64_t seed, int64_t batch, double k,
-                  const std::function<void(int64_t first, int64_t n, const Call &)> &done) {
+                  const std::function<void(int64_t first, int64_t n, const Call &)> &done,
+                  const std::map<std::string, double> &hparams) {
   Call call(e);
   if (k > 0)
     call.setHParam("k", k);
+  for (const auto &[name, v] : hparams)
+    call.setHParam(name, v);
   std::vector<int64_t> rows(split.count);
   for (int64_t i = 0; i < split.count; ++i)
     rows[i] = i;
@@ -351,11 +354,13 @@ void forEachBatch(const Artifact &art, State &state, const EntrySpec &e, const S
 }
 
 double evaluate(const Artifact &art, State &state, const EntrySpec &e, const Split &split,
-                uint64_t seed, int64_t batch, double k) {
+                uint64_t seed, int64_t batch, double k,
+                const std::map<std::string, double> &hparams) {
   double sum = 0;
-  forEachBatch(art, state, e, split, seed, batch, k, [&](int64_t, int64_t n, const Call &c) {
-    sum += (double)c.outputs[0][0] * (double)n;
-  });
+  forEachBatch(
+      art, state, e, split, seed, batch, k,
+      [&](int64_t, int64_t n, const Call &c) { sum += (double)c.outputs[0][0] * (double)n; },
+      hparams);
   return sum / (double)split.count;
 }
 
@@ -375,14 +380,15 @@ std::string num(double v) {
 
 /// Metrics of the model on the test split: -ELBO in nats per example where
 /// an objective is an ELBO, else each objective's value.
-std::string testMetrics(const Artifact &art, State &state, const Split &test, uint64_t seed) {
+std::string testMetrics(const Artifact &art, State &state, const Split &test, uint64_t seed,
+                        const std::map<std::string, double> &hparams) {
   std::string out;
   for (const EntrySpec &e : art.manifest.entries) {
     if (e.kind != "eval")
       continue;
     if (e.value == "iwae")
       continue; // k draws per example: `gmrun eval` reports it
-    double value = evaluate(art, state, e, test, seed, 100);
+    double value = evaluate(art, state, e, test, seed, 100, 0, hparams);
     if (e.value == "elbo")
       out += ", \"test_neg_elbo\": " + num(-value);
     else if (e.value == "exact")

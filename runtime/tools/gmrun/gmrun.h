@@ -171,16 +171,21 @@ struct Call {
 /// Runs entry |e| on every example of |split|, |batch| at a time (the last
 /// batch smaller), each batch with its own evaluation key, and hands each
 /// call's outputs to |done| with the batch's first row and size.
+/// |hparams| are set where the entry has them (a progressive schedule's
+/// fade-in weights).
 void forEachBatch(const Artifact &art, State &state, const EntrySpec &e, const Split &split,
                   uint64_t seed, int64_t batch, double k,
-                  const std::function<void(int64_t first, int64_t n, const Call &)> &done);
+                  const std::function<void(int64_t first, int64_t n, const Call &)> &done,
+                  const std::map<std::string, double> &hparams = {});
 /// Mean of an evaluation entry over a whole split, per example.
 double evaluate(const Artifact &art, State &state, const EntrySpec &e, const Split &split,
-                uint64_t seed, int64_t batch, double k = 0);
+                uint64_t seed, int64_t batch, double k = 0,
+                const std::map<std::string, double> &hparams = {});
 /// The k of an IWAE entry: --k, else the model's; 0 for any other entry.
 double iwaeDraws(const Args &a, const EntrySpec &e);
 /// Metrics of the model on the test split, as JSON fields.
-std::string testMetrics(const Artifact &art, State &state, const Split &test, uint64_t seed);
+std::string testMetrics(const Artifact &art, State &state, const Split &test, uint64_t seed,
+                        const std::map<std::string, double> &hparams = {});
 const EntrySpec &needEntry(const Artifact &art, const std::string &kind, const std::string &why);
 /// Dies unless the decoder takes the latent the encoder gives.
 void needSameLatent(const EntrySpec &enc, const EntrySpec &dec);

@@ -523,7 +523,11 @@ int train(const Args &a, const Artifact &art) {
     for (size_t i = 0; i < plan.size(); ++i)
       line += ", \"train_loss" + (plan[i].label.empty() ? "" : "_" + plan[i].label) + "\": " +
               num(p.lossSum[i] / std::max<int64_t>(p.lossCount[i], 1));
-    line += testMetrics(art, state, testSet, seed) + ", \"images_per_s\": " +
+    // A progressive GAN is scored at the weights it has just trained with.
+    std::map<std::string, double> alphas;
+    if (schedule)
+      alphas = fadeWeights(*schedule, (double)(p.step - 1) / (double)perEpoch);
+    line += testMetrics(art, state, testSet, seed, alphas) + ", \"images_per_s\": " +
             num((double)(p.lossCount[0] * batch) / std::max(p.trainSeconds, 1e-9)) +
             ", \"train_seconds\": " + num(p.trainSeconds) +
             ", \"peak_memory_mb\": " + num(peakMemoryMB()) + "}";
@@ -535,9 +539,6 @@ int train(const Args &a, const Artifact &art) {
     }
     if (epochDone) {
       // The samples of the stage just trained: its fade-in weights.
-      std::map<std::string, double> alphas;
-      if (schedule)
-        alphas = fadeWeights(*schedule, (double)(p.step - 1) / (double)perEpoch);
       writeEpochSamples(art, state, dir, p.epoch + 1, testSet, alphas);
       curves.draw();
       p.newEpoch();
