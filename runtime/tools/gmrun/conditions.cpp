@@ -60,29 +60,28 @@ int64_t widthOf(const InputSpec &in) {
 Conditions conditionsOf(const Args &a) {
   Conditions c;
   c.dataPath = dataPath(a);
+  // One NAME=VALUE of --option, into |into|; dies showing |example|.
+  auto assignment = [](const std::string &option, const std::string &text,
+                       const std::string &example, std::map<std::string, double> &into) {
+    size_t eq = text.find('=');
+    char *end = nullptr;
+    double v = eq == std::string::npos ? 0 : std::strtod(text.c_str() + eq + 1, &end);
+    if (eq == std::string::npos || eq == 0 || end == text.c_str() + eq + 1 || *end != '\0')
+      die("--" + option + " '" + text + "' is not NAME=VALUE (--" + option + " " + example + ")");
+    into[text.substr(0, eq)] = v;
+  };
   // --code NAME=VALUE, several separated by commas.
   std::string codes = a.get("code", "");
   for (size_t at = 0; !codes.empty() && at <= codes.size();) {
     size_t comma = codes.find(',', at);
-    std::string one = codes.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+    assignment("code", codes.substr(at, comma == std::string::npos ? std::string::npos : comma - at),
+               "c=3", c.codes);
     at = comma == std::string::npos ? codes.size() + 1 : comma + 1;
-    size_t eq = one.find('=');
-    char *end = nullptr;
-    double v = eq == std::string::npos ? 0 : std::strtod(one.c_str() + eq + 1, &end);
-    if (eq == std::string::npos || eq == 0 || end == one.c_str() + eq + 1 || *end != '\0')
-      die("--code '" + one + "' is not NAME=VALUE (--code c=3)");
-    c.codes[one.substr(0, eq)] = v;
   }
   // --hparam NAME=X: a progressive GAN's fade-in weights (alpha.14=0
   // samples the 7x7 stage).
-  for (const std::string &h : a.hparams) {
-    size_t eq = h.find('=');
-    char *end = nullptr;
-    double v = eq == std::string::npos ? 0 : std::strtod(h.c_str() + eq + 1, &end);
-    if (eq == std::string::npos || eq == 0 || end == h.c_str() + eq + 1 || *end != '\0')
-      die("--hparam '" + h + "' is not NAME=VALUE (--hparam alpha.28=0)");
-    c.hparams[h.substr(0, eq)] = v;
-  }
+  for (const std::string &h : a.hparams)
+    assignment("hparam", h, "alpha.28=0", c.hparams);
   if (a.values.count("label"))
     c.label = parseLabel(a.get("label", ""));
   if (a.values.count("caption"))
