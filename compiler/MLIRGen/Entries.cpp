@@ -29,17 +29,26 @@
 //   @features.<y> the same, when the logits are one net's output ending
 //                  in linear(h, ...): h, the yardstick's features.
 //   @translate.<x>.<y>  a term gan(D(y...), D(G)) of a minimax's value
-//                  whose real side reads one data input y only and whose
-//                  fake side G one other data input x only: G, a map from
-//                  domain x to domain y (CycleGAN).
+//                  (a side may be named by an assignment) whose real side
+//                  reads one data input y only and whose fake side G one
+//                  data input x only: G, a map from domain x to domain y
+//                  (CycleGAN; x may be y: Puzzle-GAN's completion). A G that
+//                  also reads categories (uniform categorical priors) takes
+//                  them as `codes`: @translate.<x>.<category> (StarGAN).
+//                  Or an objective bce_logits/mse/l1(P, x) whose prediction
+//                  P reads image data x only: the reconstruction,
+//                  @translate.<x>.<x> (an autoencoder).
 //   @generate.<z>  minimax whose value is gan(D(real...), D(fake, ...)),
 //                  or else whose value or player losses call a
 //                  discriminator net D(fake, ...), where fake (through the
 //                  block's lets) reads latents whose priors declare their
-//                  shapes, and no data, distribution or sample: fake, as a
+//                  shapes, no images, distribution or sample: fake, as a
 //                  function of z, the first of them with a standard normal
-//                  prior; the others (InfoGAN's code) are drawn inside
-//                  from their priors.
+//                  prior. The others whose priors a host can draw
+//                  (normal(0, 1), categorical_logits(c)) are `codes` it
+//                  takes (InfoGAN's category); the rest are drawn inside
+//                  from their priors. Labels and captions fake reads are
+//                  data the entry takes (text-to-image).
 //
 // The first declaration that qualifies names the entry. A model that
 // qualifies and then fails to build is a compile error at the declaration,

@@ -116,9 +116,11 @@ std::string sourceExcerpt(const std::string &site) {
 
 /// A sample grid of a model with a latent decoder (a GAN's generator, a
 /// VAE's decoder of a standard normal prior) after each epoch, from the same
-/// 64 latents every epoch, so the grids show training progress:
-/// DIR/samples-epoch-N.png. Autoregressive samplers, which may take minutes,
-/// are left to `gmrun sample`.
+/// 64 latents every epoch (8 a class for a conditional generator, a row
+/// each; a progressive GAN at the fade-in weights |hparams| it trained
+/// with), so the grids show training progress: DIR/samples-epoch-N.png.
+/// Autoregressive samplers, which may take minutes, are left to `gmrun
+/// sample`.
 void writeEpochSamples(const Artifact &art, State &state, const std::string &dir, int64_t epoch,
                        const Split &test, const std::map<std::string, double> &hparams) {
   const EntrySpec *dec = art.manifest.entry("decode");
