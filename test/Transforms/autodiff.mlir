@@ -42,7 +42,8 @@ gm.model @m {
 // -----
 
 // Tests that an op with no gradient rule on the way to a parameter is an
-// error at that op (a mixture's log-density is not expanded yet).
+// error at that op (gm.log_prob has none: gm-expand-objectives rewrites it
+// into primitives before autodiff runs in gmc's pipeline).
 
 gm.model @e {
   gm.data @x : tensor<?x2xf32> real

@@ -44,7 +44,10 @@ gm.model @m {
 // -----
 
 // Tests that a KL with no closed form becomes log q(z) - log p(z) at its
-// sample, and that a mixture log-density, which has no expansion, stays.
+// sample, and that a mixture's log-density becomes, with x broadcast over
+// the components (B, K, D), each component's log-density summed over D
+// plus the log-weights, t (B, K), and its log-sum-exp written as sum_k
+// softmax(t)_k (t_k - log_softmax(t)_k).
 
 gm.model @mc {
   gm.data @x : tensor<?x2xf32> real
@@ -67,8 +70,19 @@ gm.model @mc {
 // CHECK: %[[LQ:.*]] = gm.sum
 // CHECK: %[[LP:.*]] = gm.sum
 // CHECK: %[[KL:.*]] = gm.sub %[[LQ]], %[[LP]] : tensor<?xf32>
-// CHECK: gm.mixture_normal
-// CHECK: gm.log_prob
+// CHECK: %[[XR:.*]] = gm.reshape %{{.*}} : tensor<?x2xf32> -> tensor<?x1x2xf32>
+// CHECK: %[[XK:.*]] = gm.broadcast %[[XR]][%{{.*}}] : tensor<?x1x2xf32> -> tensor<?x3x2xf32>
+// CHECK: gm.sub %[[XK]], %{{.*}} : tensor<?x3x2xf32>
+// CHECK: %[[COMP:.*]] = gm.sum %{{.*}} {axes = array<i64: 2>} : tensor<?x3x2xf32> -> tensor<?x3xf32>
+// CHECK: %[[LW:.*]] = gm.log_softmax %{{.*}} {axis = 1 : i64} : tensor<?x3xf32>
+// CHECK: %[[T:.*]] = gm.add %[[COMP]], %[[LW]] : tensor<?x3xf32>
+// CHECK: %[[LS:.*]] = gm.log_softmax %[[T]] {axis = 1 : i64} : tensor<?x3xf32>
+// CHECK: %[[P:.*]] = gm.exp %[[LS]]
+// CHECK: %[[LSE:.*]] = gm.sub %[[T]], %[[LS]]
+// CHECK: %[[W:.*]] = gm.mul %[[P]], %[[LSE]]
+// CHECK: %[[LM:.*]] = gm.sum %[[W]] {axes = array<i64: 1>} : tensor<?x3xf32> -> tensor<?xf32>
+// CHECK: gm.add %[[KL]], %[[LM]]
+// CHECK-NOT: gm.log_prob
 
 // -----
 

@@ -5,9 +5,7 @@
 // evaluator computes for the ops themselves. Runs after gm-build-losses.
 // In a training loss, an importance-weighted bound is first unrolled into
 // its k draws (a loop has no gradient rule); evaluations keep the loop, whose
-// k is a run-time argument. A mixture's log-density has no expansion yet:
-// those ops stay, and autodiff reports them if a gradient has to pass
-// through.
+// k is a run-time argument.
 //
 //===----------------------------------------------------------------------===//
 
@@ -45,7 +43,7 @@ struct Expander : GMBuilder {
   }
 
   /// Per-example log-density of |x| under the distribution |dist|, or null
-  /// when there is no expansion (mixtures).
+  /// when there is no expansion.
   Value logProb(Value dist, Value x) {
     Operation *def = dist.getDefiningOp();
     if (auto n = dyn_cast_or_null<NormalOp>(def)) {
@@ -67,7 +65,27 @@ struct Expander : GMBuilder {
     if (auto u = dyn_cast_or_null<UniformOp>(def))
       // -log(high - low), on the support (samples never leave it).
       return sumExample(neg(log(sub(u.getHigh(), u.getLow()))));
+    if (auto m = dyn_cast_or_null<MixtureNormalOp>(def))
+      return mixtureNormal(m, x);
     return {};
+  }
+
+  /// log sum_k pi_k N(x; mu_k, diag(exp(logvar_k))), pi = softmax(logits):
+  /// with x (B, D), logits (B, K), means and logvars (B, K, D),
+  ///   t_k = log pi_k + sum_d -(x_d - mu_kd)^2 / (2 var_kd)
+  ///         - logvar_kd / 2 - log(2 pi) / 2,                    (B, K)
+  /// then the log-sum-exp over k as sum_k softmax(t)_k (t_k - ls_k), ls =
+  /// log_softmax(t): every t_k - ls_k is the log-sum-exp, and the weights
+  /// keep the rounding of components far from x (t_k hugely negative) out.
+  Value mixtureNormal(MixtureNormalOp m, Value x) {
+    Value mu = m.getMeans(), lv = m.getLogvars();
+    Value xk = expand(x, {1}, mu); // (B, D) -> (B, K, D)
+    Value d = sub(xk, mu);
+    Value quad = div(mul(d, d), scale(exp(lv), 2.0));
+    Value perDim = sub(neg(add(quad, scale(lv, 0.5))), fill(0.5 * kLog2Pi, lv));
+    Value t = add(sum(perDim, {2}), logSoftmaxLast(m.getLogits()));
+    Value ls = logSoftmaxLast(t);
+    return sum(mul(exp(ls), sub(t, ls)), {1});
   }
 
   /// log P(x) per value of a discretised logistic on the grid k / (L - 1),
@@ -195,7 +213,7 @@ struct ExpandObjectives
                      e.scale(kl, elbo.getBeta().convertToDouble()));
       }
       if (!repl)
-        continue; // no expansion (a mixture): left for autodiff to report
+        continue; // no expansion: left for autodiff to report
       op->getResult(0).replaceAllUsesWith(repl);
       op->erase();
     }
@@ -212,7 +230,7 @@ struct ExpandObjectives
       Value lp = e.logProb(iw.getP(), z);
       Value lq = lp ? e.logProb(iw.getQ(), z) : Value();
       if (!lq)
-        return; // a mixture: no expansion
+        return; // no expansion
       yield->setOperand(0, e.sub(e.add(yield->getOperand(0), lp), lq));
       iw.setLogWeight(true);
     });
