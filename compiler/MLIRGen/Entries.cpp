@@ -1,9 +1,9 @@
 //===- Entries.cpp - the inference entries, derived by rule ---------------===//
 //
-// encode, decode, generate, sample, classify and features are what gmrun
-// runs to encode, decode, sample, traverse, score and measure sample
-// quality. Each is derived from the declarations by one rule, decided on the
-// syntax tree before anything is built:
+// encode, decode, generate, sample, classify, features, translate and
+// prior are what gmrun runs to encode, decode, sample, traverse, translate,
+// score and measure sample quality. Each is derived from the declarations
+// by one rule, decided on the syntax tree before anything is built:
 //
 //   @encode.<z>    posterior q(z | c...) with every c a data input and a
 //                  distribution that has a mean (normal, normal_logvar,
@@ -38,6 +38,9 @@
 //                  Or an objective bce_logits/mse/l1(P, x) whose prediction
 //                  P reads image data x only: the reconstruction,
 //                  @translate.<x>.<x> (an autoencoder).
+//   @prior.<z>     an unconditioned prior p(z) with a shape, of a latent
+//                  that has an @encode.<z>: log p(z) at given z, what the
+//                  codes are held against.
 //   @generate.<z>  minimax whose value is gan(D(real...), D(fake, ...)),
 //                  or else whose value or player losses call a
 //                  discriminator net D(fake, ...), where fake (through the
@@ -389,6 +392,29 @@ LogicalResult MLIRGenImpl::genInference() {
     });
     if (!fn)
       return mlir::failure();
+  }
+
+  // prior: log p(z) at values of a latent that has an encoder and an
+  // unconditioned prior of known shape, so a host can hold the codes the
+  // encoder computes against the density they should follow (gmrun encode
+  // draws an adversarial autoencoder's codes over its mixture prior).
+  for (const ::gm::DistDecl &d : ast.dists) {
+    const std::string &z = d.var.text;
+    if (d.role != Role::Prior || !d.conds.empty() || !d.dims || !taken("encode." + z) ||
+        taken("prior." + z))
+      continue;
+    FuncOp fn = genInferenceFn("prior." + z, FuncRole::prior, z, d.loc, "this prior",
+                               [&](FnCtx &fn) -> Value {
+      Location at = loc(d.loc);
+      Value arg = fn.entry->insertArgument(0u, batchedType(*d.dims), at);
+      fn.batchSize = builder.create<BatchSizeOp>(at, arg);
+      Val p = genDistDecl(d, fn, {}, true);
+      return p ? builder.create<LogProbOp>(at, batchedType({}), p.value, arg).getResult()
+               : Value();
+    });
+    if (!fn)
+      return mlir::failure();
+    fn.setStandardPrior(isStandardNormal(d));
   }
 
   // A name an assignment of game |m| binds (`fake_src, fake_cls = D(fake)`)

@@ -199,7 +199,8 @@ Status writeLinePlots(const std::string &path, const std::string &xLabel,
 
 Status writeScatter(const std::string &path, const std::string &title,
                     const std::vector<float> &xy, const std::vector<int> &cls,
-                    const std::vector<std::string> &names) {
+                    const std::vector<std::string> &names, const LogDensity &background,
+                    const std::string &backgroundName) {
   if (xy.size() != 2 * cls.size() || cls.empty())
     return Status::error("no points to plot in '" + path + "'");
   const int64_t side = 560, left = 60, top = 36, legendW = 150, bottom = 30;
@@ -209,6 +210,52 @@ Status writeScatter(const std::string &path, const std::string &title,
     xs.push_back(xy[2 * i]), ys.push_back(xy[2 * i + 1]);
   auto [x0, x1] = range(xs);
   auto [y0, y1] = range(ys);
+  // |cells| x |cells| centres of the box [ax0, ax1] x [ay0, ay1], row by
+  // row from the top, and the density there relative to its largest.
+  auto shade = [&](double ax0, double ax1, double ay0, double ay1, int64_t cells) {
+    std::vector<float> at;
+    for (int64_t r = 0; r < cells; ++r)
+      for (int64_t c = 0; c < cells; ++c) {
+        at.push_back((float)(ax0 + (c + 0.5) * (ax1 - ax0) / cells));
+        at.push_back((float)(ay1 - (r + 0.5) * (ay1 - ay0) / cells));
+      }
+    std::vector<float> logp = background(at);
+    float peak = -INFINITY;
+    for (float v : logp)
+      peak = std::isfinite(v) ? std::max(peak, v) : peak;
+    // One value per cell, whatever |background| returned.
+    std::vector<double> rel((size_t)(cells * cells), 0.0);
+    for (size_t i = 0; i < logp.size() && i < rel.size(); ++i)
+      rel[i] = std::isfinite(logp[i]) && std::isfinite(peak) ? std::exp(logp[i] - peak) : 0.0;
+    return rel;
+  };
+  if (background) {
+    // Widen the box to where the density is above 1% of its peak, looked
+    // for over three times the points' box: the prior's modes show even
+    // where no code has reached them yet.
+    double wx = x1 - x0, wy = y1 - y0;
+    const int64_t coarse = 60;
+    std::vector<double> rel = shade(x0 - wx, x1 + wx, y0 - wy, y1 + wy, coarse);
+    for (int64_t r = 0; r < coarse; ++r)
+      for (int64_t c = 0; c < coarse; ++c)
+        if (rel[(size_t)(r * coarse + c)] >= 0.01) {
+          double cx = x0 - wx + (c + 0.5) * 3 * wx / coarse;
+          double cy = y1 + wy - (r + 0.5) * 3 * wy / coarse;
+          x0 = std::min(x0, cx), x1 = std::max(x1, cx);
+          y0 = std::min(y0, cy), y1 = std::max(y1, cy);
+        }
+    // Cells of 4 pixels, white where the density is low, slate where it
+    // peaks; the square root shows the low modes.
+    const int64_t cell = 4, cells = (side - 2) / cell;
+    rel = shade(x0, x0 + (x1 - x0) * cells * cell / (side - 2), y1 - (y1 - y0) * cells * cell /
+                (side - 2), y1, cells);
+    for (int64_t r = 0; r < cells; ++r)
+      for (int64_t c = 0; c < cells; ++c) {
+        double t = std::sqrt(rel[(size_t)(r * cells + c)]);
+        auto mix = [&](int v) { return (uint8_t)std::lround(255 - t * (255 - v)); };
+        cv.square(left + c * cell, top + r * cell, cell, RGB{mix(150), mix(160), mix(185)});
+      }
+  }
   cv.text(left, 10, title, kBlack, 2);
   for (int q = 0; q <= 4; ++q) {
     cv.line(left, top + side * q / 4, left + side, top + side * q / 4, kGrid);
@@ -233,6 +280,11 @@ Status writeScatter(const std::string &path, const std::string &title,
     int64_t y = top + 8 + (int64_t)k * 18;
     cv.square(left + side + 14, y, 9, kPalette[k % 10]);
     cv.text(left + side + 28, y + 1, names[k], kBlack);
+  }
+  if (background) {
+    int64_t y = top + 8 + (int64_t)names.size() * 18 + 8;
+    cv.square(left + side + 14, y, 9, RGB{150, 160, 185});
+    cv.text(left + side + 28, y + 1, backgroundName, kBlack);
   }
   return cv.write(path);
 }

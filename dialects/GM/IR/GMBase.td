@@ -123,7 +123,8 @@ def GM_FuncRole : I32EnumAttr<"FuncRole", "what a derived gm.func is for", [
     I32EnumAttrCase<"encode", 4>, I32EnumAttrCase<"decode", 5>,
     I32EnumAttrCase<"generate", 6>, I32EnumAttrCase<"score", 7>,
     I32EnumAttrCase<"sample", 8>, I32EnumAttrCase<"classify", 9>,
-    I32EnumAttrCase<"features", 10>, I32EnumAttrCase<"translate", 11>]> {
+    I32EnumAttrCase<"features", 10>, I32EnumAttrCase<"translate", 11>,
+    I32EnumAttrCase<"prior", 12>]> {
   let cppNamespace = "::mlir::gm";
   let genSpecializedAttr = 0;
 }
@@ -157,8 +158,9 @@ def GM_FuncRoleAttr : EnumAttr<GM_Dialect, GM_FuncRole, "role"> {
     `loss` and `gradient` are intermediate (gm-build-losses, gm-autodiff);
     `train`, `eval`, `score`, `encode`, `decode`, `generate`, `sample`,
     `classify` (a classifier's logits), `features` (the activations its
-    last layer reads) and `translate` (an image-to-image generator, one
-    data domain to another) are the artifact's entry points.
+    last layer reads), `translate` (an image-to-image generator, one
+    data domain to another) and `prior` (a latent's prior log-density at
+    given values) are the artifact's entry points.
   }];
   let assemblyFormat = "`<` $value `>`";
 }

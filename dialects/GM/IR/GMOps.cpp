@@ -229,8 +229,8 @@ LogicalResult FuncOp::verify() {
                                 "\"uniform_categorical\"";
     }
   }
-  bool takesLatent =
-      role == FuncRole::decode || role == FuncRole::generate || role == FuncRole::sample;
+  bool takesLatent = role == FuncRole::decode || role == FuncRole::generate ||
+                     role == FuncRole::sample || role == FuncRole::prior;
   // Data first; then a training step's run-time scalars, or the latent
   // value a decoder maps and a generator's codes.
   size_t extra = (takesLatent ? 1 : getRuntimeArgNames().size()) +
@@ -302,6 +302,14 @@ LogicalResult FuncOp::verify() {
         !isBatched(rt(type.getResult(0))))
       return emitOpError() << "with role translate expects one data input and one batched "
                               "result";
+    break;
+  case FuncRole::prior:
+    if (failed(need(getLatent().has_value(), "latent")))
+      return failure();
+    if (type.getNumResults() != 1 ||
+        type.getResult(0) != RankedTensorType::get({ShapedType::kDynamic}, scalar.getElementType()))
+      return emitOpError() << "with role prior expects one tensor<?xf32> result, log p(z) per "
+                              "example";
     break;
   case FuncRole::encode:
   case FuncRole::decode:

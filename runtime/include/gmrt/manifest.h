@@ -243,7 +243,7 @@ struct Manifest {
 /// The values "kind", "init" and the input kinds may take.
 inline const std::initializer_list<const char *> kEntryKinds = {
     "train", "eval", "score", "encode", "decode", "sample", "classify", "features",
-    "translate"};
+    "translate", "prior"};
 inline const std::initializer_list<const char *> kInitKinds = {
     "zeros", "ones", "normal", "uniform", "glorot_uniform", "kaiming_uniform"};
 inline const std::initializer_list<const char *> kDataKinds = {"real", "label", "tokens"};

@@ -11,6 +11,7 @@
 
 #include "runtime/include/gmrt/status.h"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,11 +30,20 @@ struct Series {
 Status writeLinePlots(const std::string &path, const std::string &xLabel,
                       const std::vector<Series> &series);
 
+/// A log-density, evaluated at points (x0, y0, x1, y1, ...): one value
+/// per point.
+using LogDensity = std::function<std::vector<float>(const std::vector<float> &xy)>;
+
 /// Points (xy: x0, y0, x1, y1, ...) coloured by class (|cls| in
-/// [0, names.size())), with |title| above and a legend of |names|.
+/// [0, names.size())), with |title| above and a legend of |names|. With
+/// |background|, the plot is shaded by that density (darker where it is
+/// higher), named |backgroundName| in the legend, and its range widens to
+/// take in where the density has mass: the codes an encoder computes, drawn
+/// over the prior they should follow.
 Status writeScatter(const std::string &path, const std::string &title,
                     const std::vector<float> &xy, const std::vector<int> &cls,
-                    const std::vector<std::string> &names);
+                    const std::vector<std::string> &names, const LogDensity &background = {},
+                    const std::string &backgroundName = "");
 
 } // namespace gmrt
 

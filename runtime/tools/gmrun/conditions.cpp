@@ -3,7 +3,8 @@
 // A generator's inputs besides its latent: codes with a prior gmrun draws
 // (InfoGAN's category), labels and captions (text-to-image). A user fixes
 // them with --code, --label and --caption; left unset, they vary by class in
-// equal blocks, so a grid shows one class per row.
+// equal blocks, so a grid shows one class per row. --sweep runs a continuous
+// code along each row instead, as InfoGAN's paper draws its style codes.
 //
 //===----------------------------------------------------------------------===//
 
@@ -86,6 +87,26 @@ Conditions conditionsOf(const Args &a) {
     c.label = parseLabel(a.get("label", ""));
   if (a.values.count("caption"))
     c.caption = a.get("caption", "");
+  // --sweep NAME or NAME.D: dimension D (default 0) of a normal code.
+  if (a.values.count("sweep")) {
+    std::string s = a.get("sweep", "");
+    size_t dot = s.rfind('.');
+    c.sweep = s.substr(0, dot);
+    if (dot != std::string::npos) {
+      char *end = nullptr;
+      long d = std::strtol(s.c_str() + dot + 1, &end, 10);
+      if (end == s.c_str() + dot + 1 || *end != '\0' || d < 0)
+        die("--sweep '" + s + "' is not NAME or NAME.DIMENSION (--sweep s, --sweep s.1)");
+      c.sweepDim = d;
+    }
+    if (c.sweep.empty())
+      die("--sweep '" + s + "' names no code (--sweep s, --sweep s.1)");
+    c.range = realOption(a, "range", 2.0);
+    c.columns = intOption(a, "columns", 9, 2);
+    if (c.codes.count(c.sweep))
+      die("--sweep " + c.sweep + " and --code " + c.sweep + "=...: a code is swept or fixed, "
+          "not both");
+  }
   return c;
 }
 
@@ -137,6 +158,19 @@ void fillConditions(const Artifact &art, const EntrySpec &dec, int64_t n, uint64
     if (int i = dec.find(InputSpec::Kind::Tensor, name);
         i < 0 || (dec.kind != "translate" && i == dec.find(InputSpec::Kind::Tensor)))
       die("--code " + name + ": '" + dec.name + "' takes no code '" + name + "'");
+  // The images along a row: a class block, or the sweep's columns.
+  int64_t row = c.sweep.empty() ? block : c.columns;
+  if (!c.sweep.empty()) {
+    int i = dec.find(InputSpec::Kind::Tensor, c.sweep);
+    if (i < 0 || i == dec.find(InputSpec::Kind::Tensor) ||
+        dec.inputs[i].prior != std::optional<std::string>("standard_normal"))
+      die("--sweep " + c.sweep + ": '" + dec.name + "' takes no continuous code '" + c.sweep +
+          "' (a latent with a normal(0, 1) prior besides its first)");
+    if (c.sweepDim >= widthOf(dec.inputs[i]))
+      die("--sweep " + c.sweep + "." + std::to_string(c.sweepDim) + ": '" + c.sweep + "' has " +
+          std::to_string(widthOf(dec.inputs[i])) + " dimensions, 0 to " +
+          std::to_string(widthOf(dec.inputs[i]) - 1));
+  }
   // A translation takes no latent: its codes come first.
   bool latent = dec.kind != "translate";
   uint64_t stream = 0;
@@ -162,12 +196,21 @@ void fillConditions(const Artifact &art, const EntrySpec &dec, int64_t n, uint64
           v[r * w + (fixed != c.codes.end() ? (int64_t)fixed->second : classOf(r) % w)] = 1.0f;
       } else if (!latent && fixed != c.codes.end()) {
         std::fill(v.begin(), v.end(), (float)fixed->second);
+      } else if (!latent && in.name == c.sweep) {
+        // The swept dimension runs from -range to range along the row;
+        // the code's other dimensions stay at the prior's mean, 0.
+        for (int64_t r = 0; r < n; ++r)
+          v[r * w + c.sweepDim] =
+              (float)(-c.range + 2 * c.range * (double)(r % row) / (double)(row - 1));
       } else {
         // The latent (stream 0, as before codes existed) and each normal
-        // code draw from their own streams.
+        // code draw from their own streams; under a sweep, one draw per
+        // row, so the swept code is all that changes along it.
         uint64_t key = keyFor(seed, kSample, stream++);
-        for (size_t j = 0; j < v.size(); ++j)
-          v[j] = (float)gmrt_normal(key, 0, j);
+        for (size_t j = 0; j < v.size(); ++j) {
+          int64_t r = (int64_t)j / w;
+          v[j] = (float)gmrt_normal(key, 0, c.sweep.empty() ? j : (r / row) * w + j % w);
+        }
       }
       latent = false;
     } else if (in.kind == InputSpec::Kind::Data) {

@@ -270,8 +270,15 @@ struct Conditions {
   const Split *test = nullptr;
   /// Hyper-parameters to set (a progressive schedule's fade-in weights).
   std::map<std::string, double> hparams;
+  /// A continuous code swept along each row (`--sweep s.1`): dimension
+  /// |sweepDim| of code |sweep| goes from -|range| to |range| over
+  /// |columns| images, every other input fixed along the row.
+  std::string sweep;
+  int64_t sweepDim = 0;
+  double range = 2;
+  int64_t columns = 9;
 };
-/// The --code, --label and --caption options; dies naming a bad one.
+/// The --code, --label, --caption and --sweep options; dies naming a bad one.
 Conditions conditionsOf(const Args &a);
 /// How many classes the images of generator |dec| vary by under |c| (0
 /// when none); |by| (optional) is what sets them: "code NAME" (learned

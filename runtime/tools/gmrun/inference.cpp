@@ -189,16 +189,28 @@ int sampleCommand(const Args &a, const Artifact &art) {
   Conditions conditions = conditionsOf(a);
   // A generator that varies by class shows one class a row, 8 images each.
   int64_t classes = a.flags.count("reconstruct") ? 0 : classRows(art, dec, conditions);
-  int64_t n = intOption(a, "n", classes ? 8 * classes : 64);
+  bool sweep = !conditions.sweep.empty();
+  int64_t n = intOption(a, "n", sweep ? conditions.columns * (classes ? classes : 8)
+                                 : classes ? 8 * classes : 64);
   uint64_t seed = (uint64_t)intOption(a, "seed", 1, 0);
   std::string out = a.get("out", "samples.png");
   int64_t xw = numel(Shape(dec.outputs[0].begin() + 1, dec.outputs[0].end()));
   bool npyOut = hasSuffix(out, ".npy");
   // Only a grid needs square images: .npy takes any shape.
   auto [h, w] = npyOut ? std::pair<int64_t, int64_t>{1, xw} : imageSize(xw);
-  int64_t columns = classes ? (n + classes - 1) / classes : (int64_t)std::ceil(std::sqrt((double)n));
+  int64_t columns = sweep     ? conditions.columns
+                    : classes ? (n + classes - 1) / classes
+                              : (int64_t)std::ceil(std::sqrt((double)n));
+  if (sweep && classes && n != columns * classes)
+    die("--sweep with --n " + std::to_string(n) + ": a sweep of " + std::to_string(columns) +
+        " columns over " + std::to_string(classes) + " classes takes --n " +
+        std::to_string(columns * classes));
   if (classes && !npyOut)
     std::fprintf(stderr, "gmrun: one row per class, 0 to %" PRId64 "\n", classes - 1);
+  if (sweep && !npyOut)
+    std::fprintf(stderr, "gmrun: columns sweep %s[%" PRId64 "] from %g to %g\n",
+                 conditions.sweep.c_str(), conditions.sweepDim, -conditions.range,
+                 conditions.range);
   std::vector<float> images;
   double generateSeconds = 0;
   if (a.flags.count("reconstruct")) {
@@ -300,10 +312,26 @@ int encodeCommand(const Args &a, const Artifact &art) {
           "' has no labels; write FILE.npy instead");
     std::vector<int> cls(data.labels.begin(), data.labels.end());
     std::vector<std::string> names(kClassNames, kClassNames + 10);
+    // Over the latent's prior density, when the model has @prior.<z>.
+    std::string z = enc.name.substr(enc.name.find('.') + 1);
+    const EntrySpec *prior = art.manifest.entry("prior", "prior." + z);
+    gmrt::LogDensity density;
+    if (prior)
+      density = [&](const std::vector<float> &xy) {
+        std::vector<float> logp;
+        int64_t points = (int64_t)xy.size() / 2;
+        for (int64_t first = 0; first < points; first += 1000) {
+          int64_t m = std::min<int64_t>(1000, points - first);
+          std::vector<float> part(xy.begin() + 2 * first, xy.begin() + 2 * (first + m));
+          std::vector<float> v = decode(art, state, *prior, std::move(part), m);
+          logp.insert(logp.end(), v.begin(), v.end());
+        }
+        return logp;
+      };
     check(gmrt::writeScatter(path, "latent means of the " + split + " set", out.data, cls,
-                             names));
-    std::fprintf(stderr, "gmrun: drew the %" PRId64 " 2-D latent means in %s\n",
-                 out.shape[0], path.c_str());
+                             names, density, "prior p(" + z + ")"));
+    std::fprintf(stderr, "gmrun: drew the %" PRId64 " 2-D latent means in %s%s\n",
+                 out.shape[0], path.c_str(), prior ? ", over the prior's density" : "");
     return 0;
   }
   check(writeNpy(path, out));

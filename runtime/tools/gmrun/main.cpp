@@ -113,7 +113,10 @@ options (defaults in brackets):
             index or a class name), --caption "a dark ankle boot"; each left
             unset varies by class, one row per class [n: 8 per class];
             --hparam NAME=X (a progressive GAN's alpha.28=0: the stage
-            before 28x28) (also fid's options)
+            before 28x28) (also fid's options); --sweep NAME[.D] runs
+            dimension D [0] of a continuous code (InfoGAN's style) from
+            -R to R (--range R [2]) along each row of --columns C [9],
+            everything else fixed along the row
   traverse: --index I [0], --range R [3], --columns C [9], --out FILE.png
   fid:      --classifier FILE.gmx, --classifier-checkpoint FILE (models/classifier),
             --checkpoint FILE and --n N [10000] to sample the artifact, or
@@ -134,7 +137,7 @@ Args parseArgs(int argc, char **argv) {
       "seed", "data", "threads", "checkpoint", "epochs", "steps", "out", "batch", "lr",
       "hparam", "checkpoint-every", "k", "n", "index", "range", "columns", "split", "entry", "from",
       "print-param", "input", "objective", "classes", "class", "classifier",
-      "classifier-checkpoint", "samples", "code", "label", "caption"};
+      "classifier-checkpoint", "samples", "code", "label", "caption", "sweep"};
   static const std::set<std::string> boolean = {"resume", "reconstruct", "quiet",
                                                 "keep-denormals", "check-numerics"};
   Args a;

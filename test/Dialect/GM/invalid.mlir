@@ -1076,3 +1076,26 @@ func.func @f(%x: tensor<?x1x28x28xf32>, %w: tensor<64x1x4x4xf32>) -> tensor<?x64
   %y = gm.host_conv2d %x, %w {kind = 0 : i32, padding = array<i64: 1, 1>, stride = array<i64: 2, 2>} : (tensor<?x1x28x28xf32>, tensor<64x1x4x4xf32>) -> tensor<?x64x16x16xf32>
   return %y : tensor<?x64x16x16xf32>
 }
+
+// -----
+
+// Tests that a prior's log-density names its latent and returns one value
+// per example.
+gm.model @m {
+  // expected-error @+1 {{with role prior expects 'latent'}}
+  gm.func @f(%z: tensor<?x2xf32>, %k: !gm.key) -> tensor<?xf32> attributes {role = #gm.role<prior>, inputs = []} {
+    %c = gm.constant dense<0.0> : tensor<f32>
+    %n = gm.batch_size %z : tensor<?x2xf32>
+    %b = gm.broadcast %c [%n] : tensor<f32> -> tensor<?xf32>
+    gm.return %b : tensor<?xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  // expected-error @+1 {{with role prior expects one tensor<?xf32> result, log p(z) per example}}
+  gm.func @f(%z: tensor<?x2xf32>, %k: !gm.key) -> tensor<?x2xf32> attributes {role = #gm.role<prior>, latent = "z", inputs = []} {
+    gm.return %z : tensor<?x2xf32>
+  }
+}
