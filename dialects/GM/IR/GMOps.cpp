@@ -213,6 +213,12 @@ LogicalResult FuncOp::verify() {
   };
   FunctionType type = getFunctionType();
   auto scalar = RankedTensorType::get({}, Float32Type::get(getContext()));
+  // One tensor<?xf32> result: a value per example (a score, a log-density).
+  auto onePerExample = [&] {
+    return type.getNumResults() == 1 &&
+           type.getResult(0) == RankedTensorType::get({ShapedType::kDynamic},
+                                                      scalar.getElementType());
+  };
   if (type.getNumInputs() == 0 || !isa<KeyType>(type.getInputs().back()))
     return emitOpError() << "expects a !gm.key as its last argument";
   if (getRunningStats() && role != FuncRole::gradient)
@@ -282,8 +288,7 @@ LogicalResult FuncOp::verify() {
   case FuncRole::score:
     if (failed(need(getBound().has_value(), "bound")))
       return failure();
-    if (type.getNumResults() != 1 ||
-        type.getResult(0) != RankedTensorType::get({ShapedType::kDynamic}, scalar.getElementType()))
+    if (!onePerExample())
       return emitOpError() << "with role score expects one tensor<?xf32> result, one value per "
                               "example";
     break;
@@ -306,8 +311,7 @@ LogicalResult FuncOp::verify() {
   case FuncRole::prior:
     if (failed(need(getLatent().has_value(), "latent")))
       return failure();
-    if (type.getNumResults() != 1 ||
-        type.getResult(0) != RankedTensorType::get({ShapedType::kDynamic}, scalar.getElementType()))
+    if (!onePerExample())
       return emitOpError() << "with role prior expects one tensor<?xf32> result, log p(z) per "
                               "example";
     break;
