@@ -67,7 +67,7 @@ commands:
             features: FID, KID, Inception-score analogue, class coverage
   encode    posterior means of a data split as .npy (an adversarial
             autoencoder: its encoder's codes; FILE.png draws 2-D codes by
-            class)
+            class, over the prior's density when the model has @prior.z)
   translate test images of one domain through an image-to-image
             generator (CycleGAN): a PNG of inputs above their translations;
             a generator of several target domains (StarGAN) fills a row per
