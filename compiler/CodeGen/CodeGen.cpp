@@ -45,7 +45,10 @@
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/Passes.h"
 
+#include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/IR/LegacyPassManager.h"
+#include "llvm/Transforms/Utils/Cloning.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
@@ -57,6 +60,8 @@
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
+
+#include <thread>
 
 using namespace mlir;
 
@@ -327,19 +332,19 @@ LogicalResult addArtifactABI(ModuleOp module, const CPUTarget &target) {
   return success();
 }
 
-LogicalResult emitObject(ModuleOp module, const CPUTarget &target, llvm::raw_pwrite_stream &os,
-                         bool llvmIR, std::string &error) {
-  std::unique_ptr<llvm::TargetMachine> tm = createTargetMachine(target, error);
-  if (!tm)
-    return failure();
-  llvm::LLVMContext llvmContext;
-  std::unique_ptr<llvm::Module> llvmModule = translateModuleToLLVMIR(module, llvmContext);
+namespace {
+
+/// |module| as LLVM IR for |tm|'s target, its functions marked for full-width
+/// vectors.
+std::unique_ptr<llvm::Module> translate(ModuleOp module, llvm::TargetMachine &tm,
+                                        llvm::LLVMContext &context, std::string &error) {
+  std::unique_ptr<llvm::Module> llvmModule = translateModuleToLLVMIR(module, context);
   if (!llvmModule) {
     error = "translation to LLVM IR failed";
-    return failure();
+    return nullptr;
   }
-  llvmModule->setTargetTriple(tm->getTargetTriple().str());
-  llvmModule->setDataLayout(tm->createDataLayout());
+  llvmModule->setTargetTriple(tm.getTargetTriple().str());
+  llvmModule->setDataLayout(tm.createDataLayout());
   // LLVM's x86 cost model keeps loops to 256-bit vectors on AVX-512 CPUs
   // unless told otherwise (for the frequency drop of early AVX-512 parts).
   // gm's generated loops are long streams of arithmetic that gain from the
@@ -348,25 +353,155 @@ LogicalResult emitObject(ModuleOp module, const CPUTarget &target, llvm::raw_pwr
   for (llvm::Function &f : *llvmModule)
     if (!f.isDeclaration())
       f.addFnAttr("prefer-vector-width", "512");
-  if (llvm::Error e = makeOptimizingTransformer(3, 0, tm.get())(llvmModule.get())) {
+  return llvmModule;
+}
+
+/// O3, then the object file (or the optimised IR as text) to |os|.
+LogicalResult optimizeAndEmit(llvm::Module &llvmModule, llvm::TargetMachine &tm,
+                              llvm::raw_pwrite_stream &os, bool llvmIR, std::string &error) {
+  if (llvm::Error e = makeOptimizingTransformer(3, 0, &tm)(&llvmModule)) {
     error = llvm::toString(std::move(e));
     return failure();
   }
   if (llvmIR) {
-    llvmModule->print(os, nullptr);
+    llvmModule.print(os, nullptr);
     return success();
   }
   llvm::legacy::PassManager codegen;
-  if (tm->addPassesToEmitFile(codegen, os, nullptr, llvm::CodeGenFileType::ObjectFile)) {
+  if (tm.addPassesToEmitFile(codegen, os, nullptr, llvm::CodeGenFileType::ObjectFile)) {
     error = "the host target cannot emit object files";
     return failure();
   }
-  codegen.run(*llvmModule);
+  codegen.run(llvmModule);
   return success();
 }
 
-bool linkArtifact(const std::string &objectPath, const std::string &outPath,
-                      std::string &error) {
+/// The entry point a function belongs to: gm_entry_N calls
+/// _mlir_ciface_gm_entry_N_impl, which calls gm_entry_N_impl; all three are
+/// "gm_entry_N". Any other function is a group of its own.
+StringRef entryOf(StringRef name) {
+  name.consume_front("_mlir_ciface_");
+  name.consume_back("_impl");
+  return name;
+}
+
+/// Deals |m|'s function groups (entryOf) into at most |jobs| parts, largest
+/// first into the part with the fewest instructions so far: the parts take
+/// about equally long to optimise. Returns each group's part; empty when one
+/// part is all there is to make.
+llvm::StringMap<unsigned> partition(llvm::Module &m, unsigned jobs) {
+  llvm::StringMap<uint64_t> size;
+  for (llvm::Function &f : m)
+    if (!f.isDeclaration() && !f.hasLocalLinkage())
+      size[entryOf(f.getName())] += f.getInstructionCount() + 1;
+  // A mutable module-local global would be one variable per part.
+  bool localState = llvm::any_of(m.globals(), [](llvm::GlobalVariable &g) {
+    return g.hasLocalLinkage() && !g.isConstant();
+  });
+  llvm::StringMap<unsigned> partOf;
+  if (jobs < 2 || size.size() < 2 || localState)
+    return partOf;
+  std::vector<std::pair<uint64_t, std::string>> groups;
+  for (auto &g : size)
+    groups.push_back({g.second, g.first().str()});
+  llvm::sort(groups, [](auto &a, auto &b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  });
+  std::vector<uint64_t> load(std::min<size_t>(jobs, groups.size()), 0);
+  for (auto &[n, name] : groups) {
+    unsigned least = std::min_element(load.begin(), load.end()) - load.begin();
+    partOf[name] = least;
+    load[least] += n;
+  }
+  return partOf;
+}
+
+} // namespace
+
+LogicalResult emitObject(ModuleOp module, const CPUTarget &target, llvm::raw_pwrite_stream &os,
+                         bool llvmIR, std::string &error) {
+  std::unique_ptr<llvm::TargetMachine> tm = createTargetMachine(target, error);
+  if (!tm)
+    return failure();
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule = translate(module, *tm, llvmContext, error);
+  if (!llvmModule)
+    return failure();
+  return optimizeAndEmit(*llvmModule, *tm, os, llvmIR, error);
+}
+
+LogicalResult emitObjects(ModuleOp module, const CPUTarget &target, unsigned jobs,
+                          std::vector<std::string> &objects, std::string &error) {
+  objects.clear();
+  std::unique_ptr<llvm::TargetMachine> tm = createTargetMachine(target, error);
+  if (!tm)
+    return failure();
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> whole = translate(module, *tm, llvmContext, error);
+  if (!whole)
+    return failure();
+  llvm::StringMap<unsigned> partOf = partition(*whole, jobs);
+  if (partOf.empty()) {
+    objects.emplace_back();
+    llvm::raw_string_ostream os(objects.back());
+    llvm::buffer_ostream out(os);
+    return optimizeAndEmit(*whole, *tm, out, false, error);
+  }
+  unsigned parts = 0;
+  for (auto &p : partOf)
+    parts = std::max(parts, p.second + 1);
+  // Each part is a copy of the module that defines its own groups and
+  // declares the rest; module-local constants are copied into every part,
+  // the ABI's globals go to part 0. An LLVM context is single-threaded, so
+  // the parts cross to their threads as bitcode.
+  std::vector<llvm::SmallVector<char, 0>> bitcode(parts);
+  for (unsigned i = 0; i < parts; ++i) {
+    llvm::ValueToValueMapTy map;
+    std::unique_ptr<llvm::Module> part =
+        llvm::CloneModule(*whole, map, [&](const llvm::GlobalValue *g) {
+          if (g->hasLocalLinkage())
+            return true;
+          if (isa<llvm::Function>(g)) {
+            auto it = partOf.find(entryOf(g->getName()));
+            return it != partOf.end() && it->second == i;
+          }
+          return i == 0;
+        });
+    llvm::raw_svector_ostream os(bitcode[i]);
+    llvm::WriteBitcodeToFile(*part, os);
+  }
+  whole.reset();
+  objects.assign(parts, std::string());
+  std::vector<std::string> errors(parts);
+  std::vector<std::thread> threads;
+  for (unsigned i = 0; i < parts; ++i)
+    threads.emplace_back([&, i] {
+      llvm::LLVMContext context;
+      llvm::MemoryBufferRef buffer(StringRef(bitcode[i].data(), bitcode[i].size()), "part");
+      llvm::Expected<std::unique_ptr<llvm::Module>> m = llvm::parseBitcodeFile(buffer, context);
+      if (!m) {
+        errors[i] = llvm::toString(m.takeError());
+        return;
+      }
+      std::unique_ptr<llvm::TargetMachine> partTM = createTargetMachine(target, errors[i]);
+      if (!partTM)
+        return;
+      llvm::raw_string_ostream os(objects[i]);
+      llvm::buffer_ostream out(os);
+      (void)optimizeAndEmit(**m, *partTM, out, false, errors[i]);
+    });
+  for (std::thread &t : threads)
+    t.join();
+  for (std::string &e : errors)
+    if (!e.empty()) {
+      error = e;
+      return failure();
+    }
+  return success();
+}
+
+bool linkArtifact(const std::vector<std::string> &objectPaths, const std::string &outPath,
+                  std::string &error) {
   std::string linker;
   for (const char *name : {"ld.lld", "ld.lld-19"})
     if (auto p = llvm::sys::findProgramByName(name)) {
@@ -379,7 +514,9 @@ bool linkArtifact(const std::string &objectPath, const std::string &outPath,
   }
   std::string tmp = outPath + ".tmp";
   llvm::SmallVector<llvm::StringRef> args = {linker, "-shared", "--no-undefined-version",
-                                             "-o", tmp, objectPath};
+                                             "-o", tmp};
+  for (const std::string &object : objectPaths)
+    args.push_back(object);
   std::string message;
   int rc = llvm::sys::ExecuteAndWait(linker, args, std::nullopt, {}, 0, 0, &message);
   if (rc != 0) {

@@ -78,9 +78,18 @@ mlir::LogicalResult addArtifactABI(mlir::ModuleOp module, const CPUTarget &targe
 mlir::LogicalResult emitObject(mlir::ModuleOp module, const CPUTarget &target,
                                llvm::raw_pwrite_stream &os, bool llvmIR, std::string &error);
 
-/// Links the object file |objectPath| into the shared library |outPath|
+/// As emitObject, on up to |jobs| threads: the entry points are dealt into
+/// parts of about equal size (an entry's wrapper, C interface and body stay
+/// together), each part is optimised and compiled in its own LLVM context,
+/// and |objects| receives one object file per part, for linkArtifact. The
+/// code is the same as emitObject's except that nothing is inlined across
+/// entries (nothing is called across them either).
+mlir::LogicalResult emitObjects(mlir::ModuleOp module, const CPUTarget &target, unsigned jobs,
+                                std::vector<std::string> &objects, std::string &error);
+
+/// Links the object files |objectPaths| into the shared library |outPath|
 /// (written to a temporary and renamed). Returns false with |error| set.
-bool linkArtifact(const std::string &objectPath, const std::string &outPath,
+bool linkArtifact(const std::vector<std::string> &objectPaths, const std::string &outPath,
                   std::string &error);
 
 } // namespace gm

@@ -35,6 +35,7 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
 #include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/Threading.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "mlir/Support/FileUtilities.h"
 
@@ -105,6 +106,10 @@ static cl::opt<std::string> mcpu(
 static cl::opt<std::string> mattr(
     "mattr", cl::init(""), cl::value_desc("+a1,-a2,..."),
     cl::desc("ISA extensions to add to or remove from -mcpu's (LLVM's names)"));
+static cl::opt<unsigned> jobs(
+    "j", cl::init(0), cl::value_desc("N"),
+    cl::desc("compile the entry points to native code on N threads (default: one per "
+             "core this process may run on); the code is the same for any N"));
 static cl::opt<bool> printTarget(
     "print-target", cl::desc("print the CPU and ISA extensions -mcpu selects, and exit"));
 
@@ -356,19 +361,38 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (emitAction == EmitArtifact) {
-    llvm::SmallString<128> objPath;
-    int fd;
-    if (std::error_code ec = llvm::sys::fs::createTemporaryFile("gmc", "o", fd, objPath)) {
-      llvm::errs() << "gmc: error: cannot create a temporary file: " << ec.message() << "\n";
+    unsigned threads =
+        jobs ? jobs.getValue() : llvm::heavyweight_hardware_concurrency().compute_thread_count();
+    std::vector<std::string> objects;
+    if (mlir::failed(gm::emitObjects(*module, target, threads, objects, error))) {
+      llvm::errs() << "gmc: error: " << error << "\n";
       return 1;
     }
-    bool ok;
-    {
+    // ld.lld reads files: each object goes to a temporary, removed after.
+    std::vector<std::string> paths;
+    bool ok = true;
+    for (const std::string &object : objects) {
+      llvm::SmallString<128> path;
+      int fd;
+      if (std::error_code ec = llvm::sys::fs::createTemporaryFile("gmc", "o", fd, path)) {
+        error = "cannot create a temporary file: " + ec.message();
+        ok = false;
+        break;
+      }
+      paths.push_back(path.str().str());
       llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
-      ok = mlir::succeeded(gm::emitObject(*module, target, os, false, error));
+      os << object;
+      os.close();
+      if (os.has_error()) {
+        error = "cannot write '" + paths.back() + "': " + os.error().message();
+        os.clear_error();
+        ok = false;
+        break;
+      }
     }
-    ok = ok && gm::linkArtifact(objPath.str().str(), outputFilename, error);
-    llvm::sys::fs::remove(objPath);
+    ok = ok && gm::linkArtifact(paths, outputFilename, error);
+    for (const std::string &path : paths)
+      llvm::sys::fs::remove(path);
     if (!ok) {
       llvm::errs() << "gmc: error: " << error << "\n";
       return 1;
