@@ -328,6 +328,16 @@ LogicalResult addArtifactABI(ModuleOp module, const CPUTarget &target) {
     b.create<LLVM::CallOp>(loc, impl, args);
     b.create<LLVM::ReturnOp>(loc, ValueRange{});
   }
+  // Scratch memory comes from the host (gmrt_alloc/gmrt_free, abi.h), which
+  // keeps freed blocks for the next step instead of returning them to the
+  // system: MLIR's memref lowering calls malloc and free.
+  for (auto [from, to] : {std::pair<StringRef, StringRef>{"malloc", "gmrt_alloc"},
+                          std::pair<StringRef, StringRef>{"free", "gmrt_free"}})
+    if (auto fn = module.lookupSymbol<LLVM::LLVMFuncOp>(from)) {
+      if (failed(SymbolTable::replaceAllSymbolUses(fn, b.getStringAttr(to), module)))
+        return module.emitError() << "cannot redirect " << from << " to " << to;
+      fn.setSymName(to);
+    }
   module->removeAttr("gm.manifest");
   return success();
 }

@@ -18,11 +18,13 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/include/gmrt/abi.h"
 #include "runtime/include/gmrt/artifact.h"
 #include "runtime/include/gmrt/data.h"
 #include "runtime/include/gmrt/io.h"
 #include "runtime/include/gmrt/png.h"
 #include "runtime/include/gmrt/safetensors.h"
+#include "runtime/include/gmrt/scratch.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -47,7 +49,7 @@ static void printShape(const std::vector<int64_t> &shape) {
 static int usage() {
   std::fprintf(stderr, "usage: gmrt-test idx|fashion|ckpt-roundtrip|ckpt-read|"
                        "npy-roundtrip|npy-read|manifest|png|fashion-png|captions|"
-                       "parse-caption ARGS...\n");
+                       "parse-caption|scratch ARGS...\n");
   return 2;
 }
 
@@ -249,6 +251,38 @@ int main(int argc, char **argv) {
       return fail(s);
     std::printf("wrote %s\n", path.c_str());
     return 0;
+  }
+  // The scratch cache (gmrt/scratch.h): "reuse" frees and reallocates
+  // blocks of one size and prints the counters; "double-free" and "foreign"
+  // free what is not a live block, which must stop the program.
+  if (cmd == "scratch") {
+    if (path == "reuse") {
+      void *a = gmrt_alloc(1000), *b = gmrt_alloc(1000);
+      gmrt_free(a);
+      void *c = gmrt_alloc(990); // same 64-byte class: a's block again
+      gmrt_free(b);
+      gmrt_free(c);
+      gmrt::ScratchStats s = gmrt::scratchStats();
+      std::printf("same block %d, aligned %d, allocs %llu, system %llu, in use %llu, peak %llu, "
+                  "held %llu\n",
+                  a == c, (int)((uintptr_t)a % 64 == 0), (unsigned long long)s.allocs,
+                  (unsigned long long)s.systemAllocs, (unsigned long long)s.inUse,
+                  (unsigned long long)s.peak, (unsigned long long)s.held);
+      gmrt::trimScratch();
+      std::printf("held after trim %llu\n", (unsigned long long)gmrt::scratchStats().held);
+      return 0;
+    }
+    if (path == "double-free") {
+      void *a = gmrt_alloc(100);
+      gmrt_free(a);
+      gmrt_free(a);
+      return 0;
+    }
+    if (path == "foreign") {
+      static char buffer[256] = {};
+      gmrt_free(buffer + 128);
+      return 0;
+    }
   }
   return usage();
 }

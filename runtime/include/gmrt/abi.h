@@ -13,6 +13,10 @@
  *   void gmrt_sgemm(...)   row-major C = op(A) op(B) + beta C (below)
  *   void _mlir_ciface_gmrt_conv2d(...)
  *                          one direction of a 2-D convolution (below)
+ *   void *gmrt_alloc(uint64_t size), void gmrt_free(void *)
+ *                          every scratch buffer an entry allocates and frees
+ *                          (malloc's contract; gmrun caches freed blocks by
+ *                          size, gmrt/scratch.h)
  *   void memrefCopy(...)   MLIR's copy between strided views (its C runner
  *                          utilities' signature)
  *   void _mlir_ciface_gmrt_check_finite(int32_t site, unranked memref *)
@@ -50,8 +54,8 @@
  * artifact needing an extension its CPU lacks.
  *
  * Any change to the above, the manifest's layout included, bumps
- * GM_ABI_VERSION; a host refuses artifacts of another version. (Version 4:
- * gmrt_conv2d; 3: the manifest became JSON; 2 added its target record.)
+ * GM_ABI_VERSION; a host refuses artifacts of another version. (Version 5:
+ * gmrt_alloc and gmrt_free instead of malloc and free; 4: gmrt_conv2d; 3: the manifest became JSON; 2 added its target record.)
  *
  *===----------------------------------------------------------------------===*/
 
@@ -60,7 +64,7 @@
 
 #include <stdint.h>
 
-#define GM_ABI_VERSION 4
+#define GM_ABI_VERSION 5
 #define GM_ARTIFACT_MAGIC "gm-artifact"
 #define GM_MAX_RANK 8
 
@@ -112,6 +116,10 @@ void gmrt_sgemm(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t 
 #define GM_CONV_BACKWARD_WEIGHTS 2
 void _mlir_ciface_gmrt_conv2d(int32_t kind, int64_t stride_h, int64_t stride_w, int64_t pad_top,
                               int64_t pad_left, gm_memref *a, gm_memref *b, gm_memref *out);
+/* Provided by the host. An entry's scratch memory, with malloc's and free's
+ * contract (at least 16-byte aligned; NULL when out of memory). */
+void *gmrt_alloc(uint64_t size);
+void gmrt_free(void *p);
 
 #ifdef __cplusplus
 } /* extern "C" */

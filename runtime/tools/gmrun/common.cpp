@@ -269,7 +269,9 @@ Status saveCheckpoint(const std::string &path, const Artifact &art, const State 
                  {"step", std::to_string(p.step)},
                  {"epoch", std::to_string(p.epoch)},
                  {"batch_in_epoch", std::to_string(p.batchInEpoch)},
-                 {"epoch_train_seconds", hexDouble(p.trainSeconds)}};
+                 {"epoch_train_seconds", hexDouble(p.trainSeconds)},
+                 {"train_examples", std::to_string(p.examples)},
+                 {"batch", std::to_string(p.batch)}};
   for (size_t i = 0; i < p.lossSum.size(); ++i) {
     ck.metadata["epoch_loss_sum_" + std::to_string(i)] = hexDouble(p.lossSum[i]);
     ck.metadata["epoch_loss_count_" + std::to_string(i)] = std::to_string(p.lossCount[i]);
@@ -318,6 +320,8 @@ Status loadCheckpoint(const std::string &path, const Artifact &art, State &state
       p->lossCount[i] = std::atoll(meta(("epoch_loss_count_" + std::to_string(i)).c_str()).c_str());
     }
     p->trainSeconds = std::strtod(meta("epoch_train_seconds").c_str(), nullptr);
+    p->examples = std::atoll(meta("train_examples").c_str());
+    p->batch = std::atoll(meta("batch").c_str());
   }
   return Status();
 }

@@ -210,6 +210,10 @@ struct Progress {
   std::vector<double> lossSum;    // this epoch, per training entry (player)
   std::vector<int64_t> lossCount;
   double trainSeconds = 0;
+  // What the position means: the permutation of |examples| training
+  // examples, cut into batches of |batch| (0 in checkpoints written before
+  // gm recorded them).
+  int64_t examples = 0, batch = 0;
 
   explicit Progress(size_t players = 1) : lossSum(players), lossCount(players) {}
   void newEpoch() {

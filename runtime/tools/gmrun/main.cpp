@@ -371,9 +371,10 @@ int run(int argc, char **argv) {
   // kernels too, so conformance at each level runs that level's products.
   if (!hostCPU().limit.empty())
     gmrt::limitGemmISA(hostCPU().level);
-  // Entries allocate their scratch tensors per call; keep freed blocks in
-  // the heap instead of returning them to the kernel (each fresh mmap costs
-  // page faults on every step).
+  // Entries' scratch tensors come from gmrt_alloc's cache (gmrt/scratch.h);
+  // the host's own per-call buffers (oneDNN's reorders) stay in the heap
+  // instead of going back to the kernel (each fresh mmap costs page faults
+  // on every step).
   mallopt(M_MMAP_THRESHOLD, 256 << 20);
   // Denormal floats (tiny Adam moments and gradients late in training) are
   // ~100x slower on x86: flush them to zero, as GPUs do; training slowed by

@@ -19,6 +19,7 @@
 #include "runtime/include/gmrt/io.h"
 #include "runtime/include/gmrt/rng.h"
 #include "runtime/include/gmrt/safetensors.h"
+#include "runtime/include/gmrt/scratch.h"
 
 #include <algorithm>
 #include <atomic>
@@ -257,6 +258,10 @@ private:
 int train(const Args &a, const Artifact &art) {
   const Manifest &m = art.manifest;
   std::vector<Slot> plan = trainingPlan(art);
+  // Steps until every slot has run once (a game's generator runs every k-th).
+  int64_t warmup = 1;
+  for (const Slot &slot : plan)
+    warmup = std::max(warmup, slot.every);
   std::string dir = a.get("out", "gm-run");
   if (!makeDir(dir))
     die("cannot create output folder '" + dir + "'");
@@ -315,6 +320,16 @@ int train(const Args &a, const Artifact &art) {
   int64_t epochs = intOption(
       a, "epochs",
       schedule ? (int64_t)schedule->resolutions.size() * schedule->epochsPerStage : 1);
+  // A checkpoint's position (epoch, batch in epoch) means something only
+  // for the data and batch size it was trained with; resuming with others
+  // would silently train on a different sequence.
+  if (resume && ((p.examples && p.examples != trainSet.count) || (p.batch && p.batch != batch)))
+    die("'" + ckptPath + "' was trained on " + std::to_string(p.examples) +
+        " examples at batch " + std::to_string(p.batch) + "; this run has " +
+        std::to_string(trainSet.count) + " at batch " + std::to_string(batch) +
+        ": resume with the same --data, --class and --batch, or train into another --out");
+  p.examples = trainSet.count;
+  p.batch = batch;
   int64_t maxSteps = a.has("steps") ? intOption(a, "steps", 1) : epochs * perEpoch;
   int64_t every = intOption(a, "checkpoint-every", 500);
 
@@ -484,6 +499,12 @@ int train(const Args &a, const Artifact &art) {
                                    " epochs)").c_str());
     }
     double t0 = now();
+    // The scratch memory of this epoch's steps: its peak, and the blocks
+    // taken from the system after every slot has run once (none, when the
+    // host's cache serves them all: gmrt/scratch.h).
+    gmrt::resetScratchPeak();
+    const int64_t firstStep = p.step;
+    uint64_t warmAllocs = gmrt::scratchStats().systemAllocs;
     for (; p.batchInEpoch < perEpoch && p.step < maxSteps; ++p.batchInEpoch) {
       const int64_t *rows = &order[p.batchInEpoch * batch];
       // Every slot on the same batch, in order; a game's generator after
@@ -492,6 +513,8 @@ int train(const Args &a, const Artifact &art) {
         if ((p.step + 1) % plan[i].every == 0)
           runSlot(i, p.step, rows);
       ++p.step;
+      if (p.step - firstStep <= warmup)
+        warmAllocs = gmrt::scratchStats().systemAllocs;
       curves.stepDone(p.step);
       if (tty && (p.batchInEpoch % 10 == 0 || p.batchInEpoch + 1 == perEpoch)) {
         double el = p.trainSeconds + now() - t0;
@@ -517,6 +540,7 @@ int train(const Args &a, const Artifact &art) {
       }
     }
     p.trainSeconds += now() - t0;
+    gmrt::ScratchStats scratch = gmrt::scratchStats();
     if (tty)
       std::fputc('\n', stderr);
     bool epochDone = p.batchInEpoch == perEpoch;
@@ -532,7 +556,9 @@ int train(const Args &a, const Artifact &art) {
     line += testMetrics(art, state, testSet, seed, alphas) + ", \"images_per_s\": " +
             num((double)(p.lossCount[0] * batch) / std::max(p.trainSeconds, 1e-9)) +
             ", \"train_seconds\": " + num(p.trainSeconds) +
-            ", \"peak_memory_mb\": " + num(peakMemoryMB()) + "}";
+            ", \"peak_memory_mb\": " + num(peakMemoryMB()) +
+            ", \"scratch_mb\": " + num((double)scratch.peak / (1 << 20)) +
+            ", \"step_allocations\": " + std::to_string(scratch.systemAllocs - warmAllocs) + "}";
     std::printf("%s\n", line.c_str());
     std::fflush(stdout);
     if (metrics) {
@@ -545,6 +571,9 @@ int train(const Args &a, const Artifact &art) {
       curves.draw();
       p.newEpoch();
     }
+    // Evaluation's blocks (other batch sizes) go back to the system; the
+    // next epoch's first steps take the training shapes again.
+    gmrt::trimScratch();
     writeCheckpoint(p);
   }
   if (metrics)
