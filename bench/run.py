@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Every gm benchmark in one run, on this machine, as one table.
 
-    python3 bench/run.py [--threads 1,2] [--epochs N] [--steps N] [--quick]
+    python3 bench/run.py [--threads 1,2] [--epochs N] [--steps N] [--quick] [--compile]
 
 Runs bench/vae.py (VAE training against PyTorch 1.13 on OpenBLAS),
 bench/dcgan.py (DCGAN training at batch 64 and sampling at 1000 latents
@@ -10,7 +10,8 @@ against PyTorch 1.13 with oneDNN) and bench/nade.py (NADE training at batch
 pixels) at each thread count, each pinned to the
 same cores as its peer, and times gmc on every model in models/. Prints one
 table (gm, the peer, the ratio, the issue's target) and which peers are not
-installed here. --quick: 1 epoch / 30 steps, threads 1 only.
+installed here. --quick: 1 epoch / 30 steps, threads 1 only. --compile: only
+the gmc table (every model at -j 1 and at gmc's default, a thread per core).
 
 Needs: scripts/build.sh gmc gmrun; apt install python3-torch python3-numpy
 libopenblas0-openmp.
@@ -34,6 +35,13 @@ def ratio(line):
     return float(m.group(1)), float(m.group(2))
 
 
+def cpu_name():
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown CPU"
+
+
 def peer_versions():
     """Which peers this machine has, by interpreter."""
     found, missing = [], []
@@ -52,11 +60,12 @@ def main():
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--compile", action="store_true", help="only the gmc table")
     a = ap.parse_args()
     if a.quick:
         a.threads, a.epochs, a.steps = "1", 1, 30
     rows, header = [], []
-    for t in [int(x) for x in a.threads.split(",")]:
+    for t in ([] if a.compile else [int(x) for x in a.threads.split(",")]):
         vae = run(["bench/vae.py", "--epochs", str(a.epochs), "--threads", str(t)])
         gm, peer = ratio(next(l for l in vae.splitlines() if l.startswith("training speed")))
         rows.append(("VAE train, batch 128, %d thread(s)" % t, gm, peer, "2x"))
@@ -74,28 +83,37 @@ def main():
         rows.append(("NADE train, batch 100, %d thread(s)" % t, gm, peer, "10x"))
         gm, peer = ratio(next(l for l in lines if l.startswith("NADE ancestral")))
         rows.append(("NADE sampling, 1000 images, %d thread(s)" % t, gm, peer, "5x"))
+    # gmc on one thread (-j 1) and on its default, one per core it may use.
     compile_rows = []
     for model in sorted(glob.glob(os.path.join(ROOT, "models", "*", "*.gm"))):
         out = os.path.join(ROOT, "out", "bench", os.path.basename(model) + "x")
         os.makedirs(os.path.dirname(out), exist_ok=True)
-        t0 = time.perf_counter()
-        r = subprocess.run([os.path.join(BIN, "gmc"), model, "-o", out], capture_output=True,
-                           text=True)
-        s = time.perf_counter() - t0
+        seconds = []
+        for jobs in (["-j", "1"], []):
+            t0 = time.perf_counter()
+            r = subprocess.run([os.path.join(BIN, "gmc"), model, "-o", out] + jobs,
+                               capture_output=True, text=True)
+            seconds.append(time.perf_counter() - t0)
         size = os.path.getsize(out) if r.returncode == 0 and os.path.exists(out) else None
-        compile_rows.append((os.path.basename(model), s, size))
+        compile_rows.append((os.path.basename(model), seconds, size))
 
     for l in header:
         print(l)
-    print()
-    print("%-44s %12s %12s %8s %8s" % ("workload (images/s)", "gm", "PyTorch 1.13", "ratio",
-                                       "target"))
+    if rows:
+        print()
+        print("%-44s %12s %12s %8s %8s" % ("workload (images/s)", "gm", "PyTorch 1.13", "ratio",
+                                           "target"))
     for name, gm, peer, target in rows:
         print("%-44s %12.0f %12.0f %7.2fx %8s" % (name, gm, peer, gm / peer, target))
     print()
-    print("%-20s %10s %12s   (target: < 1 s)" % ("gmc MODEL.gm -o X", "seconds", "artifact"))
-    for name, s, size in compile_rows:
-        print("%-20s %10.2f %12s" % (name, s, "%d B" % size if size else "(no native code)"))
+    print("%s, %d cores for gmc" % (cpu_name(), len(os.sched_getaffinity(0))))
+    print("%-20s %10s %10s %12s   (target: < 1 s)" % ("gmc MODEL.gm -o X", "-j 1 (s)",
+                                                      "default (s)", "artifact"))
+    for name, (one, default), size in compile_rows:
+        print("%-20s %10.2f %10.2f %12s" % (name, one, default,
+                                             "%d B" % size if size else "(no native code)"))
+    if a.compile:
+        return
     found, missing = peer_versions()
     print()
     print("peers found: " + ("; ".join(found) or "none"))

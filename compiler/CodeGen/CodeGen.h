@@ -1,7 +1,7 @@
 //===- CodeGen.h - gm to native CPU code ------------------------*- C++ -*-===//
 //
 // The back half of gmc: gm entry points -> linalg on tensors -> buffers ->
-// LLVM dialect -> LLVM IR (O3, host CPU) -> object -> shared library, the
+// LLVM dialect -> LLVM IR (O2, host CPU) -> object -> shared library, the
 // artifact gmrun loads. docs/codegen.md describes the stages and the ABI.
 //
 //===----------------------------------------------------------------------===//
@@ -73,7 +73,7 @@ void buildLLVMPipeline(mlir::OpPassManager &pm, bool blas = true, bool checkNume
 mlir::LogicalResult addArtifactABI(mlir::ModuleOp module, const CPUTarget &target);
 
 /// Translates |module| (LLVM dialect, with the ABI) to LLVM IR, optimises it
-/// at O3 for |target| and writes an object file (position-independent) to
+/// at O2 for |target| and writes an object file (position-independent) to
 /// |os|; with |llvmIR| set, writes the optimised LLVM IR as text instead.
 mlir::LogicalResult emitObject(mlir::ModuleOp module, const CPUTarget &target,
                                llvm::raw_pwrite_stream &os, bool llvmIR, std::string &error);

@@ -67,7 +67,7 @@ static cl::opt<Action> emitAction(
                clEnumValN(DumpLinalg, "linalg",
                           "entry points in linalg/tensor/arith/math, fused"),
                clEnumValN(DumpLLVM, "llvm", "the LLVM dialect, with the artifact ABI"),
-               clEnumValN(DumpLLVMIR, "llvm-ir", "LLVM IR after O3 for the host CPU"),
+               clEnumValN(DumpLLVMIR, "llvm-ir", "LLVM IR after O2 for the host CPU"),
                clEnumValN(EmitObject, "obj", "an object file"),
                clEnumValN(EmitArtifact, "artifact",
                           "the artifact gmrun loads (the default)")));
