@@ -6,10 +6,9 @@
 // is in use: a pointer that is not a live block (freed twice, never
 // allocated, or its header overwritten by a write past the block before it)
 // stops the program with a message instead of handing one block to two
-// tensors. Exact size classes waste
-// nothing on a training loop, whose shapes repeat exactly; a phase with
-// other shapes (evaluation) adds its own classes, which trimScratch gives
-// back. Entries may run concurrently (abi.h), so one mutex guards the lists:
+// tensors. Exact size classes waste nothing on a training loop, whose
+// shapes repeat exactly; a phase with other shapes (evaluation) adds its
+// own classes, which trimScratch gives back. Entries may run concurrently (abi.h), so one mutex guards the lists:
 // a few allocations per op, against the op's work, it is never contended
 // for long.
 //
@@ -20,7 +19,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
-#include <new>
 #include <unordered_map>
 #include <vector>
 
