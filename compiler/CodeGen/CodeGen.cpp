@@ -17,6 +17,7 @@
 #include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
 #include "mlir/Conversion/MathToLibm/MathToLibm.h"
 #include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Conversion/OpenMPToLLVM/ConvertOpenMPToLLVM.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -41,6 +42,7 @@
 #include "mlir/Pass/Pass.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/Passes.h"
@@ -132,7 +134,7 @@ void registerCodeGenDialects(MLIRContext &context) {
                   tensor::TensorDialect, linalg::LinalgDialect, scf::SCFDialect,
                   memref::MemRefDialect, bufferization::BufferizationDialect,
                   affine::AffineDialect, cf::ControlFlowDialect, LLVM::LLVMDialect,
-                  vector::VectorDialect>();
+                  vector::VectorDialect, omp::OpenMPDialect>();
   arith::registerBufferizableOpInterfaceExternalModels(registry);
   linalg::registerBufferizableOpInterfaceExternalModels(registry);
   tensor::registerBufferizableOpInterfaceExternalModels(registry);
@@ -141,6 +143,7 @@ void registerCodeGenDialects(MLIRContext &context) {
   mlir::gm::registerHostConv2DBufferization(registry);
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
+  registerOpenMPDialectTranslation(registry);
   registerConvertFuncToLLVMInterface(registry);
   context.appendDialectRegistry(registry);
 }
@@ -164,7 +167,8 @@ void buildLinalgPipeline(OpPassManager &pm, bool libraries) {
   pm.addPass(createCSEPass());
 }
 
-void buildLLVMPipeline(OpPassManager &pm, bool blas, bool checkNumerics, bool exactMath) {
+void buildLLVMPipeline(OpPassManager &pm, bool blas, bool checkNumerics, bool exactMath,
+                       bool parallelLoops) {
   bufferization::OneShotBufferizationOptions opts;
   opts.bufferizeFunctionBoundaries = true;
   opts.setFunctionBoundaryTypeConversion(bufferization::LayoutMapOption::IdentityLayoutMap);
@@ -178,6 +182,8 @@ void buildLLVMPipeline(OpPassManager &pm, bool blas, bool checkNumerics, bool ex
     pm.addPass(mlir::gm::createGMCheckNumericsPass());
   if (blas)
     pm.addPass(mlir::gm::createGMMatmulToBlasPass());
+  if (parallelLoops)
+    pm.addPass(mlir::gm::createGMParallelLoopsPass());
   pm.addPass(createConvertLinalgToLoopsPass());
   if (!exactMath)
     pm.addPass(std::make_unique<ApproximateMath>());
@@ -189,6 +195,7 @@ void buildLLVMPipeline(OpPassManager &pm, bool blas, bool checkNumerics, bool ex
   pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
@@ -344,6 +351,11 @@ LogicalResult addArtifactABI(ModuleOp module, const CPUTarget &target) {
 
 namespace {
 
+/// The OpenMP entry points an artifact may import, as gmrt_omp_<name>
+/// (abi.h).
+constexpr StringLiteral kHostOpenMP[] = {"global_thread_num", "fork_call_if",
+                                         "for_static_init_8u", "for_static_fini"};
+
 /// |module| as LLVM IR for |tm|'s target, its functions marked for full-width
 /// vectors.
 std::unique_ptr<llvm::Module> translate(ModuleOp module, llvm::TargetMachine &tm,
@@ -352,6 +364,21 @@ std::unique_ptr<llvm::Module> translate(ModuleOp module, llvm::TargetMachine &tm
   if (!llvmModule) {
     error = "translation to LLVM IR failed";
     return nullptr;
+  }
+  // gm-parallel-loops' loops call OpenMP's runtime (LLVM's OpenMPIRBuilder
+  // emits libomp's __kmpc_* entry points); the host provides the few gm
+  // uses under its own names (abi.h), so an artifact never binds to
+  // whichever OpenMP library a process happens to have loaded.
+  for (llvm::Function &f : *llvmModule) {
+    StringRef name = f.getName();
+    if (!f.isDeclaration() || !name.consume_front("__kmpc_"))
+      continue;
+    if (!llvm::is_contained(kHostOpenMP, name)) {
+      error = ("generated code calls OpenMP's __kmpc_" + name +
+               ", which the artifact ABI does not provide").str();
+      return nullptr;
+    }
+    f.setName("gmrt_omp_" + name);
   }
   llvmModule->setTargetTriple(tm.getTargetTriple().str());
   llvmModule->setDataLayout(tm.createDataLayout());
@@ -393,11 +420,19 @@ LogicalResult optimizeAndEmit(llvm::Module &llvmModule, llvm::TargetMachine &tm,
 
 /// The entry point a function belongs to: gm_entry_N calls
 /// _mlir_ciface_gm_entry_N_impl, which calls gm_entry_N_impl; all three are
-/// "gm_entry_N". Any other function is a group of its own.
+/// "gm_entry_N", and so are the parallel loop bodies OpenMP outlines from
+/// the last (gm_entry_N_impl..omp_par.K). Any other function is a group of
+/// its own.
 StringRef entryOf(StringRef name) {
+  name = name.take_front(name.find(".."));
   name.consume_front("_mlir_ciface_");
   name.consume_back("_impl");
   return name;
+}
+
+/// A loop body OpenMP outlined from an entry: it goes where the entry goes.
+bool outlined(const llvm::Function &f) {
+  return f.hasLocalLinkage() && f.getName().contains("..");
 }
 
 /// Deals |m|'s function groups (entryOf) into at most |jobs| parts, largest
@@ -407,7 +442,7 @@ StringRef entryOf(StringRef name) {
 llvm::StringMap<unsigned> partition(llvm::Module &m, unsigned jobs) {
   llvm::StringMap<uint64_t> size;
   for (llvm::Function &f : m)
-    if (!f.isDeclaration() && !f.hasLocalLinkage())
+    if (!f.isDeclaration() && (!f.hasLocalLinkage() || outlined(f)))
       size[entryOf(f.getName())] += f.getInstructionCount() + 1;
   // A mutable module-local global would be one variable per part.
   bool localState = llvm::any_of(m.globals(), [](llvm::GlobalVariable &g) {
@@ -474,13 +509,12 @@ LogicalResult emitObjects(ModuleOp module, const CPUTarget &target, unsigned job
     llvm::ValueToValueMapTy map;
     std::unique_ptr<llvm::Module> part =
         llvm::CloneModule(*whole, map, [&](const llvm::GlobalValue *g) {
-          if (g->hasLocalLinkage())
-            return true;
-          if (isa<llvm::Function>(g)) {
-            auto it = partOf.find(entryOf(g->getName()));
+          auto *f = dyn_cast<llvm::Function>(g);
+          if (f && (!f->hasLocalLinkage() || outlined(*f))) {
+            auto it = partOf.find(entryOf(f->getName()));
             return it != partOf.end() && it->second == i;
           }
-          return i == 0;
+          return g->hasLocalLinkage() || i == 0;
         });
     llvm::raw_svector_ostream os(bitcode[i]);
     llvm::WriteBitcodeToFile(*part, os);

@@ -62,8 +62,10 @@ void buildLinalgPipeline(mlir::OpPassManager &pm, bool libraries = true);
 /// |checkNumerics| adds gm-check-numerics (gmc -check-numerics).
 /// |exactMath| calls libm for exp, log, tanh, ... instead of the
 /// vectorisable polynomials (gmc -math=exact).
+/// |parallelLoops| runs large generated loops on every thread the host
+/// gives (gm-parallel-loops; gmc -parallel-loops=false keeps them serial).
 void buildLLVMPipeline(mlir::OpPassManager &pm, bool blas = true, bool checkNumerics = false,
-                       bool exactMath = false);
+                       bool exactMath = false, bool parallelLoops = true);
 
 /// On a module in the LLVM dialect: the ABI globals (magic, version,
 /// manifest) and one `void gm_entry_<n>(void **args)` per entry point.

@@ -13,6 +13,8 @@
 // gmrt-test captions DIR N           the captions of the first N test images
 //                                    and how often each class is "dark"
 // gmrt-test parse-caption TEXT       the word ids of a written caption
+// gmrt-test omp THREADS N COND       a parallel loop of N iterations through
+//                                    the gmrt_omp_* entry points
 //
 // Errors print "gmrt-test: error: ..." and exit 1.
 //
@@ -26,10 +28,15 @@
 #include "runtime/include/gmrt/safetensors.h"
 #include "runtime/include/gmrt/scratch.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <set>
 #include <string>
 #include <sys/stat.h>
+#include <vector>
+
+extern "C" void omp_set_num_threads(int); // libgomp's, which runs gmrt_omp_*
 
 using namespace gmrt;
 
@@ -49,7 +56,7 @@ static void printShape(const std::vector<int64_t> &shape) {
 static int usage() {
   std::fprintf(stderr, "usage: gmrt-test idx|fashion|ckpt-roundtrip|ckpt-read|"
                        "npy-roundtrip|npy-read|manifest|png|fashion-png|captions|"
-                       "parse-caption|scratch ARGS...\n");
+                       "parse-caption|scratch|omp ARGS...\n");
   return 2;
 }
 
@@ -283,6 +290,46 @@ int main(int argc, char **argv) {
       gmrt_free(buffer + 128);
       return 0;
     }
+  }
+  // The entry points of parallel loops (abi.h), driven as OpenMPIRBuilder's
+  // code drives them: fork a team, each thread takes its static share of
+  // [0, N). Prints whether every iteration ran exactly once, how many
+  // threads took part, and whether each thread's share was contiguous.
+  if (cmd == "omp" && argc == 5) {
+    int threads = std::atoi(argv[2]);
+    uint64_t n = std::strtoull(argv[3], nullptr, 10);
+    int cond = std::atoi(argv[4]);
+    omp_set_num_threads(threads);
+    struct Loop {
+      uint64_t n;
+      std::vector<int> owner;
+      std::vector<int> runs;
+      int lasts = 0;
+    } loop{n, std::vector<int>(n, -1), std::vector<int>(n, 0)};
+    auto body = [](int32_t *tid, int32_t *, void *arg) {
+      auto *l = static_cast<Loop *>(arg);
+      int32_t gtid = gmrt_omp_global_thread_num(nullptr);
+      int32_t last = 0;
+      uint64_t lower = 0, upper = l->n - 1;
+      int64_t stride = 1;
+      gmrt_omp_for_static_init_8u(nullptr, gtid, 34, &last, &lower, &upper, &stride, 1, 0);
+      for (uint64_t i = lower; i != upper + 1; ++i) {
+        l->owner[i] = *tid;
+        __atomic_add_fetch(&l->runs[i], 1, __ATOMIC_RELAXED);
+      }
+      if (last)
+        __atomic_add_fetch(&l->lasts, 1, __ATOMIC_RELAXED);
+      gmrt_omp_for_static_fini(nullptr, gtid);
+    };
+    gmrt_omp_fork_call_if(nullptr, 1, reinterpret_cast<void *>(+body), cond, &loop);
+    bool once = std::all_of(loop.runs.begin(), loop.runs.end(), [](int r) { return r == 1; });
+    std::set<int> used(loop.owner.begin(), loop.owner.end());
+    bool contiguous = true;
+    for (uint64_t i = 1; i < n; ++i)
+      contiguous &= loop.owner[i] >= loop.owner[i - 1];
+    std::printf("iterations %llu, each once %d, threads %zu, contiguous %d, last %d\n",
+                (unsigned long long)n, (int)once, used.size(), (int)contiguous, loop.lasts);
+    return 0;
   }
   return usage();
 }

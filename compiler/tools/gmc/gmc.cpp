@@ -99,6 +99,12 @@ static cl::opt<bool> checkNumerics(
              "step whose loss became NaN or Inf, to name the first op (its .gm location) "
              "that produced one; -check-numerics=false leaves them out"));
 
+static cl::opt<bool> parallelLoops(
+    "parallel-loops", cl::init(true),
+    cl::desc("run each large generated loop (elementwise chains, reductions, sampling, "
+             "optimizer updates) on every thread gmrun is given (default on; the results "
+             "are the same for any number of threads)"));
+
 static cl::opt<std::string> mcpu(
     "mcpu", cl::init("native"), cl::value_desc("cpu"),
     cl::desc("the CPU generated code is built for: native (this machine), a portable "
@@ -346,7 +352,7 @@ int main(int argc, char **argv) {
     }
     gm::buildLinalgPipeline(pm, matmul == "blas" && conv == "library");
     if (emitAction >= DumpLLVM)
-      gm::buildLLVMPipeline(pm, matmul == "blas", checkNumerics, math == "exact");
+      gm::buildLLVMPipeline(pm, matmul == "blas", checkNumerics, math == "exact", parallelLoops);
     if (mlir::failed(pm.run(*module)))
       return 1;
     if (emitAction >= DumpLLVM && mlir::failed(gm::addArtifactABI(*module, target)))

@@ -97,4 +97,31 @@ def GMMatmulToBlasPass : Pass<"gm-matmul-to-blas", "::mlir::ModuleOp"> {
     "::mlir::LLVM::LLVMDialect"];
 }
 
+def GMParallelLoopsPass : Pass<"gm-parallel-loops", "::mlir::ModuleOp"> {
+  let summary = "large bufferized linalg ops as OpenMP worksharing loops over their first dimension";
+  let description = [{
+    After bufferization and gm-matmul-to-blas, before the linalg ops become
+    loops: a linalg op on buffers whose first loop is parallel, whose every
+    output is indexed by that loop (so two of its iterations never write one
+    element) and whose payload has no side effects, is tiled along that loop
+    and the tile loop becomes `omp.parallel if(work >= min-work)` around an
+    `omp.wsloop nowait` with one `omp.loop_nest`. Work is the op's
+    iteration count times its payload's cost (a transcendental function
+    counts 8), computed at run time where the batch is dynamic; an op that
+    can never reach min-work is left alone. Each iteration of the outer
+    loop runs about `grain` elements of the inner loops, so the innermost
+    loop keeps its length for vectorisation. The result of every element is
+    the same whatever the number of threads: the loop only divides work.
+  }];
+  let options = [
+    Option<"minWork", "min-work", "int64_t", "262144",
+           "least work (iterations times payload cost) worth a fork and join">,
+    Option<"grain", "grain", "int64_t", "1024",
+           "elements of the inner loops per parallel iteration">,
+  ];
+  let dependentDialects = ["::mlir::omp::OpenMPDialect", "::mlir::scf::SCFDialect",
+    "::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::affine::AffineDialect", "::mlir::linalg::LinalgDialect"];
+}
+
 #endif // GM_CONVERSION_PASSES_TD

@@ -17,6 +17,17 @@
  *                          every scratch buffer an entry allocates and frees
  *                          (malloc's contract; gmrun caches freed blocks by
  *                          size, gmrt/scratch.h)
+ *   int32_t gmrt_omp_global_thread_num(ident *)
+ *   void gmrt_omp_fork_call_if(ident *, int32_t argc, microtask, int32_t cond,
+ *                              void *args)
+ *   void gmrt_omp_for_static_init_8u(ident *, int32_t tid, int32_t schedule,
+ *                              int32_t *last, uint64_t *lower, uint64_t *upper,
+ *                              int64_t *stride, int64_t increment, int64_t chunk)
+ *   void gmrt_omp_for_static_fini(ident *, int32_t tid)
+ *                          the parallel loops of gm-parallel-loops: LLVM's
+ *                          OpenMP lowering calls libomp's __kmpc_<name>
+ *                          entry points, renamed; the host runs them on its
+ *                          threads (gmrun: libgomp, runtime/src/parallel.cpp)
  *   void memrefCopy(...)   MLIR's copy between strided views (its C runner
  *                          utilities' signature)
  *   void _mlir_ciface_gmrt_check_finite(int32_t site, unranked memref *)
@@ -54,7 +65,8 @@
  * artifact needing an extension its CPU lacks.
  *
  * Any change to the above, the manifest's layout included, bumps
- * GM_ABI_VERSION; a host refuses artifacts of another version. (Version 5:
+ * GM_ABI_VERSION; a host refuses artifacts of another version. (Version 6:
+ * the gmrt_omp_* imports; 5:
  * gmrt_alloc and gmrt_free instead of malloc and free; 4: gmrt_conv2d; 3: the manifest became JSON; 2 added its target record.)
  *
  *===----------------------------------------------------------------------===*/
@@ -64,7 +76,7 @@
 
 #include <stdint.h>
 
-#define GM_ABI_VERSION 5
+#define GM_ABI_VERSION 6
 #define GM_ARTIFACT_MAGIC "gm-artifact"
 #define GM_MAX_RANK 8
 
@@ -120,6 +132,20 @@ void _mlir_ciface_gmrt_conv2d(int32_t kind, int64_t stride_h, int64_t stride_w, 
  * contract (at least 16-byte aligned; NULL when out of memory). */
 void *gmrt_alloc(uint64_t size);
 void gmrt_free(void *p);
+
+/* Provided by the host. libomp's entry points of the same names after
+ * __kmpc_, as LLVM's OpenMPIRBuilder calls them (|ident| is its source
+ * location record, unused). fork_call_if runs microtask(&tid, &zero, args)
+ * on every thread of a team, or on the caller alone when |cond| is 0;
+ * for_static_init_8u narrows the inclusive range [*lower, *upper] to the
+ * calling thread's contiguous share (schedule 34, static, is the only one
+ * gmc emits). */
+int32_t gmrt_omp_global_thread_num(void *ident);
+void gmrt_omp_fork_call_if(void *ident, int32_t argc, void *microtask, int32_t cond, void *args);
+void gmrt_omp_for_static_init_8u(void *ident, int32_t tid, int32_t schedule, int32_t *last,
+                                 uint64_t *lower, uint64_t *upper, int64_t *stride,
+                                 int64_t increment, int64_t chunk);
+void gmrt_omp_for_static_fini(void *ident, int32_t tid);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -80,7 +80,7 @@ commands:
 options (defaults in brackets):
   --seed S              parameters, data order and noise [1]
   --data PATH           Fashion-MNIST folder, or an .npy array [)" GMRT_FMNIST_DIR R"(]
-  --threads N           BLAS threads [1]
+  --threads N           threads for products, convolutions and large loops [1]
   --checkpoint FILE     checkpoint to read (eval, sample, traverse, encode)
   --keep-denormals      compute with denormal floats (default: flushed to zero)
   --quiet               no progress bar
