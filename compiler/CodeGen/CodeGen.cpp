@@ -1,6 +1,7 @@
 //===- CodeGen.cpp - gm to native CPU code --------------------------------===//
 
 #include "compiler/CodeGen/CodeGen.h"
+#include "compiler/CodeGen/Passes.h"
 
 #include "dialects/GM/Conversion/ConvToRuntime/ConvToRuntime.h"
 #include "dialects/GM/Conversion/Passes.h"
@@ -29,10 +30,7 @@
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/Passes.h"
-#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
-#include "mlir/Dialect/Linalg/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/Transforms/BufferizableOpInterfaceImpl.h"
-#include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/BufferizableOpInterfaceImpl.h"
@@ -44,7 +42,6 @@
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/Passes.h"
 
 #include "llvm/Bitcode/BitcodeReader.h"
@@ -67,66 +64,13 @@
 
 using namespace mlir;
 
-namespace {
-
-/// exp, log, log1p, tanh, ... as polynomials in f32 arithmetic: LLVM
-/// vectorises them with the loops around them, where libm calls would keep
-/// every elementwise loop scalar.
-struct ApproximateMath : PassWrapper<ApproximateMath, OperationPass<ModuleOp>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(ApproximateMath)
-  StringRef getArgument() const final { return "gm-approximate-math"; }
-  void getDependentDialects(DialectRegistry &r) const override {
-    r.insert<arith::ArithDialect, math::MathDialect, vector::VectorDialect>();
-  }
-  void runOnOperation() override {
-    RewritePatternSet patterns(&getContext());
-    populateMathPolynomialApproximationPatterns(patterns);
-    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
-      signalPassFailure();
-  }
-};
-
-/// Elementwise fusion: a parallel generic into the one generic that reads it.
-/// Unlike linalg's pass, reshapes are not propagated through generics and
-/// nothing is fused into or expanded through a matrix product, so every
-/// product stays a named op for gm-matmul-to-blas (linalg's reshape
-/// propagation turns im2col's collapse-product-expand into a 5-d generic
-/// contraction, which then runs as naive loops: beta-VAE 19 images/s).
-struct FuseElementwise : PassWrapper<FuseElementwise, OperationPass<ModuleOp>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(FuseElementwise)
-  StringRef getArgument() const final { return "gm-fuse-elementwise"; }
-  void getDependentDialects(DialectRegistry &r) const override {
-    r.insert<linalg::LinalgDialect, tensor::TensorDialect>();
-  }
-  void runOnOperation() override {
-    RewritePatternSet patterns(&getContext());
-    linalg::populateElementwiseOpsFusionPatterns(patterns, [](OpOperand *operand) {
-      // One use only, as linalg's own pass: fusing into several consumers
-      // would compute the producer once per consumer.
-      auto producer = operand->get().getDefiningOp<linalg::GenericOp>();
-      auto consumer = dyn_cast<linalg::GenericOp>(operand->getOwner());
-      if (!producer || !producer->hasOneUse() || !linalg::isElementwise(producer) || !consumer)
-        return false;
-      // A producer that reads its own output (a bias added in place to a
-      // convolution's result) keeps that output in the fused op, indexed by
-      // the consumer's map of the operand. Unless that map is a permutation,
-      // several iterations then read and write one element (an upsample's
-      // floordiv: the bias added up to 4 times, progan's first miscompile).
-      bool readsOutputs = llvm::any_of(producer.getDpsInitsMutable(), [&](OpOperand &init) {
-        return producer.payloadUsesValueFromOperand(&init);
-      });
-      return !readsOutputs || consumer.getMatchingIndexingMap(operand).isPermutation();
-    });
-    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
-      signalPassFailure();
-  }
-};
-
-} // namespace
 
 namespace gm {
 
-void registerCodeGenPasses() { PassRegistration<FuseElementwise>(); }
+void registerCodeGenPasses() {
+  registerPass([] { return createFuseElementwisePass(); });
+  registerPass([] { return createApproximateMathPass(); });
+}
 
 void registerCodeGenDialects(MLIRContext &context) {
   DialectRegistry registry;
@@ -162,7 +106,7 @@ void buildLinalgPipeline(OpPassManager &pm, bool libraries) {
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   // Chains of elementwise generics become one loop nest each.
-  pm.addPass(std::make_unique<FuseElementwise>());
+  pm.addPass(createFuseElementwisePass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }
@@ -186,7 +130,7 @@ void buildLLVMPipeline(OpPassManager &pm, bool blas, bool checkNumerics, bool ex
     pm.addPass(mlir::gm::createGMParallelLoopsPass());
   pm.addPass(createConvertLinalgToLoopsPass());
   if (!exactMath)
-    pm.addPass(std::make_unique<ApproximateMath>());
+    pm.addPass(createApproximateMathPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createConvertSCFToCFPass());

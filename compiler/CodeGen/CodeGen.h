@@ -46,8 +46,8 @@ bool resolveTarget(llvm::StringRef mcpu, llvm::StringRef mattr, CPUTarget &out,
 
 /// Registers the dialects and translations code generation needs.
 void registerCodeGenDialects(mlir::MLIRContext &context);
-/// Registers the code generation passes of this file (gm-fuse-elementwise)
-/// for gm-opt.
+/// Registers the code generation passes of Passes.h (gm-fuse-elementwise,
+/// gm-approximate-math) for gm-opt.
 void registerCodeGenPasses();
 
 /// gm (after the training pipeline) -> linalg on tensors: gm-to-abi,
