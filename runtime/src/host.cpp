@@ -15,6 +15,7 @@
 #include "runtime/include/gmrt/abi.h"
 #include "runtime/include/gmrt/gemm.h"
 #include "runtime/include/gmrt/numerics.h"
+#include "runtime/src/gomp.h"
 
 #include <cblas.h>
 #include <dnnl.h>
@@ -27,7 +28,6 @@
 extern "C" void openblas_set_num_threads(int);
 extern "C" char *openblas_get_config(void);
 extern "C" char *openblas_get_corename(void);
-extern "C" void omp_set_num_threads(int); // oneDNN's threads (libgomp)
 
 gmrt::GemmLibrary gmrt::gemmLibrary() {
   static const GemmLibrary library = [] {

@@ -15,19 +15,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/include/gmrt/abi.h"
+#include "runtime/src/gomp.h"
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-
-// libgomp's API and ABI (declared here: Debian's clang finds no omp.h for
-// libgomp, and gm needs four functions of it).
-extern "C" {
-int omp_get_max_threads(void);
-int omp_get_thread_num(void);
-int omp_get_num_threads(void);
-void GOMP_parallel(void (*fn)(void *), void *data, unsigned threads, unsigned flags);
-}
 
 namespace {
 

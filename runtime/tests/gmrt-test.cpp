@@ -27,6 +27,7 @@
 #include "runtime/include/gmrt/png.h"
 #include "runtime/include/gmrt/safetensors.h"
 #include "runtime/include/gmrt/scratch.h"
+#include "runtime/src/gomp.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -35,8 +36,6 @@
 #include <string>
 #include <sys/stat.h>
 #include <vector>
-
-extern "C" void omp_set_num_threads(int); // libgomp's, which runs gmrt_omp_*
 
 using namespace gmrt;
 
