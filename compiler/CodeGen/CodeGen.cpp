@@ -46,6 +46,7 @@
 
 #include "llvm/Bitcode/BitcodeReader.h"
 #include "llvm/Bitcode/BitcodeWriter.h"
+#include "llvm/Analysis/CFG.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/Transforms/Utils/Cloning.h"
 #include "llvm/MC/MCSubtargetInfo.h"
@@ -111,8 +112,7 @@ void buildLinalgPipeline(OpPassManager &pm, bool libraries) {
   pm.addPass(createCSEPass());
 }
 
-void buildLLVMPipeline(OpPassManager &pm, bool blas, bool checkNumerics, bool exactMath,
-                       bool parallelLoops) {
+void buildLLVMPipeline(OpPassManager &pm, const LLVMPipelineOptions &options) {
   bufferization::OneShotBufferizationOptions opts;
   opts.bufferizeFunctionBoundaries = true;
   opts.setFunctionBoundaryTypeConversion(bufferization::LayoutMapOption::IdentityLayoutMap);
@@ -122,14 +122,16 @@ void buildLLVMPipeline(OpPassManager &pm, bool blas, bool checkNumerics, bool ex
   pm.addPass(bufferization::createDropEquivalentBufferResultsPass());
   bufferization::BufferDeallocationPipelineOptions dealloc;
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
-  if (checkNumerics)
+  if (options.checkNumerics)
     pm.addPass(mlir::gm::createGMCheckNumericsPass());
-  if (blas)
+  if (options.blas)
     pm.addPass(mlir::gm::createGMMatmulToBlasPass());
-  if (parallelLoops)
+  if (options.outlineKernels)
+    pm.addPass(mlir::gm::createGMOutlineKernelsPass());
+  if (options.parallelLoops)
     pm.addPass(mlir::gm::createGMParallelLoopsPass());
   pm.addPass(createConvertLinalgToLoopsPass());
-  if (!exactMath)
+  if (!options.exactMath)
     pm.addPass(createApproximateMathPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
@@ -152,15 +154,16 @@ const llvm::Target *hostTarget(std::string &error) {
   return llvm::TargetRegistry::lookupTarget(llvm::sys::getDefaultTargetTriple(), error);
 }
 
-std::unique_ptr<llvm::TargetMachine> createTargetMachine(const CPUTarget &t,
-                                                         std::string &error) {
+std::unique_ptr<llvm::TargetMachine> createTargetMachine(
+    const CPUTarget &t, std::string &error,
+    llvm::CodeGenOptLevel level = llvm::CodeGenOptLevel::Aggressive) {
   const llvm::Target *target = hostTarget(error);
   if (!target)
     return nullptr;
   llvm::TargetOptions options;
   return std::unique_ptr<llvm::TargetMachine>(target->createTargetMachine(
       llvm::sys::getDefaultTargetTriple(), t.cpu, t.features, options, llvm::Reloc::PIC_,
-      std::nullopt, llvm::CodeGenOptLevel::Aggressive));
+      std::nullopt, level));
 }
 
 } // namespace
@@ -300,6 +303,9 @@ namespace {
 constexpr StringLiteral kHostOpenMP[] = {"global_thread_num", "fork_call_if",
                                          "for_static_init_8u", "for_static_fini"};
 
+/// Whether |f| is one of gm-outline-kernels' functions.
+bool isKernel(const llvm::Function &f) { return f.getName().starts_with("gm_kernel_"); }
+
 /// |module| as LLVM IR for |tm|'s target, its functions marked for full-width
 /// vectors.
 std::unique_ptr<llvm::Module> translate(ModuleOp module, llvm::TargetMachine &tm,
@@ -334,18 +340,42 @@ std::unique_ptr<llvm::Module> translate(ModuleOp module, llvm::TargetMachine &tm
   for (llvm::Function &f : *llvmModule)
     if (!f.isDeclaration())
       f.addFnAttr("prefer-vector-width", "512");
+  // gm-outline-kernels' functions: each is compiled once, in one part of
+  // emitObjects' split, and called from the others (so not module-local, but
+  // hidden from the artifact's exports), and never inlined back into its
+  // callers, which would copy it again. Their buffers are distinct at every
+  // call (the pass's contract), so their pointers are noalias: the
+  // vectoriser needs no overlap checks and no second copy of each loop.
+  for (llvm::Function &f : *llvmModule)
+    if (!f.isDeclaration() && isKernel(f)) {
+      f.setLinkage(llvm::GlobalValue::ExternalLinkage);
+      f.setVisibility(llvm::GlobalValue::HiddenVisibility);
+      f.addFnAttr(llvm::Attribute::NoInline);
+      for (llvm::Argument &a : f.args())
+        if (a.getType()->isPointerTy())
+          a.addAttr(llvm::Attribute::NoAlias);
+    }
   return llvmModule;
 }
 
-/// O2, then the object file (or the optimised IR as text) to |os|.
-LogicalResult optimizeAndEmit(llvm::Module &llvmModule, llvm::TargetMachine &tm,
+/// How a module's functions are compiled: the generated loops (kernels, and
+/// any loop left in an entry point) at full optimisation; the rest of an
+/// entry point, a long straight line of allocations, descriptor stores and
+/// calls, cheaply.
+enum class Tier { Loops, Glue };
+
+/// The middle end (|tier|'s level), then the object file (or the optimised
+/// IR as text) to |os|.
+LogicalResult optimizeAndEmit(llvm::Module &llvmModule, llvm::TargetMachine &tm, Tier tier,
                               llvm::raw_pwrite_stream &os, bool llvmIR, std::string &error) {
-  // O2, not O3: O3 adds non-trivial loop unswitching and more aggressive
-  // inlining, which copy gm's long loop bodies again. DCGAN compiled in
-  // 9.7-12.3 s at O3 and 5.5-5.7 s at O2 (-j 1, AMD EPYC Zen 3), and
-  // trained as fast (205-272 against 205-231 images/s, one thread, noisy
-  // machine; NADE, all generated loops: 900-1063 against 1007-1122).
-  if (llvm::Error e = makeOptimizingTransformer(2, 0, &tm)(&llvmModule)) {
+  // Loops at O2, not O3: O3 adds non-trivial loop unswitching and more
+  // aggressive inlining, which copy gm's long loop bodies again. DCGAN
+  // compiled in 9.7-12.3 s at O3 and 5.5-5.7 s at O2 (-j 1, AMD EPYC Zen 3),
+  // and trained as fast (205-272 against 205-231 images/s, one thread, noisy
+  // machine; NADE, all generated loops: 900-1063 against 1007-1122). Glue at
+  // O1, which still folds the memref descriptors into registers.
+  if (llvm::Error e =
+          makeOptimizingTransformer(tier == Tier::Loops ? 2 : 1, 0, &tm)(&llvmModule)) {
     error = llvm::toString(std::move(e));
     return failure();
   }
@@ -365,7 +395,8 @@ LogicalResult optimizeAndEmit(llvm::Module &llvmModule, llvm::TargetMachine &tm,
 /// The entry point a function belongs to: gm_entry_N calls
 /// _mlir_ciface_gm_entry_N_impl, which calls gm_entry_N_impl; all three are
 /// "gm_entry_N", and so are the parallel loop bodies OpenMP outlines from
-/// the last (gm_entry_N_impl..omp_par.K). Any other function is a group of
+/// the last (gm_entry_N_impl..omp_par.K). Any other function, a kernel
+/// (gm_kernel_K, with its own parallel loop bodies) for one, is a group of
 /// its own.
 StringRef entryOf(StringRef name) {
   name = name.take_front(name.find(".."));
@@ -379,35 +410,60 @@ bool outlined(const llvm::Function &f) {
   return f.hasLocalLinkage() && f.getName().contains("..");
 }
 
-/// Deals |m|'s function groups (entryOf) into at most |jobs| parts, largest
-/// first into the part with the fewest instructions so far: the parts take
-/// about equally long to optimise. Returns each group's part; empty when one
-/// part is all there is to make.
-llvm::StringMap<unsigned> partition(llvm::Module &m, unsigned jobs) {
-  llvm::StringMap<uint64_t> size;
+/// Whether |f| has a loop.
+bool hasLoop(const llvm::Function &f) {
+  SmallVector<std::pair<const llvm::BasicBlock *, const llvm::BasicBlock *>> backEdges;
+  llvm::FindFunctionBackedges(f, backEdges);
+  return !backEdges.empty();
+}
+
+/// A group of functions (entryOf) compiled together, and how.
+struct Group {
+  uint64_t size = 0; // instructions
+  Tier tier = Tier::Glue;
+  unsigned part = 0;
+};
+
+/// |m|'s groups, each with its tier: Glue for an entry point none of whose
+/// functions has a loop (gm-outline-kernels moved them into kernels), Loops
+/// for the rest. A module with mutable module-local state (each piece would
+/// get its own copy) is one group, all Loops.
+llvm::StringMap<Group> groupsOf(llvm::Module &m) {
+  llvm::StringMap<Group> groups;
+  if (llvm::any_of(m.globals(), [](llvm::GlobalVariable &g) {
+        return g.hasLocalLinkage() && !g.isConstant();
+      }))
+    return groups;
   for (llvm::Function &f : m)
-    if (!f.isDeclaration() && (!f.hasLocalLinkage() || outlined(f)))
-      size[entryOf(f.getName())] += f.getInstructionCount() + 1;
-  // A mutable module-local global would be one variable per part.
-  bool localState = llvm::any_of(m.globals(), [](llvm::GlobalVariable &g) {
-    return g.hasLocalLinkage() && !g.isConstant();
+    if (!f.isDeclaration() && (!f.hasLocalLinkage() || outlined(f))) {
+      Group &g = groups[entryOf(f.getName())];
+      g.size += f.getInstructionCount() + 1;
+      if (isKernel(f) || hasLoop(f))
+        g.tier = Tier::Loops;
+    }
+  return groups;
+}
+
+/// Deals |groups| into at most |jobs| parts, largest first into the part
+/// with the least work so far, so the parts take about equally long. Glue
+/// counts half its instructions: O1 and a fast instruction selector take
+/// about half as long per instruction as the loops' O2 (InfoGAN: 1.4 s for
+/// 30k lines of glue, 3.8 s for 44k of kernels, AMD EPYC Zen 3). Returns
+/// the number of parts.
+unsigned partition(llvm::StringMap<Group> &groups, unsigned jobs) {
+  std::vector<std::pair<uint64_t, llvm::StringMapEntry<Group> *>> order;
+  for (auto &g : groups)
+    order.push_back({g.second.tier == Tier::Glue ? g.second.size / 2 : g.second.size, &g});
+  llvm::sort(order, [](auto &a, auto &b) {
+    return a.first != b.first ? a.first > b.first : a.second->first() < b.second->first();
   });
-  llvm::StringMap<unsigned> partOf;
-  if (jobs < 2 || size.size() < 2 || localState)
-    return partOf;
-  std::vector<std::pair<uint64_t, std::string>> groups;
-  for (auto &g : size)
-    groups.push_back({g.second, g.first().str()});
-  llvm::sort(groups, [](auto &a, auto &b) {
-    return a.first != b.first ? a.first > b.first : a.second < b.second;
-  });
-  std::vector<uint64_t> load(std::min<size_t>(jobs, groups.size()), 0);
-  for (auto &[n, name] : groups) {
+  std::vector<uint64_t> load(std::clamp<size_t>(order.size(), 1, std::max(jobs, 1u)), 0);
+  for (auto &[work, g] : order) {
     unsigned least = std::min_element(load.begin(), load.end()) - load.begin();
-    partOf[name] = least;
-    load[least] += n;
+    g->second.part = least;
+    load[least] += work;
   }
-  return partOf;
+  return load.size();
 }
 
 } // namespace
@@ -421,7 +477,7 @@ LogicalResult emitObject(ModuleOp module, const CPUTarget &target, llvm::raw_pwr
   std::unique_ptr<llvm::Module> llvmModule = translate(module, *tm, llvmContext, error);
   if (!llvmModule)
     return failure();
-  return optimizeAndEmit(*llvmModule, *tm, os, llvmIR, error);
+  return optimizeAndEmit(*llvmModule, *tm, Tier::Loops, os, llvmIR, error);
 }
 
 LogicalResult emitObjects(ModuleOp module, const CPUTarget &target, unsigned jobs,
@@ -434,54 +490,72 @@ LogicalResult emitObjects(ModuleOp module, const CPUTarget &target, unsigned job
   std::unique_ptr<llvm::Module> whole = translate(module, *tm, llvmContext, error);
   if (!whole)
     return failure();
-  llvm::StringMap<unsigned> partOf = partition(*whole, jobs);
-  if (partOf.empty()) {
-    objects.emplace_back();
-    llvm::raw_string_ostream os(objects.back());
-    llvm::buffer_ostream out(os);
-    return optimizeAndEmit(*whole, *tm, out, false, error);
-  }
-  unsigned parts = 0;
-  for (auto &p : partOf)
-    parts = std::max(parts, p.second + 1);
-  // Each part is a copy of the module that defines its own groups and
-  // declares the rest; module-local constants are copied into every part,
-  // the ABI's globals go to part 0. An LLVM context is single-threaded, so
-  // the parts cross to their threads as bitcode.
-  std::vector<llvm::SmallVector<char, 0>> bitcode(parts);
-  for (unsigned i = 0; i < parts; ++i) {
-    llvm::ValueToValueMapTy map;
-    std::unique_ptr<llvm::Module> part =
-        llvm::CloneModule(*whole, map, [&](const llvm::GlobalValue *g) {
-          auto *f = dyn_cast<llvm::Function>(g);
-          if (f && (!f->hasLocalLinkage() || outlined(*f))) {
-            auto it = partOf.find(entryOf(f->getName()));
-            return it != partOf.end() && it->second == i;
-          }
-          return g->hasLocalLinkage() || i == 0;
-        });
-    llvm::raw_svector_ostream os(bitcode[i]);
-    llvm::WriteBitcodeToFile(*part, os);
-  }
+  llvm::StringMap<Group> groups = groupsOf(*whole);
+  unsigned parts = partition(groups, jobs);
+  // A piece is one part's groups of one tier: a copy of the module that
+  // defines them and declares the rest. Module-local constants and helpers
+  // are copied into every piece, the ABI's globals go to the first. An LLVM
+  // context is single-threaded, so the pieces cross to their part's thread
+  // as bitcode; each becomes one object.
+  struct Piece {
+    unsigned part;
+    Tier tier;
+    llvm::SmallVector<char, 0> bitcode;
+  };
+  std::vector<Piece> pieces;
+  for (unsigned i = 0; i < parts; ++i)
+    for (Tier tier : {Tier::Loops, Tier::Glue}) {
+      bool any = groups.empty() ? tier == Tier::Loops && i == 0
+                                : llvm::any_of(groups, [&](auto &g) {
+                                    return g.second.part == i && g.second.tier == tier;
+                                  });
+      if (!any)
+        continue;
+      bool first = pieces.empty();
+      llvm::ValueToValueMapTy map;
+      std::unique_ptr<llvm::Module> piece =
+          llvm::CloneModule(*whole, map, [&](const llvm::GlobalValue *g) {
+            auto *f = dyn_cast<llvm::Function>(g);
+            if (f && !groups.empty() && (!f->hasLocalLinkage() || outlined(*f))) {
+              auto it = groups.find(entryOf(f->getName()));
+              return it != groups.end() && it->second.part == i && it->second.tier == tier;
+            }
+            return g->hasLocalLinkage() || first;
+          });
+      pieces.push_back({i, tier, {}});
+      llvm::raw_svector_ostream os(pieces.back().bitcode);
+      llvm::WriteBitcodeToFile(*piece, os);
+    }
   whole.reset();
-  objects.assign(parts, std::string());
+  objects.assign(pieces.size(), std::string());
   std::vector<std::string> errors(parts);
   std::vector<std::thread> threads;
   for (unsigned i = 0; i < parts; ++i)
     threads.emplace_back([&, i] {
-      llvm::LLVMContext context;
-      llvm::MemoryBufferRef buffer(StringRef(bitcode[i].data(), bitcode[i].size()), "part");
-      llvm::Expected<std::unique_ptr<llvm::Module>> m = llvm::parseBitcodeFile(buffer, context);
-      if (!m) {
-        errors[i] = llvm::toString(m.takeError());
-        return;
+      for (size_t k = 0; k < pieces.size() && errors[i].empty(); ++k) {
+        if (pieces[k].part != i)
+          continue;
+        llvm::LLVMContext context;
+        llvm::MemoryBufferRef buffer(
+            StringRef(pieces[k].bitcode.data(), pieces[k].bitcode.size()), "piece");
+        llvm::Expected<std::unique_ptr<llvm::Module>> m = llvm::parseBitcodeFile(buffer, context);
+        if (!m) {
+          errors[i] = llvm::toString(m.takeError());
+          return;
+        }
+        // Glue through the fast instruction selector and register
+        // allocator: InfoGAN's entry points took 2.5 s at full codegen
+        // optimisation and 0.7 s so.
+        std::unique_ptr<llvm::TargetMachine> pieceTM = createTargetMachine(
+            target, errors[i],
+            pieces[k].tier == Tier::Loops ? llvm::CodeGenOptLevel::Aggressive
+                                          : llvm::CodeGenOptLevel::None);
+        if (!pieceTM)
+          return;
+        llvm::raw_string_ostream os(objects[k]);
+        llvm::buffer_ostream out(os);
+        (void)optimizeAndEmit(**m, *pieceTM, pieces[k].tier, out, false, errors[i]);
       }
-      std::unique_ptr<llvm::TargetMachine> partTM = createTargetMachine(target, errors[i]);
-      if (!partTM)
-        return;
-      llvm::raw_string_ostream os(objects[i]);
-      llvm::buffer_ostream out(os);
-      (void)optimizeAndEmit(**m, *partTM, out, false, errors[i]);
     });
   for (std::thread &t : threads)
     t.join();

@@ -56,16 +56,27 @@ void registerCodeGenPasses();
 /// canonicalisation, CSE and elementwise fusion.
 void buildLinalgPipeline(mlir::OpPassManager &pm, bool libraries = true);
 
+/// How buildLLVMPipeline lowers; the defaults are gmc's.
+struct LLVMPipelineOptions {
+  /// Matrix products as the runtime's SGEMM; false keeps linalg's loops
+  /// (gmc -matmul=loops, for measurements).
+  bool blas = true;
+  /// gm-check-numerics (gmc -check-numerics).
+  bool checkNumerics = false;
+  /// libm for exp, log, tanh, ... instead of the vectorisable polynomials
+  /// (gmc -math=exact).
+  bool exactMath = false;
+  /// Each distinct generated loop nest as one function its copies call
+  /// (gm-outline-kernels; gmc -outline-kernels=false inlines every copy).
+  bool outlineKernels = true;
+  /// Large generated loops on every thread the host gives
+  /// (gm-parallel-loops; gmc -parallel-loops=false keeps them serial).
+  bool parallelLoops = true;
+};
+
 /// linalg on tensors -> LLVM dialect: bufferization, BLAS calls for matrix
-/// products (loops instead when |blas| is false: for measurements), loops,
-/// and the conversions to LLVM.
-/// |checkNumerics| adds gm-check-numerics (gmc -check-numerics).
-/// |exactMath| calls libm for exp, log, tanh, ... instead of the
-/// vectorisable polynomials (gmc -math=exact).
-/// |parallelLoops| runs large generated loops on every thread the host
-/// gives (gm-parallel-loops; gmc -parallel-loops=false keeps them serial).
-void buildLLVMPipeline(mlir::OpPassManager &pm, bool blas = true, bool checkNumerics = false,
-                       bool exactMath = false, bool parallelLoops = true);
+/// products, kernels, threads, loops, and the conversions to LLVM.
+void buildLLVMPipeline(mlir::OpPassManager &pm, const LLVMPipelineOptions &options = {});
 
 /// On a module in the LLVM dialect: the ABI globals (magic, version,
 /// manifest) and one `void gm_entry_<n>(void **args)` per entry point.

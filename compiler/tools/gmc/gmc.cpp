@@ -38,6 +38,7 @@
 #include "llvm/Support/Threading.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/Timing.h"
 
 namespace cl = llvm::cl;
 
@@ -98,6 +99,12 @@ static cl::opt<bool> checkNumerics(
              "gmrun turns on with `train --check-numerics`, or by itself to re-run a "
              "step whose loss became NaN or Inf, to name the first op (its .gm location) "
              "that produced one; -check-numerics=false leaves them out"));
+
+static cl::opt<bool> outlineKernels(
+    "outline-kernels", cl::init(true),
+    cl::desc("compile each distinct generated loop nest once, as a function every copy "
+             "of it calls (default on); -outline-kernels=false inlines every copy, as "
+             "gmc did before, for comparison"));
 
 static cl::opt<bool> parallelLoops(
     "parallel-loops", cl::init(true),
@@ -222,6 +229,10 @@ int main(int argc, char **argv) {
   }
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
+  // -mlir-timing and friends: where the MLIR half of a compile goes (LLVM's
+  // own -time-passes covers the other half).
+  mlir::registerPassManagerCLOptions();
+  mlir::registerDefaultTimingManagerCLOptions();
   cl::ParseCommandLineOptions(argc, argv, "gm compiler\n");
 
   // The target is resolved first, when code will be generated: a bad -mcpu
@@ -325,6 +336,9 @@ int main(int argc, char **argv) {
   }
   if (checkGrad || emitAction >= DumpLoss) {
     mlir::PassManager pm(&context);
+    if (mlir::failed(mlir::applyPassManagerCLOptions(pm)))
+      return 1;
+    mlir::applyDefaultTimingPassManagerCLOptions(pm);
     gm::buildTrainingPipeline(pm, checkGrad ? gm::TrainingPhase::Gradients
                                   : emitAction >= DumpTrain
                                       ? gm::TrainingPhase::TrainSteps
@@ -338,6 +352,9 @@ int main(int argc, char **argv) {
     return checkGradients(*module->getOps<mlir::gm::ModelOp>().begin());
   if (emitAction >= DumpLinalg) {
     mlir::PassManager pm(&context);
+    if (mlir::failed(mlir::applyPassManagerCLOptions(pm)))
+      return 1;
+    mlir::applyDefaultTimingPassManagerCLOptions(pm);
     if (matmul != "blas" && matmul != "loops") {
       llvm::errs() << "gmc: error: -matmul expects blas or loops, got '" << matmul << "'\n";
       return 1;
@@ -351,8 +368,15 @@ int main(int argc, char **argv) {
       return 1;
     }
     gm::buildLinalgPipeline(pm, matmul == "blas" && conv == "library");
-    if (emitAction >= DumpLLVM)
-      gm::buildLLVMPipeline(pm, matmul == "blas", checkNumerics, math == "exact", parallelLoops);
+    if (emitAction >= DumpLLVM) {
+      gm::LLVMPipelineOptions options;
+      options.blas = matmul == "blas";
+      options.checkNumerics = checkNumerics;
+      options.exactMath = math == "exact";
+      options.outlineKernels = outlineKernels;
+      options.parallelLoops = parallelLoops;
+      gm::buildLLVMPipeline(pm, options);
+    }
     if (mlir::failed(pm.run(*module)))
       return 1;
     if (emitAction >= DumpLLVM && mlir::failed(gm::addArtifactABI(*module, target)))

@@ -97,6 +97,23 @@ def GMMatmulToBlasPass : Pass<"gm-matmul-to-blas", "::mlir::ModuleOp"> {
     "::mlir::LLVM::LLVMDialect"];
 }
 
+def GMOutlineKernelsPass : Pass<"gm-outline-kernels", "::mlir::ModuleOp"> {
+  let summary = "each distinct bufferized linalg op as one private function its copies call";
+  let description = [{
+    After bufferization and gm-matmul-to-blas: every linalg op on buffers
+    becomes a call to a private function marked `gm.kernel` that holds the
+    op alone. Ops that are the same up to their operands (the copies of a
+    net that entry points and losses call several times, the steps of an
+    unrolled recurrence) call one function, so generated code grows with the
+    model rather than with the number of calls. The kernel's arguments are
+    the op's distinct operands, then the non-constant values its payload
+    uses from outside; constants are cloned in. An op two of whose distinct
+    operands are views of one buffer is left in place (gm-parallel-loops
+    takes distinct arguments to be distinct buffers).
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
 def GMParallelLoopsPass : Pass<"gm-parallel-loops", "::mlir::ModuleOp"> {
   let summary = "large bufferized linalg ops as OpenMP worksharing loops over their first dimension";
   let description = [{
