@@ -15,7 +15,8 @@ slower), and the script prints the BLAS each process mapped. Prints both
 sides' metrics per epoch, then the images/s ratio and the test -ELBO gap.
 
 Needs: scripts/build.sh gmc gmrun; apt install python3-torch python3-numpy
-libopenblas0-openmp.
+libopenblas0-openmp. With JAX in the running Python (pip install jax), also
+bench/vae_jax.py: the same model and step under jax.jit, on the same cores.
 """
 import argparse, json, os, statistics, subprocess, sys, time
 
@@ -73,6 +74,13 @@ def main():
     if not any("openblas" in b for b in peer_blas):
         sys.exit("the peer did not load OpenBLAS (%s): its numbers would mean nothing" % peer_blas)
 
+    # JAX, where this Python has it (pip install jax): the whole step one
+    # jax.jit function, on the same cores.
+    jx = None
+    if subprocess.run([sys.executable, "-c", "import jax"], capture_output=True).returncode == 0:
+        jx = lines(["taskset", "-c", cores, sys.executable, os.path.join(ROOT, "bench/vae_jax.py"),
+                    "--epochs", str(a.epochs), "--threads", str(a.threads)], env(a.threads))
+
     print("machine: %s, %d thread(s) pinned to core(s) %s" % (
         next(l.split(":")[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")),
         a.threads, cores))
@@ -94,6 +102,13 @@ def main():
           % (gs, ps, gs / ps))
     print("test -ELBO after %d epoch(s): gm %.2f, PyTorch %.2f nats: gm is %+.2f%%"
           % (a.epochs, ge, pt, 100 * (ge - pt) / pt))
+    if jx:
+        js = statistics.median(j["images_per_s"] for j in jx)
+        print("JAX %s jit: %.0f images/s (median over epochs), test -ELBO %.2f, first step "
+              "(trace and XLA compile) %.2f s: gm/JAX = %.2fx"
+              % (jx[0]["jax"], js, jx[-1]["test_neg_elbo"], jx[0]["compile_seconds"], gs / js))
+    else:
+        print("JAX: not installed for %s (pip install jax)" % sys.executable)
 
 
 if __name__ == "__main__":
