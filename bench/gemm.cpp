@@ -1,12 +1,18 @@
 //===- gemm.cpp - the GEMM kernels gmrt_sgemm can call, measured -----------===//
 //
-//   build/bin/gm-bench-gemm [--reps N]
+//   build/bin/gm-bench-gemm [--reps N] [--vae-step]
 //
 // Times one-threaded row-major SGEMM (C = A B, the shapes of gm's VAE and
 // DCGAN steps, forward and gradients) with OpenBLAS (cblas_sgemm, whatever
 // kernel it picked for this CPU) and oneDNN (dnnl_sgemm, dispatched on ISA
 // features), and the machine's FMA peak, so a GEMM's speed reads as a
 // fraction of what the core can do. Run it pinned: taskset -c 0.
+//
+// --vae-step: only the VAE training step's products (batch 128: five
+// forward, nine for the gradients) with oneDNN, back to back, and the FMA
+// peak, as one line: the step's GEMM-only floor in images/s, which no
+// implementation on the same GEMM kernels can beat (bench/run.py prints gm's
+// VAE speed as a fraction of it).
 //
 //===----------------------------------------------------------------------===//
 
@@ -89,6 +95,50 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; ++i)
     if (!std::strcmp(argv[i], "--reps") && i + 1 < argc)
       reps = std::atoi(argv[++i]);
+  // The VAE step (784-400-20-400-784, weights [out, in], batch 128): each
+  // layer's forward product, and its weight and input gradients (none for
+  // the input x).
+  const Shape vaeStep[] = {
+      {"enc1 fwd", 'N', 'T', 128, 400, 784},  {"mu fwd", 'N', 'T', 128, 20, 400},
+      {"logvar fwd", 'N', 'T', 128, 20, 400}, {"dec1 fwd", 'N', 'T', 128, 400, 20},
+      {"dec2 fwd", 'N', 'T', 128, 784, 400},  {"dec2 dW", 'T', 'N', 784, 400, 128},
+      {"dec2 dX", 'N', 'N', 128, 400, 784},   {"dec1 dW", 'T', 'N', 400, 20, 128},
+      {"dec1 dX", 'N', 'N', 128, 20, 400},    {"mu dW", 'T', 'N', 20, 400, 128},
+      {"mu dX", 'N', 'N', 128, 400, 20},      {"logvar dW", 'T', 'N', 20, 400, 128},
+      {"logvar dX", 'N', 'N', 128, 400, 20},  {"enc1 dW", 'T', 'N', 400, 784, 128},
+  };
+  bool vaeOnly = false;
+  for (int i = 1; i < argc; ++i)
+    vaeOnly |= !std::strcmp(argv[i], "--vae-step");
+  if (vaeOnly) {
+    std::mt19937 rng(1);
+    std::uniform_real_distribution<float> u(-1, 1);
+    struct Buffers {
+      std::vector<float> a, b, c;
+    };
+    std::vector<Buffers> buffers;
+    double flops = 0;
+    for (const Shape &s : vaeStep) {
+      Buffers m{std::vector<float>(s.m * s.k), std::vector<float>(s.k * s.n),
+                std::vector<float>(s.m * s.n)};
+      for (float &x : m.a) x = u(rng);
+      for (float &x : m.b) x = u(rng);
+      buffers.push_back(std::move(m));
+      flops += 2.0 * s.m * s.n * s.k;
+    }
+    double t = best(reps, [&] {
+      for (size_t i = 0; i < std::size(vaeStep); ++i) {
+        const Shape &s = vaeStep[i];
+        long lda = s.ta == 'N' ? s.k : s.m, ldb = s.tb == 'N' ? s.n : s.k;
+        dnnl_sgemm(s.ta, s.tb, s.m, s.n, s.k, 1.f, buffers[i].a.data(), lda,
+                   buffers[i].b.data(), ldb, 0.f, buffers[i].c.data(), s.n);
+      }
+    });
+    std::printf("VAE step GEMMs (oneDNN, one thread, batch 128): %.3f ms, %.1f MFLOP, %.1f "
+                "GFLOP/s, floor %.0f images/s; FMA peak %.1f GFLOP/s\n",
+                t * 1e3, flops / 1e6, flops / t / 1e9, 128 / t, fmaPeak());
+    return 0;
+  }
   const Shape shapes[] = {
       {"VAE enc fwd   x W1^T", 'N', 'T', 128, 400, 784},
       {"VAE dec fwd   h W^T ", 'N', 'T', 128, 784, 400},

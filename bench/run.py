@@ -10,13 +10,14 @@ against PyTorch 1.13 with oneDNN) and bench/nade.py (NADE training at batch
 100 and ancestral sampling of 1000 images against PyTorch's loop over
 pixels) at each thread count, each pinned to the
 same cores as its peer, and times gmc on every model in models/. Prints one
-table (gm, the peer, the ratio, the issue's target), each side's speed-up
+table (gm, the peers, the ratio to the faster, the issue's target), the VAE
+step's GFLOP/s against the FMA peak and its GEMM-only floor, each side's speed-up
 from 1 thread to the most threads asked for, and which peers are not
 installed here. --quick: 1 epoch / 30 steps, threads 1 only. --compile: only
 the gmc table (every model at -j 1 and at gmc's default, a thread per core).
 
-Needs: scripts/build.sh gmc gmrun; apt install python3-torch python3-numpy
-libopenblas0-openmp.
+Needs: scripts/build.sh gmc gmrun (and gm-bench-gemm for the VAE's GEMM
+floor); apt install python3-torch python3-numpy libopenblas0-openmp.
 """
 import argparse, glob, os, re, subprocess, sys, time
 
@@ -111,6 +112,30 @@ def main():
     for name, gm, peer, target, jax in rows:
         print("%-44s %12.0f %12.0f %10s %9.2fx %8s" % (
             name, gm, peer, "%.0f" % jax if jax else "-", gm / max(peer, jax or 0), target))
+    # The VAE step against the machine: its products alone, back to back on
+    # one thread with oneDNN (gm-bench-gemm --vae-step), bound every
+    # implementation on the same kernels; the FMA peak bounds everything.
+    floor_bin = os.path.join(BIN, "gm-bench-gemm")
+    vae1 = [r for r in rows if r[0] == "VAE train, batch 128, 1 thread(s)"]
+    if vae1 and os.path.exists(floor_bin):
+        out = subprocess.run(["taskset", "-c", "0", floor_bin, "--vae-step", "--reps", "50"],
+                             capture_output=True, text=True).stdout
+        m = re.search(r"([0-9.]+) MFLOP, ([0-9.]+) GFLOP/s, floor ([0-9]+) images/s; "
+                      r"FMA peak ([0-9.]+) GFLOP/s", out)
+        mflop, gemm_gflops, floor, peak = (float(x) for x in m.groups())
+        _, gm, peer, _, jax = vae1[0]
+        print()
+        print("VAE step, 1 thread: %.0f MFLOP per batch of 128 (its products); FMA peak %.1f "
+              "GFLOP/s; oneDNN runs the products alone at %.1f GFLOP/s, a floor of %.0f "
+              "images/s" % (mflop, peak, gemm_gflops, floor))
+        for who, ips in (("gm", gm), ("PyTorch 1.13", peer), ("JAX jit", jax)):
+            if ips:
+                gflops = ips / 128 * mflop / 1e3
+                print("  %-13s %6.1f GFLOP/s = %3.0f%% of FMA peak, %3.0f%% of the GEMM floor%s"
+                      % (who, gflops, 100 * gflops / peak, 100 * ips / floor,
+                         " (target: 85%)" if who == "gm" else ""))
+    elif vae1:
+        print("\n(no GEMM floor: scripts/build.sh gm-bench-gemm builds it)")
     # Each workload at its largest thread count against one thread, on both
     # sides (issue 10's target for gm: 1.6x at 2 threads).
     counts = sorted(int(x) for x in a.threads.split(","))
