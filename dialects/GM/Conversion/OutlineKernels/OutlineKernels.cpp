@@ -35,10 +35,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialects/GM/Conversion/Passes.h"
+#include "dialects/GM/Conversion/Views.h"
 
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
-#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/Transforms/RegionUtils.h"
 
 namespace mlir::gm {
@@ -55,8 +55,7 @@ namespace {
 /// parameter, state and batch buffer separately) or a global (read only).
 /// Null for anything else, a loop's memref argument for one.
 Value distinctRootOf(Value v) {
-  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
-    v = view.getViewSource();
+  v = mlir::gm::viewRoot(v);
   if (auto arg = dyn_cast<BlockArgument>(v))
     return isa<func::FuncOp>(arg.getOwner()->getParentOp()) && arg.getOwner()->isEntryBlock()
                ? v

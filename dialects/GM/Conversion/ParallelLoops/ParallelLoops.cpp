@@ -32,11 +32,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialects/GM/Conversion/Passes.h"
+#include "dialects/GM/Conversion/Views.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
-#include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace mlir::gm {
 #define GEN_PASS_DEF_GMPARALLELLOOPSPASS
@@ -46,13 +46,6 @@ namespace mlir::gm {
 using namespace mlir;
 
 namespace {
-
-/// The buffer a view is a view of.
-Value rootOf(Value v) {
-  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
-    v = view.getViewSource();
-  return v;
-}
 
 /// What a dynamic size (the batch) is taken to be at most when deciding
 /// whether an op could ever be worth a parallel region.
@@ -68,7 +61,7 @@ bool splittable(linalg::LinalgOp op) {
     if (!llvm::is_contained(op.getMatchingIndexingMap(&init).getResults(), d0))
       return false;
     for (OpOperand *input : op.getDpsInputOperands())
-      if (rootOf(input->get()) == rootOf(init.get()) &&
+      if (mlir::gm::viewRoot(input->get()) == mlir::gm::viewRoot(init.get()) &&
           (input->get() != init.get() ||
            op.getMatchingIndexingMap(input) != op.getMatchingIndexingMap(&init)))
         return false;
