@@ -2,9 +2,9 @@
 //
 // gm inlines every net call into every entry point (autodiff differentiates
 // one function), so a net used by three losses is three copies of each of its
-// loops, and LLVM optimised and compiled every copy: DCGAN's entries held 249
-// linalg ops of which 114 differ, PixelRNN's 691 of which 58 differ (one loop
-// nest per row step). This pass gives each distinct op one function,
+// loops, and LLVM optimised and compiled every copy: DCGAN's entries make 220
+// kernel calls to 104 kernels, PixelRNN's 602 to 52 (its rows' steps are the
+// same ops at other offsets). This pass gives each distinct op one function,
 //
 //   linalg.generic ins(%x : memref<?x400xf32>) outs(%y : memref<?x400xf32>)
 //
