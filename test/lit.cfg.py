@@ -69,3 +69,15 @@ asan_gmrun = lit_config.params.get("asan_gmrun")
 if asan_gmrun and os.path.exists(asan_gmrun):
     config.available_features.add("asan-gmrun")
     config.substitutions.append(("%asan_gmrun", asan_gmrun))
+
+# The CUDA toolkit (docs/cuda.md): it comes with some machine images, not
+# from Debian. gmc --target=cuda needs its libdevice (REQUIRES: cuda-toolkit);
+# its ptxas checks the PTX (REQUIRES: ptxas, %ptxas). Tests run without
+# $CUDA_HOME, so gmc finds the toolkit where these look.
+cuda_root = "/usr/local/cuda"
+if os.path.exists(os.path.join(cuda_root, "nvvm/libdevice/libdevice.10.bc")):
+    config.available_features.add("cuda-toolkit")
+if os.access(os.path.join(cuda_root, "bin/ptxas"), os.X_OK):
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", os.path.join(cuda_root, "bin/ptxas")))
+lit_config.note("CUDA toolkit at %s: %s" % (cuda_root, "yes" if "cuda-toolkit" in config.available_features else "no (CUDA tests unsupported)"))

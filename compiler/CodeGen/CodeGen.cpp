@@ -28,6 +28,8 @@
 #include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/Linalg/Transforms/BufferizableOpInterfaceImpl.h"
@@ -38,7 +40,10 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Pass/Pass.h"
+#include "mlir/Target/LLVM/NVVM/Target.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
@@ -79,7 +84,8 @@ void registerCodeGenDialects(MLIRContext &context) {
                   tensor::TensorDialect, linalg::LinalgDialect, scf::SCFDialect,
                   memref::MemRefDialect, bufferization::BufferizationDialect,
                   affine::AffineDialect, cf::ControlFlowDialect, LLVM::LLVMDialect,
-                  vector::VectorDialect, omp::OpenMPDialect>();
+                  vector::VectorDialect, omp::OpenMPDialect, gpu::GPUDialect,
+                  NVVM::NVVMDialect>();
   arith::registerBufferizableOpInterfaceExternalModels(registry);
   linalg::registerBufferizableOpInterfaceExternalModels(registry);
   tensor::registerBufferizableOpInterfaceExternalModels(registry);
@@ -89,6 +95,11 @@ void registerCodeGenDialects(MLIRContext &context) {
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
   registerOpenMPDialectTranslation(registry);
+  // The CUDA kernels (CUDA.cpp): the gpu and NVVM dialects to LLVM IR, and
+  // the NVVM target that compiles a gpu.module to PTX.
+  registerGPUDialectTranslation(registry);
+  registerNVVMDialectTranslation(registry);
+  NVVM::registerNVVMTargetInterfaceExternalModels(registry);
   registerConvertFuncToLLVMInterface(registry);
   context.appendDialectRegistry(registry);
 }
@@ -128,6 +139,8 @@ void buildLLVMPipeline(OpPassManager &pm, const LLVMPipelineOptions &options) {
     pm.addPass(mlir::gm::createGMMatmulToBlasPass());
   if (options.outlineKernels)
     pm.addPass(mlir::gm::createGMOutlineKernelsPass());
+  if (options.outlineKernels && !options.cuda.chips.empty())
+    buildCUDAPipeline(pm, options.cuda);
   if (options.parallelLoops)
     pm.addPass(mlir::gm::createGMParallelLoopsPass());
   pm.addPass(createConvertLinalgToLoopsPass());
@@ -222,7 +235,8 @@ bool resolveTarget(llvm::StringRef mcpu, llvm::StringRef mattr, CPUTarget &out,
   return true;
 }
 
-LogicalResult addArtifactABI(ModuleOp module, const CPUTarget &target) {
+LogicalResult addArtifactABI(ModuleOp module, const CPUTarget &target,
+                             const std::vector<CUDAModule> &cuda) {
   MLIRContext *ctx = module.getContext();
   OpBuilder b(ctx);
   b.setInsertionPointToEnd(module.getBody());
@@ -236,7 +250,9 @@ LogicalResult addArtifactABI(ModuleOp module, const CPUTarget &target) {
   std::string error;
   if (!gmrt::fromJson(manifestText.getValue().str(), manifest, error, /*needTarget=*/false))
     return module.emitError() << "malformed gm.manifest: " << error;
-  manifest.target = {target.cpu, target.isa};
+  manifest.target = {target.cpu, target.isa, {}};
+  for (const CUDAModule &m : cuda)
+    manifest.target.cuda.push_back(m.chip);
 
   auto i8 = IntegerType::get(ctx, 8), i32 = IntegerType::get(ctx, 32);
   auto ptr = LLVM::LLVMPointerType::get(ctx);
@@ -256,6 +272,8 @@ LogicalResult addArtifactABI(ModuleOp module, const CPUTarget &target) {
       all += cast<StringAttr>(site).getValue().str() + '\0';
     global("gm_check_sites", all);
   }
+  for (const CUDAModule &m : cuda)
+    global("gm_cuda_ptx_" + m.chip, m.ptx);
   b.create<LLVM::GlobalOp>(loc, i32, true, LLVM::Linkage::External, "gm_abi_version",
                            b.getI32IntegerAttr(GM_ABI_VERSION));
 

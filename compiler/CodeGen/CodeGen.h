@@ -72,18 +72,52 @@ struct LLVMPipelineOptions {
   /// Large generated loops on every thread the host gives
   /// (gm-parallel-loops; gmc -parallel-loops=false keeps them serial).
   bool parallelLoops = true;
+  /// The kernels also for NVIDIA GPUs (gmc --target=cuda; needs
+  /// outlineKernels): buildCUDAPipeline after gm-outline-kernels. No chips:
+  /// the CPU alone.
+  struct CUDAOptions {
+    std::vector<std::string> chips; // sm_80, sm_90
+    std::string libdevice;          // CUDA's libdevice.10.bc (findLibdevice)
+    /// Run the CUDA kernels on the CPU, thread by thread, instead of the
+    /// host kernels, and make no PTX (gm-emulate-gpu; gmc -cuda-emulate):
+    /// the suite checks the kernels' thread mapping this way.
+    bool emulate = false;
+  } cuda;
 };
 
 /// linalg on tensors -> LLVM dialect: bufferization, BLAS calls for matrix
 /// products, kernels, threads, loops, and the conversions to LLVM.
 void buildLLVMPipeline(mlir::OpPassManager &pm, const LLVMPipelineOptions &options = {});
 
+/// The kernels as CUDA kernels, compiled to PTX for each of |chips|
+/// (CUDA.cpp): gm-kernels-to-gpu, then the gpu.module @gm_kernels through
+/// NVVM to a gpu.binary with one PTX object per chip.
+void buildCUDAPipeline(mlir::OpPassManager &pm, const LLVMPipelineOptions::CUDAOptions &options);
+
+/// The CUDA toolkit's libdevice: under |toolkit| if given, else the first of
+/// $CUDA_HOME, $CUDA_PATH, $CUDA_ROOT and /usr/local/cuda that has it.
+/// Empty, with |error| saying where it looked, if none.
+std::string findLibdevice(llvm::StringRef toolkit, std::string &error);
+
+/// The PTX of one chip.
+struct CUDAModule {
+  std::string chip; // sm_90
+  std::string ptx;
+};
+
+/// Takes the PTX out of |module|'s gpu.binary ops (erased), in chip order.
+/// Fails, with an error on |module|, where the PTX declares a function it
+/// does not define (the driver would refuse it, on a GPU only).
+mlir::FailureOr<std::vector<CUDAModule>> takeCUDAModules(mlir::ModuleOp module);
+
 /// On a module in the LLVM dialect: the ABI globals (magic, version,
 /// manifest) and one `void gm_entry_<n>(void **args)` per entry point.
 /// The manifest (the module's `gm.manifest`, gmrt/manifest.h) gets
 /// |target|'s CPU and extensions as its "target"; a malformed one is an
 /// error on the module.
-mlir::LogicalResult addArtifactABI(mlir::ModuleOp module, const CPUTarget &target);
+/// The PTX of |cuda| goes in as `gm_cuda_ptx_<chip>` (NUL-terminated).
+mlir::LogicalResult addArtifactABI(mlir::ModuleOp module, const CPUTarget &target,
+                                   const std::vector<CUDAModule> &cuda = {});
 
 /// Translates |module| (LLVM dialect, with the ABI) to LLVM IR, optimises it
 /// at O2 for |target| and writes an object file (position-independent) to

@@ -155,6 +155,15 @@ Status Artifact::load(const std::string &path, Artifact &out) {
       return Status::error("'" + path + "' lacks the symbol " + e.symbol + " of entry " + e.name);
     out.functions.push_back(fn);
   }
+  // The PTX the manifest promises (gmc --target=cuda), there and text.
+  for (const std::string &chip : out.manifest.target.cuda) {
+    auto *ptx = static_cast<const char *>(dlsym(h, ("gm_cuda_ptx_" + chip).c_str()));
+    if (!ptx || !std::strstr(ptx, "\n.version "))
+      return Status::error("'" + path + "' lists CUDA kernels for " + chip + " but " +
+                           (ptx ? "its gm_cuda_ptx_" + chip + " is not PTX text"
+                                : "lacks the symbol gm_cuda_ptx_" + chip) +
+                           ": recompile it with gmc --target=cuda");
+  }
   out.checkSites.clear();
   if (auto *sites = static_cast<const char *>(dlsym(h, "gm_check_sites")))
     for (const char *s = sites; *s; s += std::strlen(s) + 1)

@@ -27,6 +27,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
@@ -51,7 +52,7 @@ static cl::opt<std::string> outputFilename("o", cl::desc("Output file"),
 namespace {
 /// How far to compile; ordered, so `emitAction >= DumpGM` means "at least gm".
 enum Action {
-  DumpAST, DumpGM, DumpLoss, DumpGrad, DumpTrain, DumpLinalg, DumpLLVM, DumpLLVMIR,
+  DumpAST, DumpGM, DumpLoss, DumpGrad, DumpTrain, DumpLinalg, DumpLLVM, DumpPTX, DumpLLVMIR,
   EmitObject, EmitArtifact
 };
 } // namespace
@@ -69,6 +70,7 @@ static cl::opt<Action> emitAction(
                           "entry points in linalg/tensor/arith/math, fused"),
                clEnumValN(DumpLLVM, "llvm", "the LLVM dialect, with the artifact ABI"),
                clEnumValN(DumpLLVMIR, "llvm-ir", "LLVM IR after O2 for the host CPU"),
+               clEnumValN(DumpPTX, "ptx", "the kernels' PTX, each -cuda-arch in turn (--target=cuda)"),
                clEnumValN(EmitObject, "obj", "an object file"),
                clEnumValN(EmitArtifact, "artifact",
                           "the artifact gmrun loads (the default)")));
@@ -112,6 +114,23 @@ static cl::opt<bool> parallelLoops(
              "optimizer updates) on every thread gmrun is given (default on; the results "
              "are the same for any number of threads)"));
 
+static cl::opt<std::string> targetList(
+    "target",
+    cl::desc("What the kernels run on: cpu (the default), or cuda or cpu,cuda, which also "
+             "compile them to PTX for -cuda-arch into the artifact (docs/cuda.md)"),
+    cl::init("cpu"));
+static cl::list<std::string> cudaArch(
+    "cuda-arch", cl::CommaSeparated,
+    cl::desc("NVIDIA chips the PTX is for, comma-separated (default sm_80,sm_90)"));
+static cl::opt<bool> cudaEmulate(
+    "cuda-emulate",
+    cl::desc("With --target=cuda: run the CUDA kernels on the CPU, thread by thread, in "
+             "place of the CPU kernels, and embed no PTX (to test the kernels without a GPU)"),
+    cl::init(false));
+static cl::opt<std::string> cudaPath(
+    "cuda-path",
+    cl::desc("The CUDA toolkit whose libdevice --target=cuda links (default: $CUDA_HOME, "
+             "$CUDA_PATH, $CUDA_ROOT or /usr/local/cuda)"));
 static cl::opt<std::string> mcpu(
     "mcpu", cl::init("native"), cl::value_desc("cpu"),
     cl::desc("the CPU generated code is built for: native (this machine), a portable "
@@ -253,6 +272,47 @@ int main(int argc, char **argv) {
     llvm::outs() << "\n";
     return 0;
   }
+  // --target: the CPU always runs the host code; cuda adds PTX kernels.
+  std::vector<std::string> cudaChips;
+  std::string libdevice;
+  if (targetList == "cuda" || targetList == "cpu,cuda" || targetList == "cuda,cpu") {
+    cudaChips.assign(cudaArch.begin(), cudaArch.end());
+    if (cudaChips.empty())
+      cudaChips = {"sm_80", "sm_90"};
+    for (const std::string &chip : cudaChips) {
+      llvm::StringRef digits(chip);
+      if (!digits.consume_front("sm_") || digits.empty() ||
+          !llvm::all_of(digits, [](char c) { return llvm::isDigit(c); })) {
+        llvm::errs() << "gmc: error: -cuda-arch expects chips like sm_80 or sm_90, got '"
+                     << chip << "'\n";
+        return 1;
+      }
+    }
+    // (Emulated kernels run on the CPU: no PTX, no libdevice.)
+    std::string cudaError;
+    libdevice = cudaEmulate ? "" : gm::findLibdevice(cudaPath, cudaError);
+    if (!cudaEmulate && libdevice.empty()) {
+      llvm::errs() << "gmc: error: " << cudaError << "\n";
+      return 1;
+    }
+    if (!outlineKernels) {
+      llvm::errs() << "gmc: error: --target=cuda compiles the kernels gm-outline-kernels "
+                      "makes; drop -outline-kernels=false\n";
+      return 1;
+    }
+  } else if (targetList != "cpu") {
+    llvm::errs() << "gmc: error: --target expects cpu, cuda or cpu,cuda, got '" << targetList
+                 << "'\n";
+    return 1;
+  }
+  if (cudaEmulate && cudaChips.empty()) {
+    llvm::errs() << "gmc: error: -cuda-emulate needs --target=cuda\n";
+    return 1;
+  }
+  if (emitAction == DumpPTX && (cudaChips.empty() || cudaEmulate)) {
+    llvm::errs() << "gmc: error: -emit=ptx needs --target=cuda, without -cuda-emulate\n";
+    return 1;
+  }
   if (inputFilename.empty()) {
     llvm::errs() << "gmc: error: no input file (gmc --help)\n";
     return 1;
@@ -375,11 +435,29 @@ int main(int argc, char **argv) {
       options.exactMath = math == "exact";
       options.outlineKernels = outlineKernels;
       options.parallelLoops = parallelLoops;
+      options.cuda.chips = cudaChips;
+      options.cuda.libdevice = libdevice;
+      options.cuda.emulate = cudaEmulate;
       gm::buildLLVMPipeline(pm, options);
     }
-    if (mlir::failed(pm.run(*module)))
+    // (A pass may report an error and still succeed: gpu-module-to-binary
+    // on a toolkit it cannot use.)
+    if (mlir::failed(pm.run(*module)) || errors > 0)
       return 1;
-    if (emitAction >= DumpLLVM && mlir::failed(gm::addArtifactABI(*module, target)))
+    std::vector<gm::CUDAModule> ptx;
+    if (emitAction >= DumpLLVM) {
+      mlir::FailureOr<std::vector<gm::CUDAModule>> taken = gm::takeCUDAModules(*module);
+      if (mlir::failed(taken))
+        return 1;
+      ptx = std::move(*taken);
+    }
+    if (emitAction == DumpPTX) {
+      for (const gm::CUDAModule &m : ptx)
+        output->os() << "// gm kernels for " << m.chip << "\n" << m.ptx << "\n";
+      output->keep();
+      return 0;
+    }
+    if (emitAction >= DumpLLVM && mlir::failed(gm::addArtifactABI(*module, target, ptx)))
       return 1;
   }
   if (emitAction == DumpLLVMIR || emitAction == EmitObject) {

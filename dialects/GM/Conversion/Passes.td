@@ -141,4 +141,39 @@ def GMParallelLoopsPass : Pass<"gm-parallel-loops", "::mlir::ModuleOp"> {
     "::mlir::affine::AffineDialect", "::mlir::linalg::LinalgDialect"];
 }
 
+def GMKernelsToGPUPass : Pass<"gm-kernels-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "each gm kernel also as a CUDA kernel: a gpu.func, one thread per parallel point";
+  let description = [{
+    After gm-outline-kernels (gmc --target=cuda): every `func.func` marked
+    `gm.kernel` is written again as a `gpu.func ... kernel` of the same
+    name and arguments in `gpu.module @gm_kernels`. Its linalg op becomes a
+    grid-stride loop over the points of its parallel loops (delinearised,
+    innermost fastest), each running the op's reduction loops in order, so
+    any launch computes the whole op and the result does not depend on it.
+    The host functions are left as they are.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
+    "::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::affine::AffineDialect", "::mlir::linalg::LinalgDialect"];
+}
+
+def GMEmulateGPUPass : Pass<"gm-emulate-gpu", "::mlir::ModuleOp"> {
+  let summary = "run the CUDA kernels of gm-kernels-to-gpu on the CPU, thread by thread (tests)";
+  let description = [{
+    After gm-kernels-to-gpu (gmc --target=cuda -cuda-emulate): each
+    `gpu.func` of `gpu.module @gm_kernels` becomes a CPU function of one
+    thread (its block and thread ids as arguments), and the host kernel of
+    the same name, which the entries call, runs every thread of a `grid` of
+    `block` threads in turn. The gpu.module is erased. The suite trains
+    models this way against the CPU path, so the kernels' thread mapping is
+    tested without a GPU.
+  }];
+  let options = [
+    Option<"grid", "grid", "int64_t", "3", "blocks in the emulated grid">,
+    Option<"block", "block", "int64_t", "5", "threads per emulated block">,
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::scf::SCFDialect",
+    "::mlir::arith::ArithDialect"];
+}
+
 #endif // GM_CONVERSION_PASSES_TD

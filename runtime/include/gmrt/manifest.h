@@ -79,6 +79,9 @@ struct TargetSpec {
   /// "isa": the extensions of isa.h that CPU enables, in that table's
   /// order; empty for the x86-64 baseline.
   std::vector<std::string> isa;
+  /// "cuda" (optional): the NVIDIA chips whose PTX the artifact also holds,
+  /// as `gm_cuda_ptx_<chip>` (gmc --target=cuda, docs/cuda.md): "sm_80".
+  std::vector<std::string> cuda;
 };
 
 /// One element of "state": a parameter or an optimizer slot. Entries take
@@ -286,6 +289,12 @@ inline std::string toJson(const Manifest &m) {
     for (const std::string &e : m.target.isa)
       isa.push_back(e);
     root["target"] = Json{{"cpu", m.target.cpu}, {"isa", std::move(isa)}};
+    if (!m.target.cuda.empty()) {
+      Json chips = Json::array();
+      for (const std::string &c : m.target.cuda)
+        chips.push_back(c);
+      root["target"]["cuda"] = std::move(chips);
+    }
   }
   if (m.schedule) {
     Json res = Json::array();
@@ -555,11 +564,20 @@ inline bool fromJson(const std::string &text, Manifest &out, std::string &error,
     return done(false);
 
   if (const Json *t = r.member(root, "", "target", needTarget)) {
-    if (!r.object(*t, "target", {"cpu", "isa"}) || !r.string(*t, "target", "cpu", out.target.cpu) ||
+    if (!r.object(*t, "target", {"cpu", "isa", "cuda"}) ||
+        !r.string(*t, "target", "cpu", out.target.cpu) ||
         !r.array(*t, "target", "isa", [&](const Json &e, const std::string &where) {
           if (!e.is_string() || e.get_ref<const std::string &>().empty())
             return r.fail(where, "expected an extension name, got " + jsonExcerpt(e));
           out.target.isa.push_back(e.get<std::string>());
+          return true;
+        }))
+      return done(false);
+    if (t->contains("cuda") &&
+        !r.array(*t, "target", "cuda", [&](const Json &e, const std::string &where) {
+          if (!e.is_string() || e.get_ref<const std::string &>().rfind("sm_", 0) != 0)
+            return r.fail(where, "expected a chip like \"sm_90\", got " + jsonExcerpt(e));
+          out.target.cuda.push_back(e.get<std::string>());
           return true;
         }))
       return done(false);

@@ -207,6 +207,13 @@ int infoCommand(const Artifact &art) {
     isa += " " + e;
   std::printf("target %s:%s\n", m.target.cpu.c_str(),
               isa.empty() ? " (x86-64 baseline)" : isa.c_str());
+  if (!m.target.cuda.empty()) {
+    std::string chips;
+    for (const std::string &c : m.target.cuda)
+      chips += " " + c;
+    std::printf("cuda kernels (PTX):%s (gmrun runs them on the CPU: no CUDA executor yet)\n",
+                chips.c_str());
+  }
   for (const DataSpec &d : m.data)
     std::printf("data %s %s %s from %s\n", d.name.c_str(), shapeString(d.shape).c_str(),
                 d.kind.c_str(), d.source.empty() ? "-" : d.source.c_str());
