@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 # the CPU, so a red run on a new machine starts here.
 echo "gm test: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores"
 bash scripts/setup.sh || exit 1
-bash scripts/build.sh gmc gm-opt gm-eval gm-eval-f32 gmrt-test gmrt-conv-test gmrun || exit 1
+bash scripts/build.sh gmc gm-opt gm-eval gm-eval-f32 gmrt-test gmrt-conv-test gmrun gm-fake-cuda || exit 1
 # A sanitized gmc and gmrun for the robustness tests (Robustness/sanitized*.test),
 # and the libFuzzer targets (Fuzz/fuzz.test).
 GM_SANITIZE=1 bash scripts/build.sh gmc gmrun gm-fuzz-gm gm-fuzz-safetensors gm-fuzz-artifact \

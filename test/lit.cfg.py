@@ -21,6 +21,8 @@ config.test_exec_root = config.gm_suite_obj
 config.substitutions.append(("%models", os.path.join(config.gm_src_root, "models")))
 config.substitutions.append(("%python", sys.executable))
 config.substitutions.append(("%fashion", "/usr/share/datasets/fashion-mnist"))
+# A CUDA driver without a GPU (runtime/tests/fake-cuda.c), for GMRT_CUDA_DRIVER.
+config.substitutions.append(("%fake_cuda", os.path.join(config.gm_obj_root, "lib", "libgm-fake-cuda.so")))
 # A shared library that is not a gm artifact (zlib: gm links it anyway).
 config.substitutions.append(("%gmrun_libz", "/usr/lib/x86_64-linux-gnu/libz.so.1"))
 

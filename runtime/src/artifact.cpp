@@ -156,6 +156,7 @@ Status Artifact::load(const std::string &path, Artifact &out) {
     out.functions.push_back(fn);
   }
   // The PTX the manifest promises (gmc --target=cuda), there and text.
+  out.cudaPTX.clear();
   for (const std::string &chip : out.manifest.target.cuda) {
     auto *ptx = static_cast<const char *>(dlsym(h, ("gm_cuda_ptx_" + chip).c_str()));
     if (!ptx || !std::strstr(ptx, "\n.version "))
@@ -163,6 +164,7 @@ Status Artifact::load(const std::string &path, Artifact &out) {
                            (ptx ? "its gm_cuda_ptx_" + chip + " is not PTX text"
                                 : "lacks the symbol gm_cuda_ptx_" + chip) +
                            ": recompile it with gmc --target=cuda");
+    out.cudaPTX.push_back(ptx);
   }
   out.checkSites.clear();
   if (auto *sites = static_cast<const char *>(dlsym(h, "gm_check_sites")))

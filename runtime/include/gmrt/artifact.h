@@ -65,6 +65,9 @@ public:
   /// gm_check_sites of an artifact compiled with `gmc -check-numerics`
   /// (index = site); empty otherwise.
   std::vector<std::string> checkSites;
+  /// The PTX text of each chip of manifest.target.cuda, in that order
+  /// (gmc --target=cuda; in the loaded library, NUL-terminated).
+  std::vector<const char *> cudaPTX;
 
 private:
   void *handle = nullptr;

@@ -17,6 +17,7 @@
 
 #include "runtime/include/gmrt/artifact.h"
 #include "runtime/include/gmrt/cpu.h"
+#include "runtime/include/gmrt/cuda.h"
 #include "runtime/include/gmrt/data.h"
 #include "runtime/include/gmrt/conv.h"
 #include "runtime/include/gmrt/gemm.h"
@@ -74,8 +75,10 @@ commands:
             domain
   info      what the artifact contains
   run       run one entry on seeded inputs (conformance checks)
-  system    this machine: CPU, ISA level and extensions, the GEMM kernel
-            (no artifact)
+  system    this machine: CPU, ISA level and extensions, the GEMM kernel,
+            the CUDA driver and GPUs (no artifact)
+  cuda-check  load an artifact's CUDA kernels (gmc --target=cuda) on a GPU
+            through the driver (--device-index N [0]); nothing runs on it yet
 
 options (defaults in brackets):
   --seed S              parameters, data order and noise [1]
@@ -137,7 +140,7 @@ Args parseArgs(int argc, char **argv) {
       "seed", "data", "threads", "checkpoint", "epochs", "steps", "out", "batch", "lr",
       "hparam", "checkpoint-every", "k", "n", "index", "range", "columns", "split", "entry", "from",
       "print-param", "input", "objective", "classes", "class", "classifier",
-      "classifier-checkpoint", "samples", "code", "label", "caption", "sweep"};
+      "classifier-checkpoint", "samples", "code", "label", "caption", "sweep", "device-index"};
   static const std::set<std::string> boolean = {"resume", "reconstruct", "quiet",
                                                 "keep-denormals", "check-numerics"};
   Args a;
@@ -211,7 +214,8 @@ int infoCommand(const Artifact &art) {
     std::string chips;
     for (const std::string &c : m.target.cuda)
       chips += " " + c;
-    std::printf("cuda kernels (PTX):%s (gmrun runs them on the CPU: no CUDA executor yet)\n",
+    std::printf("cuda kernels (PTX):%s (gmrun cuda-check loads them on a GPU; training runs on "
+                "the CPU: no CUDA executor yet)\n",
                 chips.c_str());
   }
   for (const DataSpec &d : m.data)
@@ -279,6 +283,39 @@ int systemCommand(const Args &a) {
   if (coretype && gmrt::gemmLibrary() == gmrt::GemmLibrary::OpenBLAS)
     std::printf("gemm: OPENBLAS_CORETYPE=%s\n", coretype);
   std::printf("conv: %s\n", gmrt::describeConv().c_str());
+  // The CUDA driver, if any: gmrun loads it only to report it here and for
+  // cuda-check; the CPU path never needs it.
+  gmrt::CudaDriver cuda;
+  if (Status s = gmrt::CudaDriver::load(cuda); !s) {
+    std::printf("cuda: %s\n", s.message().c_str());
+  } else {
+    std::printf("cuda: driver %d.%d (%s), %zu device(s)\n", cuda.version() / 1000,
+                cuda.version() % 1000 / 10, cuda.library().c_str(), cuda.devices().size());
+    for (size_t i = 0; i < cuda.devices().size(); ++i)
+      std::printf("cuda: device %zu: %s, sm_%d%d\n", i, cuda.devices()[i].name.c_str(),
+                  cuda.devices()[i].major, cuda.devices()[i].minor);
+  }
+  return 0;
+}
+
+/// Loads the artifact's PTX on a CUDA device (--device-index N, default 0)
+/// through the driver's JIT and resolves every kernel: the part of the CUDA
+/// path that runs today (docs/cuda.md; no kernel is launched yet).
+int cudaCheckCommand(const Args &a, const Artifact &art) {
+  gmrt::CudaDriver cuda;
+  check(gmrt::CudaDriver::load(cuda));
+  if (cuda.devices().empty())
+    die("the CUDA driver (" + cuda.library() + ") sees no GPU");
+  int device = (int)intOption(a, "device-index", 0, 0);
+  std::string chip;
+  std::vector<gmrt::CudaDriver::LoadedKernel> kernels;
+  check(cuda.loadKernels(art, device, chip, kernels));
+  int most = 0;
+  for (const auto &k : kernels)
+    most = std::max(most, k.registers);
+  std::printf("cuda: %zu kernels of the %s PTX load on device %d (%s); at most %d registers a "
+              "thread\n",
+              kernels.size(), chip.c_str(), device, cuda.devices()[device].name.c_str(), most);
   return 0;
 }
 
@@ -370,7 +407,8 @@ int run(int argc, char **argv) {
   Args a = parseArgs(argc, argv);
   static const std::set<std::string> commands = {"train",  "eval",   "score", "anomaly",
                                                  "sample", "traverse", "encode", "info",
-                                                 "run",    "system", "fid", "translate"};
+                                                 "run",    "system", "fid", "translate",
+                                                 "cuda-check"};
   if (!commands.count(a.command))
     die("unknown command '" + a.command + "' (gmrun help lists them)");
   gmrt::setGemmThreads((int)intOption(a, "threads", 1));
@@ -397,6 +435,8 @@ int run(int argc, char **argv) {
   check(Artifact::load(a.artifact, art));
   if (a.command == "info")
     return infoCommand(art);
+  if (a.command == "cuda-check")
+    return cudaCheckCommand(a, art);
   check(checkStateFits(art));
   if (a.command == "train")
     return train(a, art);
