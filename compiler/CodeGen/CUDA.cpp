@@ -67,8 +67,8 @@ void buildCUDAPipeline(OpPassManager &pm, const LLVMPipelineOptions::CUDAOptions
   // LLVM intrinsics, which NVPTX selects.
   device.addPass(createConvertMathToLLVMPass());
   device.addPass(createReconcileUnrealizedCastsPass());
-  // (The options keep an ArrayRef to the list, which outlives the pass
-  // manager's construction only if it is stored: each pass copies it.)
+  // (linkLibs is an ArrayRef: |link| outlives the passes' construction,
+  // which copies it.)
   std::vector<std::string> link = {options.libdevice};
   for (const std::string &chip : options.chips) {
     GpuNVVMAttachTargetOptions target;
