@@ -348,6 +348,9 @@ std::unique_ptr<llvm::Module> translate(ModuleOp module, llvm::TargetMachine &tm
     }
     f.setName("gmrt_omp_" + name);
   }
+  // gmc -cuda-emulate: each CUDA kernel's emulated grid, for the fake driver.
+  exportEmulatedKernels(*llvmModule);
+  deviceConstants(*llvmModule);
   llvmModule->setTargetTriple(tm.getTargetTriple().str());
   llvmModule->setDataLayout(tm.createDataLayout());
   // LLVM's x86 cost model keeps loops to 256-bit vectors on AVX-512 CPUs

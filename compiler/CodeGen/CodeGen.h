@@ -18,6 +18,7 @@
 #include <vector>
 
 namespace llvm {
+class Module;
 class TargetMachine;
 } // namespace llvm
 
@@ -79,8 +80,10 @@ struct LLVMPipelineOptions {
     std::vector<std::string> chips; // sm_80, sm_90
     std::string libdevice;          // CUDA's libdevice.10.bc (findLibdevice)
     /// Run the CUDA kernels on the CPU, thread by thread, instead of the
-    /// host kernels, and make no PTX (gm-emulate-gpu; gmc -cuda-emulate):
-    /// the suite checks the kernels' thread mapping this way.
+    /// host kernels, and export each kernel's emulated grid as
+    /// `gm_emu_<kernel>(void **params, int64_t grid, int64_t block)` for the
+    /// suite's fake driver (gm-emulate-gpu; gmc -cuda-emulate): the suite
+    /// checks the kernels' thread mapping and the executor this way.
     bool emulate = false;
   } cuda;
 };
@@ -98,6 +101,20 @@ void buildCUDAPipeline(mlir::OpPassManager &pm, const LLVMPipelineOptions::CUDAO
 /// $CUDA_HOME, $CUDA_PATH, $CUDA_ROOT and /usr/local/cuda that has it.
 /// Empty, with |error| saying where it looked, if none.
 std::string findLibdevice(llvm::StringRef toolkit, std::string &error);
+
+/// For each emulated CUDA kernel (gm-emulate-gpu's `K_thread` functions)
+/// in |m|, the exported `void gm_emu_K(void **params, int64_t grid,
+/// int64_t block)`: every thread of the grid in turn, its arguments read
+/// from cuLaunchKernel's parameter array, as the fake driver calls it.
+void exportEmulatedKernels(llvm::Module &m);
+
+/// In a --target=cuda module (one that calls gmrt_cuda_launch): every use
+/// of a constant tensor (MLIR's `__constant_*` globals, such as MADE's
+/// masks) reads the host's device copy instead,
+/// `gmrt_cuda_constant(&global, bytes)`, asked for once on entry to each
+/// function that uses it (abi.h): a kernel on the GPU cannot read the
+/// artifact's data.
+void deviceConstants(llvm::Module &m);
 
 /// The PTX of one chip.
 struct CUDAModule {

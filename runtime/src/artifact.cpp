@@ -184,7 +184,7 @@ void State::init(const Manifest &m, uint64_t seed) {
     int64_t n = numel(s.shape);
     int64_t fanIn = s.shape.size() > 1 ? n / s.shape[0] : n;
     int64_t fanOut = s.shape.size() > 1 ? s.shape[0] : n;
-    std::vector<float> t(n);
+    Floats t(n);
     for (int64_t i = 0; i < n; ++i) {
       double u = gmrt_uniform(seed, (uint32_t)stream, (uint64_t)i, 2) * 2 - 1;
       double v = 0;
@@ -221,12 +221,46 @@ void callEntry(const Artifact &art, const EntrySpec &entry, State &state,
   };
   for (size_t i = 0; i < state.tensors.size(); ++i)
     describe(descs[i], state.tensors[i].data(), m.state[i].shape);
-  for (size_t i = 0; i < args.size(); ++i)
-    describe(descs[state.tensors.size() + i], args[i].data, args[i].shape);
+  // The caller's buffers are host memory: with a device's memory system
+  // (gmrun --device cuda), the entry gets copies in memory the device reads
+  // too, the inputs copied in and the outputs copied back. The copies are
+  // kept for the next call (a training loop's shapes repeat; a managed
+  // allocation costs far more than the copy), per thread, as entries may
+  // run concurrently.
+  bool stage = memorySystem().device;
+  thread_local std::vector<std::pair<size_t, void *>> staging;
+  if (stage && staging.size() < args.size())
+    staging.resize(args.size(), {0, nullptr});
+  auto bytes = [&](size_t i) {
+    int64_t n = 1;
+    for (int64_t d : args[i].shape)
+      n *= d;
+    bool key = i < entry.inputs.size() && entry.inputs[i].kind == InputSpec::Kind::Key;
+    return (size_t)n * (key ? sizeof(int64_t) : sizeof(float));
+  };
+  for (size_t i = 0; i < args.size(); ++i) {
+    void *data = args[i].data;
+    if (stage) {
+      auto &[size, copy] = staging[i];
+      if (size < bytes(i)) {
+        memoryFree(copy);
+        copy = memoryAllocate(bytes(i));
+        size = copy ? bytes(i) : 0;
+        if (!copy)
+          throw std::bad_alloc();
+      }
+      if (i < entry.inputs.size())
+        std::memcpy(copy, data, bytes(i));
+      data = copy;
+    }
+    describe(descs[state.tensors.size() + i], data, args[i].shape);
+  }
   std::vector<void *> ptrs(descs.size());
   for (size_t i = 0; i < descs.size(); ++i)
     ptrs[i] = &descs[i];
   art.function(entry)(ptrs.data());
+  for (size_t i = entry.inputs.size(); i < args.size() && stage; ++i)
+    std::memcpy(args[i].data, staging[i].second, bytes(i));
 }
 
 } // namespace gmrt

@@ -3,7 +3,12 @@
 #include "runtime/include/gmrt/cuda.h"
 
 #include "runtime/include/gmrt/artifact.h"
+#include "runtime/include/gmrt/memory.h"
 
+#include <algorithm>
+#include <memory>
+#include <mutex>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <type_traits>
@@ -20,9 +25,12 @@ using CUdevice = int;
 using CUcontext = void *;
 using CUmodule = void *;
 using CUfunction = void *;
+using CUdeviceptr = unsigned long long;
+using CUstream = void *;
 constexpr int kComputeCapabilityMajor = 75, kComputeCapabilityMinor = 76; // CUdevice_attribute
 constexpr int kFuncNumRegs = 4;                                            // CUfunction_attribute
 constexpr int kJitErrorLogBuffer = 5, kJitErrorLogBufferSize = 6;          // CUjit_option
+constexpr unsigned kMemAttachGlobal = 1;                                   // CUmemAttach_flags
 
 } // namespace
 
@@ -41,6 +49,11 @@ struct CudaDriver::Api {
   CUresult (*cuFuncGetAttribute)(int *, int, CUfunction);
   CUresult (*cuModuleUnload)(CUmodule);
   CUresult (*cuGetErrorString)(CUresult, const char **);
+  CUresult (*cuMemAllocManaged)(CUdeviceptr *, size_t, unsigned);
+  CUresult (*cuMemFree_v2)(CUdeviceptr);
+  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned,
+                             unsigned, unsigned, CUstream, void **, void **);
+  CUresult (*cuCtxSynchronize)();
 
   /// "cuFoo failed: <the driver's description> (error N)".
   std::string error(const char *call, CUresult r) const {
@@ -80,6 +93,10 @@ Status CudaDriver::load(CudaDriver &out) {
   resolve(a.cuFuncGetAttribute, "cuFuncGetAttribute");
   resolve(a.cuModuleUnload, "cuModuleUnload");
   resolve(a.cuGetErrorString, "cuGetErrorString");
+  resolve(a.cuMemAllocManaged, "cuMemAllocManaged");
+  resolve(a.cuMemFree_v2, "cuMemFree_v2");
+  resolve(a.cuLaunchKernel, "cuLaunchKernel");
+  resolve(a.cuCtxSynchronize, "cuCtxSynchronize");
   if (missing)
     return Status::error(out.path + " is not a usable CUDA driver: it lacks " + missing);
   if (CUresult r = a.cuDriverGetVersion(&out.driverVersion); r != 0)
@@ -121,8 +138,8 @@ CudaDriver::~CudaDriver() {
     dlclose(handle);
 }
 
-Status CudaDriver::loadKernels(const Artifact &art, int device, std::string &chip,
-                               std::vector<LoadedKernel> &out) const {
+Status CudaDriver::pickPTX(const Artifact &art, int device, std::string &chip,
+                           const char *&ptx) const {
   if (art.manifest.target.cuda.empty())
     return Status::error("'" + art.path + "' has no CUDA kernels: compile it with gmc --target=cuda");
   if (device < 0 || device >= (int)list.size())
@@ -132,7 +149,7 @@ Status CudaDriver::loadKernels(const Artifact &art, int device, std::string &chi
   // The newest chip the device runs: PTX for sm_X runs on compute
   // capability X and later.
   int cc = 10 * dev.major + dev.minor, best = -1;
-  const char *ptx = nullptr;
+  ptx = nullptr;
   for (size_t i = 0; i < art.manifest.target.cuda.size(); ++i) {
     const std::string &c = art.manifest.target.cuda[i];
     int n = std::atoi(c.c_str() + 3);
@@ -149,7 +166,15 @@ Status CudaDriver::loadKernels(const Artifact &art, int device, std::string &chi
     return Status::error("'" + art.path + "' has PTX for " + chips + ", which " + dev.name +
                          " (sm_" + std::to_string(cc) + ") cannot run: compile with "
                          "-cuda-arch=sm_" + std::to_string(cc));
+  return Status();
+}
 
+Status CudaDriver::loadKernels(const Artifact &art, int device, std::string &chip,
+                               std::vector<LoadedKernel> &out) const {
+  const char *ptx = nullptr;
+  if (Status s = pickPTX(art, device, chip, ptx); !s)
+    return s;
+  const CudaDevice &dev = list[device];
   const Api &a = *api;
   CUdevice d;
   CUcontext ctx;
@@ -193,4 +218,221 @@ Status CudaDriver::loadKernels(const Artifact &art, int device, std::string &chi
   return status;
 }
 
+namespace {
+
+CudaExecutor *theExecutor = nullptr;
+const CudaDriver::Api *managedApi = nullptr; // the executor's driver
+
+void *managedAllocate(size_t bytes) {
+  CUdeviceptr p = 0;
+  return managedApi->cuMemAllocManaged(&p, bytes, kMemAttachGlobal) == 0
+             ? reinterpret_cast<void *>(p)
+             : nullptr;
+}
+
+void managedRelease(void *p) { managedApi->cuMemFree_v2(reinterpret_cast<CUdeviceptr>(p)); }
+
+const MemorySystem kManaged = {"cuda managed", managedAllocate, managedRelease, true};
+
+} // namespace
+
+CudaExecutor *CudaExecutor::active() { return theExecutor; }
+
+Status CudaExecutor::start(const Artifact &art, int device) {
+  if (theExecutor)
+    return Status::error("a CUDA executor is already running");
+  if (art.manifest.target.cuda.empty())
+    return Status::error("'" + art.path + "' has no CUDA kernels: compile it with gmc "
+                         "--target=cuda to run it with --device cuda");
+  auto *e = new CudaExecutor();
+  std::unique_ptr<CudaExecutor> owner(e);
+  if (Status s = CudaDriver::load(e->driver); !s)
+    return s;
+  if (e->driver.devices().empty())
+    return Status::error("the CUDA driver (" + e->driver.library() + ") sees no GPU");
+  const char *ptx = nullptr;
+  if (Status s = e->driver.pickPTX(art, device, e->ptxChip, ptx); !s)
+    return s;
+  e->ordinal = device;
+  const CudaDriver::Api &a = *e->driver.api;
+  CUdevice d;
+  if (CUresult r = a.cuDeviceGet(&d, device); r != 0)
+    return Status::error(a.error("cuDeviceGet", r));
+  if (CUresult r = a.cuDevicePrimaryCtxRetain(&e->context, d); r != 0)
+    return Status::error(a.error("cuDevicePrimaryCtxRetain", r));
+  if (CUresult r = a.cuCtxSetCurrent(e->context); r != 0)
+    return Status::error(a.error("cuCtxSetCurrent", r));
+  char log[4096] = {0};
+  int options[] = {kJitErrorLogBuffer, kJitErrorLogBufferSize};
+  void *values[] = {log, reinterpret_cast<void *>(sizeof log - 1)};
+  if (CUresult r = a.cuModuleLoadDataEx(&e->module, ptx, 2, options, values); r != 0)
+    return Status::error("the driver rejects the " + e->ptxChip + " PTX of '" + art.path +
+                         "' on " + e->device().name + ": " + a.error("cuModuleLoadDataEx", r) +
+                         (log[0] ? std::string("\n") + log : ""));
+  for (const char *at = std::strstr(ptx, ".entry "); at; at = std::strstr(at + 1, ".entry "))
+    ++e->entryCount;
+  // Every buffer an entry gets from now on is managed memory.
+  managedApi = &a;
+  if (!setMemorySystem(kManaged))
+    return Status::error("internal error: the CUDA executor must start before any tensor is "
+                         "allocated (and cached scratch given back: gmrt::trimScratch)");
+  e->loadBlas();
+  theExecutor = owner.release();
+  return Status();
+}
+
+void *CudaExecutor::constant(const void *tensor, int64_t bytes) {
+  std::lock_guard<std::mutex> lock(constantsMutex);
+  void *&copy = constants[tensor];
+  if (!copy) {
+    copy = memoryAllocate(bytes);
+    if (!copy) {
+      std::fprintf(stderr, "gmrun: error: out of CUDA memory for a constant tensor of %lld bytes\n",
+                   (long long)bytes);
+      std::exit(1);
+    }
+    std::memcpy(copy, tensor, bytes);
+  }
+  return copy;
+}
+
+/// The cuBLAS functions gm calls (cublas_api.h's, by value: gm needs no
+/// toolkit to build).
+struct CudaExecutor::Blas {
+  void *library = nullptr;
+  void *handle = nullptr;
+  int (*create)(void **);
+  int (*sgemm)(void *, int, int, int, int, int, const float *, const float *, int, const float *,
+               int, const float *, float *, int);
+  int (*getVersion)(void *, int *);
+};
+
+void CudaExecutor::loadBlas() {
+  const char *env = std::getenv("GMRT_CUBLAS");
+  std::vector<std::string> names;
+  if (env && *env)
+    names = {env};
+  else
+    names = {"libcublas.so.13", "libcublas.so.12", "libcublas.so.11"};
+  void *library = nullptr;
+  std::string tried, name;
+  for (const std::string &n : names) {
+    if ((library = dlopen(n.c_str(), RTLD_NOW | RTLD_LOCAL))) {
+      name = n;
+      break;
+    }
+    tried += (tried.empty() ? "" : ", ") + n;
+  }
+  if (!library) {
+    blasText = "no cuBLAS (" + tried + "): products run on the CPU";
+    return;
+  }
+  auto b = std::make_unique<Blas>();
+  b->library = library;
+  b->create = reinterpret_cast<decltype(b->create)>(dlsym(library, "cublasCreate_v2"));
+  b->sgemm = reinterpret_cast<decltype(b->sgemm)>(dlsym(library, "cublasSgemm_v2"));
+  b->getVersion = reinterpret_cast<decltype(b->getVersion)>(dlsym(library, "cublasGetVersion_v2"));
+  int version = 0;
+  if (!b->create || !b->sgemm || !b->getVersion) {
+    blasText = name + " is not cuBLAS (no cublasCreate_v2, cublasSgemm_v2 or "
+               "cublasGetVersion_v2): products run on the CPU";
+  } else if (int s = b->create(&b->handle); s != 0) {
+    blasText = "cublasCreate_v2 failed (status " + std::to_string(s) + "): products run on the CPU";
+  } else {
+    b->getVersion(b->handle, &version);
+    blasText = "cuBLAS " + std::to_string(version / 10000) + "." +
+               std::to_string(version / 100 % 100) + " (" + name + ")";
+    blas = b.release();
+    return;
+  }
+  dlclose(library);
+}
+
+bool CudaExecutor::sgemm(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k,
+                         const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
+                         float *c, int64_t ldc) {
+  constexpr int64_t kMax = 0x7fffffff;
+  if (!blas || std::max({m, n, k, lda, ldb, ldc}) > kMax)
+    return false;
+  if (m == 0 || n == 0)
+    return true;
+  // cuBLAS is column-major: C^T = op(B)^T op(A)^T, i.e. the same product
+  // with the operands swapped (a row-major matrix read column-major is its
+  // transpose).
+  const float one = 1.0f;
+  if (int s = blas->sgemm(blas->handle, trans_b ? 1 : 0, trans_a ? 1 : 0, (int)n, (int)m, (int)k,
+                          &one, b, (int)ldb, a, (int)lda, &beta, c, (int)ldc);
+      s != 0) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "gmrun: error: cublasSgemm_v2 (%lld x %lld x %lld) on %s failed with "
+                         "status %d\n", (long long)m, (long long)n, (long long)k,
+                 device().name.c_str(), s);
+    std::exit(1);
+  }
+  // (On the default stream, after the kernels before it; the host reads
+  // the result next.)
+  if (CUresult r = driver.api->cuCtxSynchronize(); r != 0) {
+    std::fprintf(stderr, "gmrun: error: a product on %s: %s\n", device().name.c_str(),
+                 driver.api->error("cuCtxSynchronize", r).c_str());
+    std::exit(1);
+  }
+  return true;
+}
+
+void CudaExecutor::launch(int32_t kernel, int64_t *params, int32_t count, int64_t points) {
+  const CudaDriver::Api &a = *driver.api;
+  auto fail = [&](const std::string &what) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "gmrun: error: CUDA kernel gm_kernel_%d on %s: %s\n", kernel,
+                 device().name.c_str(), what.c_str());
+    std::exit(1);
+  };
+  // Entries may run on any thread; the context is per thread.
+  thread_local void *current = nullptr;
+  if (current != context) {
+    if (CUresult r = a.cuCtxSetCurrent(context); r != 0)
+      fail(a.error("cuCtxSetCurrent", r));
+    current = context;
+  }
+  if (kernel < 0)
+    fail("no such kernel");
+  if ((size_t)kernel >= functions.size())
+    functions.resize(kernel + 1, nullptr);
+  if (!functions[kernel]) {
+    std::string name = "gm_kernel_" + std::to_string(kernel);
+    if (CUresult r = a.cuModuleGetFunction(&functions[kernel], module, name.c_str()); r != 0)
+      fail("not in the " + ptxChip + " PTX: " + a.error("cuModuleGetFunction", r));
+  }
+  if (points <= 0)
+    return;
+  // A thread per point up to 65535 blocks; the kernel's grid-stride loop
+  // takes the rest.
+  constexpr int64_t kBlock = 256, kMaxBlocks = 65535;
+  unsigned blocks = (unsigned)std::min((points + kBlock - 1) / kBlock, kMaxBlocks);
+  std::vector<void *> pointers(count);
+  for (int32_t i = 0; i < count; ++i)
+    pointers[i] = &params[i];
+  ++launchCount;
+  if (CUresult r = a.cuLaunchKernel(functions[kernel], blocks, 1, 1, kBlock, 1, 1, 0, nullptr,
+                                    pointers.data(), nullptr);
+      r != 0)
+    fail(a.error("cuLaunchKernel", r));
+  if (CUresult r = a.cuCtxSynchronize(); r != 0)
+    fail(a.error("cuCtxSynchronize", r));
+}
+
 } // namespace gmrt
+
+extern "C" void *gmrt_cuda_constant(const void *tensor, int64_t bytes) {
+  gmrt::CudaExecutor *e = gmrt::CudaExecutor::active();
+  return e ? e->constant(tensor, bytes) : const_cast<void *>(tensor);
+}
+
+extern "C" int32_t gmrt_cuda_launch(int32_t kernel, int64_t *params, int32_t count,
+                                    int64_t points) {
+  gmrt::CudaExecutor *e = gmrt::CudaExecutor::active();
+  if (!e)
+    return 0;
+  e->launch(kernel, params, count, points);
+  return 1;
+}

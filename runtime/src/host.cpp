@@ -77,9 +77,17 @@ std::string gmrt::describeGemm() {
          std::to_string(v->patch) + "; kernel " + isa;
 }
 
+namespace {
+gmrt::DeviceGemm deviceGemm = nullptr;
+} // namespace
+
+void gmrt::setDeviceGemm(DeviceGemm gemm) { deviceGemm = gemm; }
+
 extern "C" void gmrt_sgemm(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k,
                            const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
                            float *c, int64_t ldc) {
+  if (deviceGemm && deviceGemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc))
+    return;
   if (gmrt::gemmLibrary() == gmrt::GemmLibrary::OpenBLAS) {
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                 trans_b ? CblasTrans : CblasNoTrans, (blasint)m, (blasint)n, (blasint)k, 1.0f, a,

@@ -16,6 +16,8 @@
 
 #include "runtime/include/gmrt/scratch.h"
 
+#include "runtime/include/gmrt/memory.h"
+
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
@@ -58,7 +60,9 @@ extern "C" void *gmrt_alloc(uint64_t size) {
       block = it->second.back();
       it->second.pop_back();
     } else {
-      block = static_cast<char *>(std::aligned_alloc(64, kHeader + rounded));
+      // (From the entries' memory system: the host's, or one the GPU
+      // reaches too, gmrt/memory.h.)
+      block = static_cast<char *>(gmrt::memoryAllocate(kHeader + rounded));
       if (!block)
         return nullptr; // as malloc: the entry's own code does not check
       sizeOf(block) = rounded;
@@ -108,7 +112,7 @@ void gmrt::trimScratch() {
   for (auto &[size, blocks] : s.free) {
     for (char *block : blocks) {
       s.stats.held -= size;
-      std::free(block);
+      gmrt::memoryFree(block);
     }
     blocks.clear();
   }

@@ -8,6 +8,9 @@
  *   FAKE_CUDA_VERSION   cuDriverGetVersion's value [13000]
  *   FAKE_CUDA_DEVICES   how many devices [1]
  *   FAKE_CUDA_CC        their compute capability, e.g. 90 or 75 [90]
+ *   FAKE_CUDA_TRACE     a file each launch appends "NAME GRID BLOCK" to
+ *   FAKE_CUDA_FAIL_LAUNCH  the launch (1 = the first) that fails with
+ *                       CUDA_ERROR_LAUNCH_FAILED [none]
  *
  * cuModuleLoadDataEx accepts PTX whose `.target sm_N` the device runs and
  * whose every `.entry` is defined, as the real JIT would need; it rejects
@@ -15,8 +18,28 @@
  * cuModuleGetFunction finds `.entry NAME(`; a kernel's register count is
  * its name's length (a value the test can predict).
  *
+ * Kernels run on the CPU: the PTX the host loads lies in an artifact built
+ * with `gmc --target=cuda -cuda-emulate`, which exports each kernel's
+ * emulated grid as gm_emu_NAME(void **params, int64_t grid, int64_t block);
+ * cuModuleGetFunction finds it in the library holding the PTX (dladdr), and
+ * cuLaunchKernel runs it with the launch's parameters and 1-D grid. Memory
+ * is the host's (cuMemAllocManaged: aligned_alloc), as managed memory is
+ * the host's too; but a launch whose pointer parameter (gm_emu_NAME_kinds
+ * says which are pointers) lies outside every cuMemAllocManaged block
+ * fails with CUDA_ERROR_ILLEGAL_ADDRESS, as a GPU would fault on host
+ * memory.
+ *
+ * It is also a fake cuBLAS (GMRT_CUBLAS=<this library>): cublasCreate_v2,
+ * cublasGetVersion_v2 and a column-major cublasSgemm_v2 on the CPU, which
+ * refuses operands outside the cuMemAllocManaged blocks the same way
+ * (CUBLAS_STATUS_EXECUTION_FAILED, 13). FAKE_CUDA_TRACE logs each product
+ * as "sgemm TRANSA TRANSB M N K".
+ *
  *===----------------------------------------------------------------------===*/
 
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,13 +104,49 @@ int cuModuleLoadDataEx(void **module, const void *image, unsigned n, int *option
   return 0;
 }
 
+typedef void (*Emulated)(void **params, int64_t grid, int64_t block);
+typedef struct {
+  const char *entry; /* NAME( in the PTX */
+  Emulated run;      /* gm_emu_NAME, or NULL */
+  const char *kinds; /* gm_emu_NAME_kinds: p, i or f per parameter */
+  char name[64];
+} Function;
+
+/* The live cuMemAllocManaged blocks. */
+typedef struct {
+  uintptr_t start, size;
+} Block;
+static Block *blocks;
+static size_t numBlocks, capBlocks;
+
+static int managed(uintptr_t p) {
+  for (size_t i = 0; i < numBlocks; ++i)
+    if (p >= blocks[i].start && p < blocks[i].start + blocks[i].size)
+      return 1;
+  return 0;
+}
+
 int cuModuleGetFunction(void **fn, void *module, const char *name) {
   const Module *m = module;
   for (const char *at = strstr(m->ptx, ".entry "); at; at = strstr(at + 1, ".entry ")) {
     const char *n = at + strlen(".entry ");
     size_t len = strlen(name);
     if (strncmp(n, name, len) == 0 && n[len] == '(') {
-      *fn = (void *)(size_t)n; /* the driver's handles are opaque */
+      Function *f = calloc(1, sizeof *f); /* kept: the driver's handles live with the module */
+      f->entry = n;
+      snprintf(f->name, sizeof f->name, "%s", name);
+      Dl_info info;
+      if (dladdr(m->ptx, &info) && info.dli_fname) {
+        void *lib = dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD);
+        char symbol[96];
+        snprintf(symbol, sizeof symbol, "gm_emu_%s", name);
+        if (lib) {
+          f->run = (Emulated)dlsym(lib, symbol);
+          strcat(symbol, "_kinds");
+          f->kinds = (const char *)dlsym(lib, symbol);
+        }
+      }
+      *fn = f;
       return 0;
     }
   }
@@ -97,9 +156,68 @@ int cuModuleGetFunction(void **fn, void *module, const char *name) {
 int cuFuncGetAttribute(int *v, int attr, void *fn) {
   if (attr != 4)
     return 1;
-  *v = (int)strcspn((const char *)fn, "(");
+  *v = (int)strcspn(((const Function *)fn)->entry, "(");
   return 0;
 }
+
+int cuMemAllocManaged(unsigned long long *p, size_t bytes, unsigned flags) {
+  void *m = aligned_alloc(256, (bytes + 255) / 256 * 256);
+  if (!m || flags != 1)
+    return m ? (free(m), 1) : 2; /* CUDA_ERROR_INVALID_VALUE, _OUT_OF_MEMORY */
+  if (numBlocks == capBlocks) {
+    capBlocks = capBlocks ? 2 * capBlocks : 256;
+    blocks = realloc(blocks, capBlocks * sizeof *blocks);
+  }
+  blocks[numBlocks++] = (Block){(uintptr_t)m, bytes ? bytes : 1};
+  *p = (unsigned long long)(uintptr_t)m;
+  return 0;
+}
+
+int cuMemFree_v2(unsigned long long p) {
+  for (size_t i = 0; i < numBlocks; ++i)
+    if (blocks[i].start == p) {
+      blocks[i] = blocks[--numBlocks];
+      free((void *)(uintptr_t)p);
+      return 0;
+    }
+  return 1; /* CUDA_ERROR_INVALID_VALUE: not a block of cuMemAllocManaged */
+}
+
+static int launches;
+
+int cuLaunchKernel(void *fn, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
+                   unsigned bz, unsigned shared, void *stream, void **params, void **extra) {
+  const Function *f = fn;
+  if (gy != 1 || gz != 1 || by != 1 || bz != 1 || bx > 1024 || gx == 0 || extra)
+    return 1; /* CUDA_ERROR_INVALID_VALUE: gm launches 1-D grids with parameters */
+  if (++launches == env("FAKE_CUDA_FAIL_LAUNCH", 0))
+    return 719;
+  if (!f->run) {
+    fprintf(stderr, "fake-cuda: no gm_emu_%s beside the PTX (compile with -cuda-emulate)\n",
+            f->name);
+    return 801; /* CUDA_ERROR_NOT_SUPPORTED */
+  }
+  for (size_t i = 0; f->kinds && f->kinds[i]; ++i) {
+    uintptr_t p = *(uintptr_t *)params[i];
+    if (f->kinds[i] == 'p' && !managed(p)) {
+      fprintf(stderr, "fake-cuda: %s's parameter %zu points at %#lx, which is not device "
+                      "memory\n", f->name, i, (unsigned long)p);
+      return 700; /* CUDA_ERROR_ILLEGAL_ADDRESS */
+    }
+  }
+  const char *trace = getenv("FAKE_CUDA_TRACE");
+  if (trace && *trace) {
+    FILE *out = fopen(trace, "a");
+    if (out) {
+      fprintf(out, "%s %u %u\n", f->name, gx, bx);
+      fclose(out);
+    }
+  }
+  f->run(params, gx, bx);
+  return 0;
+}
+
+int cuCtxSynchronize(void) { return 0; }
 
 int cuModuleUnload(void *module) { free(module); return 0; }
 
@@ -108,6 +226,57 @@ int cuGetErrorString(int r, const char **text) {
   case 101: *text = "invalid device ordinal"; return 0;
   case 218: *text = "a PTX JIT compilation failed"; return 0;
   case 500: *text = "named symbol not found"; return 0;
+  case 700: *text = "an illegal memory access was encountered"; return 0;
+  case 719: *text = "unspecified launch failure"; return 0;
+  case 801: *text = "operation not supported"; return 0;
   default: *text = "unknown error"; return 0;
   }
+}
+
+/* cuBLAS. */
+static int handle;
+
+int cublasCreate_v2(void **h) { *h = &handle; return 0; }
+int cublasGetVersion_v2(void *h, int *v) { *v = 130000; return h == &handle ? 0 : 1; }
+
+int cublasSgemm_v2(void *h, int transa, int transb, int m, int n, int k, const float *alpha,
+                   const float *a, int lda, const float *b, int ldb, const float *beta, float *c,
+                   int ldc) {
+  if (h != &handle || transa < 0 || transa > 1 || transb < 0 || transb > 1 || m < 0 || n < 0 ||
+      k < 0)
+    return 7; /* CUBLAS_STATUS_INVALID_VALUE */
+  if ((k && m && !managed((uintptr_t)a)) || (k && n && !managed((uintptr_t)b)) ||
+      (m && n && !managed((uintptr_t)c))) {
+    fprintf(stderr, "fake-cuda: cublasSgemm_v2's operand is not device memory\n");
+    return 13; /* CUBLAS_STATUS_EXECUTION_FAILED */
+  }
+  const char *trace = getenv("FAKE_CUDA_TRACE");
+  if (trace && *trace) {
+    FILE *out = fopen(trace, "a");
+    if (out) {
+      fprintf(out, "sgemm %c %c %d %d %d\n", transa ? 'T' : 'N', transb ? 'T' : 'N', m, n, k);
+      fclose(out);
+    }
+  }
+  /* Column-major: C(i, j) = alpha sum_p op(A)(i, p) op(B)(p, j) + beta C(i, j),
+   * a column at a time, summed in double (a reference, not a rival). */
+  double *column = calloc(m ? m : 1, sizeof *column);
+  for (int j = 0; j < n; ++j) {
+    memset(column, 0, (m ? m : 1) * sizeof *column);
+    for (int p = 0; p < k; ++p) {
+      double bp = transb ? b[j + (size_t)p * ldb] : b[p + (size_t)j * ldb];
+      if (transa)
+        for (int i = 0; i < m; ++i)
+          column[i] += a[p + (size_t)i * lda] * bp;
+      else
+        for (int i = 0; i < m; ++i)
+          column[i] += a[i + (size_t)p * lda] * bp;
+    }
+    for (int i = 0; i < m; ++i) {
+      float *out = &c[i + (size_t)j * ldc];
+      *out = (float)(*alpha * column[i] + (*beta == 0 ? 0 : *beta * *out));
+    }
+  }
+  free(column);
+  return 0;
 }

@@ -125,7 +125,8 @@ static cl::list<std::string> cudaArch(
 static cl::opt<bool> cudaEmulate(
     "cuda-emulate",
     cl::desc("With --target=cuda: run the CUDA kernels on the CPU, thread by thread, in "
-             "place of the CPU kernels, and embed no PTX (to test the kernels without a GPU)"),
+             "place of the CPU kernels, and export them for a fake CUDA driver (to test the "
+             "kernels and the executor without a GPU)"),
     cl::init(false));
 static cl::opt<std::string> cudaPath(
     "cuda-path",
@@ -288,10 +289,9 @@ int main(int argc, char **argv) {
         return 1;
       }
     }
-    // (Emulated kernels run on the CPU: no PTX, no libdevice.)
     std::string cudaError;
-    libdevice = cudaEmulate ? "" : gm::findLibdevice(cudaPath, cudaError);
-    if (!cudaEmulate && libdevice.empty()) {
+    libdevice = gm::findLibdevice(cudaPath, cudaError);
+    if (libdevice.empty()) {
       llvm::errs() << "gmc: error: " << cudaError << "\n";
       return 1;
     }
@@ -309,8 +309,8 @@ int main(int argc, char **argv) {
     llvm::errs() << "gmc: error: -cuda-emulate needs --target=cuda\n";
     return 1;
   }
-  if (emitAction == DumpPTX && (cudaChips.empty() || cudaEmulate)) {
-    llvm::errs() << "gmc: error: -emit=ptx needs --target=cuda, without -cuda-emulate\n";
+  if (emitAction == DumpPTX && cudaChips.empty()) {
+    llvm::errs() << "gmc: error: -emit=ptx needs --target=cuda\n";
     return 1;
   }
   if (inputFilename.empty()) {

@@ -157,6 +157,22 @@ def GMKernelsToGPUPass : Pass<"gm-kernels-to-gpu", "::mlir::ModuleOp"> {
     "::mlir::affine::AffineDialect", "::mlir::linalg::LinalgDialect"];
 }
 
+def GMHostLaunchPass : Pass<"gm-host-launch", "::mlir::ModuleOp"> {
+  let summary = "host kernels offer themselves to a CUDA executor before running on the CPU";
+  let description = [{
+    After gm-kernels-to-gpu (gmc --target=cuda): every host kernel that has
+    a CUDA kernel of the same name packs its arguments as the CUDA kernel's
+    parameters (a memref as its descriptor: allocated and aligned pointer,
+    offset, sizes, strides; a scalar widened to 64 bits), computes its
+    parallel points (the launch's size) and calls the host's
+    `gmrt_cuda_launch(kernel, slots, count, points)` (abi.h). When that
+    returns nonzero the kernel ran on the device; otherwise the linalg op
+    runs on the CPU, inside an `scf.if` marked `gm.cpu_path`.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::scf::SCFDialect",
+    "::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect"];
+}
+
 def GMEmulateGPUPass : Pass<"gm-emulate-gpu", "::mlir::ModuleOp"> {
   let summary = "run the CUDA kernels of gm-kernels-to-gpu on the CPU, thread by thread (tests)";
   let description = [{
@@ -164,13 +180,18 @@ def GMEmulateGPUPass : Pass<"gm-emulate-gpu", "::mlir::ModuleOp"> {
     `gpu.func` of `gpu.module @gm_kernels` becomes a CPU function of one
     thread (its block and thread ids as arguments), and the host kernel of
     the same name, which the entries call, runs every thread of a `grid` of
-    `block` threads in turn. The gpu.module is erased. The suite trains
+    `block` threads in turn (after gm-host-launch: its CPU path does). The
+    gpu.module is erased unless `keep-gpu-module` (gmc keeps it to compile
+    its PTX too, and exports each kernel's grid as `gm_emu_<kernel>` for
+    the suite's fake CUDA driver). The suite trains
     models this way against the CPU path, so the kernels' thread mapping is
     tested without a GPU.
   }];
   let options = [
     Option<"grid", "grid", "int64_t", "3", "blocks in the emulated grid">,
     Option<"block", "block", "int64_t", "5", "threads per emulated block">,
+    Option<"keepGPUModule", "keep-gpu-module", "bool", "false",
+           "leave the gpu.module for the PTX pipeline">,
   ];
   let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::scf::SCFDialect",
     "::mlir::arith::ArithDialect"];

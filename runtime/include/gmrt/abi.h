@@ -36,6 +36,12 @@
  *                          artifact also exports gm_check_sites, one
  *                          NUL-terminated "file:line:col: op, shape" per
  *                          site, ending with an empty string
+ *   int32_t gmrt_cuda_launch(int32_t kernel, int64_t *params, int32_t count,
+ *                            int64_t points)
+ *   void *gmrt_cuda_constant(const void *tensor, int64_t bytes)
+ *                          only in an artifact built with `gmc --target=cuda`:
+ *                          each kernel calls the first (below); the second
+ *                          gives the device's copy of a constant tensor
  *   libm's expf, logf, ... for what is not inlined
  *
  * Entry arguments. args[i] points at a memref descriptor (gm_memref) for
@@ -65,7 +71,8 @@
  * artifact needing an extension its CPU lacks.
  *
  * Any change to the above, the manifest's layout included, bumps
- * GM_ABI_VERSION; a host refuses artifacts of another version. (Version 6:
+ * GM_ABI_VERSION; a host refuses artifacts of another version. (Version 7:
+ * gmrt_cuda_launch; 6:
  * the gmrt_omp_* imports; 5:
  * gmrt_alloc and gmrt_free instead of malloc and free; 4: gmrt_conv2d; 3: the manifest became JSON; 2 added its target record.)
  *
@@ -76,7 +83,7 @@
 
 #include <stdint.h>
 
-#define GM_ABI_VERSION 6
+#define GM_ABI_VERSION 7
 #define GM_ARTIFACT_MAGIC "gm-artifact"
 #define GM_MAX_RANK 8
 
@@ -146,6 +153,25 @@ void gmrt_omp_for_static_init_8u(void *ident, int32_t tid, int32_t schedule, int
                                  uint64_t *lower, uint64_t *upper, int64_t *stride,
                                  int64_t increment, int64_t chunk);
 void gmrt_omp_for_static_fini(void *ident, int32_t tid);
+
+/* Provided by the host; called by every kernel of an artifact built with
+ * `gmc --target=cuda` before it runs on the CPU (gm-host-launch). |kernel|
+ * is N of the PTX's `.entry gm_kernel_N`; params[0, count) are its
+ * parameters, each in 64 bits (a memref's descriptor fields: allocated and
+ * aligned pointer, offset, sizes, strides; a narrower scalar in the low
+ * bits), so &params[i] is what cuLaunchKernel takes for parameter i;
+ * |points| is the number of parallel points the kernel covers (its
+ * grid-stride loop computes all of them whatever the grid). Returns nonzero
+ * when the kernel ran on the device (its results there once the call
+ * returns), 0 when the caller is to run it on the CPU. */
+int32_t gmrt_cuda_launch(int32_t kernel, int64_t *params, int32_t count, int64_t points);
+
+/* Provided by the host; called by an artifact built with `gmc --target=cuda`
+ * for each constant tensor of its own (a mask, in the artifact's read-only
+ * data) a function uses, on entry to it: the copy of the |bytes| at
+ * |tensor| the device's kernels may read (made once, kept for the
+ * process), or |tensor| itself when the kernels run on the CPU. */
+void *gmrt_cuda_constant(const void *tensor, int64_t bytes);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -14,6 +14,7 @@
 
 #include "runtime/include/gmrt/abi.h"
 #include "runtime/include/gmrt/manifest.h"
+#include "runtime/include/gmrt/memory.h"
 #include "runtime/include/gmrt/status.h"
 
 #include <cstdint>
@@ -76,9 +77,10 @@ private:
   std::vector<gm_entry_fn> functions;
 };
 
-/// Parameters and optimizer slots, one buffer per manifest state entry.
+/// Parameters and optimizer slots, one buffer per manifest state entry, in
+/// memory entries may be given (the device's too, gmrt/memory.h).
 struct State {
-  std::vector<std::vector<float>> tensors;
+  std::vector<Floats> tensors;
 
   /// Initialises every tensor as the reference evaluator does for |seed|
   /// (stream = state index; see rng.h).

@@ -3,10 +3,10 @@
 // gmrun runs on machines without a GPU or a CUDA driver, so nothing links
 // libcuda: `CudaDriver::load` dlopens it (or the library $GMRT_CUDA_DRIVER
 // names: the suite's fake driver, runtime/tests/fake-cuda.c) and resolves
-// the few driver functions gm calls. docs/cuda.md has the plan this is the
-// first step of: today it reports the driver and devices (gmrun system) and
-// loads an artifact's PTX on a device (gmrun cuda-check); no kernel is
-// launched yet.
+// the few driver functions gm calls. It reports the driver and devices
+// (gmrun system), loads an artifact's PTX on a device (gmrun cuda-check),
+// and runs an artifact's kernels there (CudaExecutor: gmrun --device cuda).
+// docs/cuda.md has what runs where.
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,7 +15,10 @@
 
 #include "runtime/include/gmrt/status.h"
 
+#include <cstdint>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace gmrt {
@@ -56,13 +59,83 @@ public:
   /// The oldest driver that reads gmc's PTX (7.8).
   static constexpr int kMinVersion = 11080;
 
-private:
   struct Api;
+
+private:
+  friend class CudaExecutor;
+  /// The PTX of |art| for the newest chip |device| runs, or an error naming
+  /// the chips it has.
+  Status pickPTX(const Artifact &art, int device, std::string &chip, const char *&ptx) const;
+
   void *handle = nullptr;
   Api *api = nullptr;
   std::string path;
   int driverVersion = 0;
   std::vector<CudaDevice> list;
+};
+
+/// Runs an artifact's kernels on a GPU: `gmrun --device cuda`. Every host
+/// kernel of an artifact built with `gmc --target=cuda` calls
+/// gmrt_cuda_launch first (abi.h); with an executor started, that launches
+/// the PTX kernel of the same name on the device (256 threads a block, a
+/// block per 256 of the kernel's parallel points) and waits for it, and the
+/// host skips its CPU loop. The entries' glue, their products and
+/// convolutions and the few ops gm-outline-kernels leaves inline still run
+/// on the CPU, on the same buffers: start() makes managed memory
+/// (cuMemAllocManaged, which both reach) the memory system of every buffer
+/// an entry gets (gmrt/memory.h), and each launch is synchronous, so the
+/// host never reads a buffer a kernel is writing. Products go to cuBLAS
+/// when it is there (dlopened: libcublas.so.13, .12, .11, or
+/// $GMRT_CUBLAS), waited for the same way; else the CPU runs them.
+class CudaExecutor {
+public:
+  /// Loads the driver, makes |device|'s primary context current, loads the
+  /// PTX of |art| for it, and makes this the process's executor, for the
+  /// rest of its life. Before any buffer an entry gets is allocated, and
+  /// with no scratch cached (gmrt::trimScratch): the memory system changes. Fails saying why: no driver or GPU, no PTX in
+  /// the artifact, none the device runs, the JIT's refusal.
+  static Status start(const Artifact &art, int device);
+  /// The executor start() made, or nullptr.
+  static CudaExecutor *active();
+
+  const CudaDevice &device() const { return driver.devices()[ordinal]; }
+  const std::string &chip() const { return ptxChip; }
+  size_t kernels() const { return entryCount; }
+  uint64_t launches() const { return launchCount; }
+
+  /// Launches kernel gm_kernel_|kernel| (gmrt_cuda_launch's arguments) and
+  /// waits for it. A driver error ends the process with its message: an
+  /// entry's caller cannot recover a half-run step.
+  void launch(int32_t kernel, int64_t *params, int32_t count, int64_t points);
+
+  /// The device's copy of an artifact's constant tensor (gmrt_cuda_constant),
+  /// made on first use.
+  void *constant(const void *tensor, int64_t bytes);
+
+  /// gmrt_sgemm's product on the device with cuBLAS, waited for; false
+  /// (the CPU runs it) when cuBLAS was not found or a size exceeds its
+  /// 32-bit ints. A cuBLAS error ends the process, as a launch's does.
+  bool sgemm(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k, const float *a,
+             int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+  /// "cuBLAS 13.0 (libcublas.so.13)", or why products run on the CPU.
+  const std::string &blasDescription() const { return blasText; }
+
+private:
+  CudaExecutor() = default;
+  CudaDriver driver;
+  int ordinal = 0;
+  void *context = nullptr;
+  void *module = nullptr;
+  std::string ptxChip;
+  size_t entryCount = 0;
+  uint64_t launchCount = 0;
+  std::vector<void *> functions; // by kernel number, resolved on first launch
+  std::mutex constantsMutex;
+  std::unordered_map<const void *, void *> constants;
+  struct Blas;
+  Blas *blas = nullptr; // nullptr: no cuBLAS
+  std::string blasText;
+  void loadBlas();
 };
 
 } // namespace gmrt

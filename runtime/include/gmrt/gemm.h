@@ -7,6 +7,7 @@
 #ifndef GM_RUNTIME_GMRT_GEMM_H
 #define GM_RUNTIME_GMRT_GEMM_H
 
+#include <cstdint>
 #include <string>
 
 namespace gmrt {
@@ -27,6 +28,15 @@ void setGemmThreads(int n);
 /// AVX2, 2 and 1: SSE4.1, oneDNN's floor), as GMRUN_MAX_CPU_ISA pretends a
 /// smaller CPU; before the first product.
 void limitGemmISA(int level);
+
+/// A product run elsewhere (the CUDA executor's cuBLAS): gmrt_sgemm's
+/// arguments; returns false to have the CPU run it.
+using DeviceGemm = bool (*)(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k,
+                            const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
+                            float *c, int64_t ldc);
+
+/// Makes gmrt_sgemm offer every product to |gemm| first (nullptr: none).
+void setDeviceGemm(DeviceGemm gemm);
 
 } // namespace gmrt
 

@@ -261,7 +261,8 @@ Status saveCheckpoint(const std::string &path, const Artifact &art, const State 
   Checkpoint ck;
   const Manifest &m = art.manifest;
   for (size_t i = 0; i < m.state.size(); ++i)
-    ck.tensors.push_back({m.state[i].name, m.state[i].shape, state.tensors[i]});
+    ck.tensors.push_back({m.state[i].name, m.state[i].shape,
+                         {state.tensors[i].begin(), state.tensors[i].end()}});
   ck.metadata = {{"format", "gm-checkpoint-1"},
                  {"model", m.model},
                  {"model_fingerprint", std::to_string(art.fingerprint)},
@@ -307,7 +308,7 @@ Status loadCheckpoint(const std::string &path, const Artifact &art, State &state
       return Status::error("'" + path + "' has '" + m.state[i].name + "' of shape " +
                            shapeString(t->shape) + "; " + art.path + " expects " +
                            shapeString(m.state[i].shape) + " (another version of the model?)");
-    state.tensors[i] = t->data;
+    state.tensors[i].assign(t->data.begin(), t->data.end());
   }
   if (seed)
     *seed = std::strtoull(meta("seed").c_str(), nullptr, 10);

@@ -18,6 +18,7 @@
 #include "runtime/include/gmrt/artifact.h"
 #include "runtime/include/gmrt/cpu.h"
 #include "runtime/include/gmrt/cuda.h"
+#include "runtime/include/gmrt/scratch.h"
 #include "runtime/include/gmrt/data.h"
 #include "runtime/include/gmrt/conv.h"
 #include "runtime/include/gmrt/gemm.h"
@@ -78,12 +79,16 @@ commands:
   system    this machine: CPU, ISA level and extensions, the GEMM kernel,
             the CUDA driver and GPUs (no artifact)
   cuda-check  load an artifact's CUDA kernels (gmc --target=cuda) on a GPU
-            through the driver (--device-index N [0]); nothing runs on it yet
+            through the driver (--device-index N [0])
 
 options (defaults in brackets):
   --seed S              parameters, data order and noise [1]
   --data PATH           Fashion-MNIST folder, or an .npy array [)" GMRT_FMNIST_DIR R"(]
   --threads N           threads for products, convolutions and large loops [1]
+  --device cpu|cuda     where the kernels run [cpu]; cuda (an artifact built
+                        with gmc --target=cuda) launches them on GPU
+                        --device-index N [0], products, convolutions and the
+                        entries' glue staying on the CPU (docs/cuda.md)
   --checkpoint FILE     checkpoint to read (eval, sample, traverse, encode)
   --keep-denormals      compute with denormal floats (default: flushed to zero)
   --quiet               no progress bar
@@ -140,7 +145,8 @@ Args parseArgs(int argc, char **argv) {
       "seed", "data", "threads", "checkpoint", "epochs", "steps", "out", "batch", "lr",
       "hparam", "checkpoint-every", "k", "n", "index", "range", "columns", "split", "entry", "from",
       "print-param", "input", "objective", "classes", "class", "classifier",
-      "classifier-checkpoint", "samples", "code", "label", "caption", "sweep", "device-index"};
+      "classifier-checkpoint", "samples", "code", "label", "caption", "sweep", "device-index",
+      "device"};
   static const std::set<std::string> boolean = {"resume", "reconstruct", "quiet",
                                                 "keep-denormals", "check-numerics"};
   Args a;
@@ -214,8 +220,7 @@ int infoCommand(const Artifact &art) {
     std::string chips;
     for (const std::string &c : m.target.cuda)
       chips += " " + c;
-    std::printf("cuda kernels (PTX):%s (gmrun cuda-check loads them on a GPU; training runs on "
-                "the CPU: no CUDA executor yet)\n",
+    std::printf("cuda kernels (PTX):%s (--device cuda runs them on a GPU)\n",
                 chips.c_str());
   }
   for (const DataSpec &d : m.data)
@@ -300,7 +305,7 @@ int systemCommand(const Args &a) {
 
 /// Loads the artifact's PTX on a CUDA device (--device-index N, default 0)
 /// through the driver's JIT and resolves every kernel: the part of the CUDA
-/// path that runs today (docs/cuda.md; no kernel is launched yet).
+/// path that needs no training data (docs/cuda.md).
 int cudaCheckCommand(const Args &a, const Artifact &art) {
   gmrt::CudaDriver cuda;
   check(gmrt::CudaDriver::load(cuda));
@@ -438,6 +443,24 @@ int run(int argc, char **argv) {
   if (a.command == "cuda-check")
     return cudaCheckCommand(a, art);
   check(checkStateFits(art));
+  std::string device = a.get("device", "cpu");
+  if (device == "cuda") {
+    // Before any tensor is allocated: they all go to managed memory.
+    gmrt::trimScratch();
+    int index = (int)intOption(a, "device-index", 0, 0);
+    check(gmrt::CudaExecutor::start(art, index));
+    gmrt::CudaExecutor *e = gmrt::CudaExecutor::active();
+    gmrt::setDeviceGemm([](int32_t ta, int32_t tb, int64_t m, int64_t n, int64_t k,
+                           const float *x, int64_t lda, const float *y, int64_t ldb, float beta,
+                           float *c, int64_t ldc) {
+      return gmrt::CudaExecutor::active()->sgemm(ta, tb, m, n, k, x, lda, y, ldb, beta, c, ldc);
+    });
+    std::fprintf(stderr, "gmrun: kernels on CUDA device %d (%s): %zu kernels of the %s PTX; "
+                 "products: %s\n", index, e->device().name.c_str(), e->kernels(),
+                 e->chip().c_str(), e->blasDescription().c_str());
+  } else if (device != "cpu") {
+    die("--device expects cpu or cuda, got '" + device + "'");
+  }
   if (a.command == "train")
     return train(a, art);
   if (a.command == "eval")

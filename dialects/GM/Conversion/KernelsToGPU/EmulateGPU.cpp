@@ -107,9 +107,22 @@ struct EmulateGPU : public mlir::gm::impl::GMEmulateGPUPassBase<EmulateGPU> {
         if (walk.wasInterrupted())
           return signalPassFailure();
 
-        // The host kernel: every thread of the grid in turn.
-        host.getBody().front().clear();
-        b.setInsertionPointToStart(&host.getBody().front());
+        // The host kernel: every thread of the grid in turn, in place of
+        // its CPU path (gm-host-launch) or of its whole body.
+        Block *body = &host.getBody().front();
+        host.walk([&](scf::IfOp cpu) {
+          if (cpu->hasAttr("gm.cpu_path"))
+            body = cpu.thenBlock();
+        });
+        bool whole = body == &host.getBody().front();
+        if (whole) {
+          body->clear();
+        } else {
+          // (Last first: an op's users go before it.)
+          while (&body->front() != body->getTerminator())
+            body->getTerminator()->getPrevNode()->erase();
+        }
+        b.setInsertionPointToStart(body);
         Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
         Value one = b.create<arith::ConstantIndexOp>(loc, 1);
         Value blocks = b.create<arith::ConstantIndexOp>(loc, grid);
@@ -121,12 +134,16 @@ struct EmulateGPU : public mlir::gm::impl::GMEmulateGPUPassBase<EmulateGPU> {
         SmallVector<Value> args(host.getArguments());
         args.append({blockLoop.getInductionVar(), threads, threadLoop.getInductionVar(), blocks});
         b.create<func::CallOp>(loc, thread, args);
-        b.setInsertionPointToEnd(&host.getBody().front());
-        b.create<func::ReturnOp>(loc);
+        if (whole) {
+          b.setInsertionPointToEnd(body);
+          b.create<func::ReturnOp>(loc);
+        }
       }
-      gpuModule.erase();
+      if (!keepGPUModule)
+        gpuModule.erase();
     }
-    module->removeAttr(gpu::GPUDialect::getContainerModuleAttrName());
+    if (!keepGPUModule)
+      module->removeAttr(gpu::GPUDialect::getContainerModuleAttrName());
   }
 };
 

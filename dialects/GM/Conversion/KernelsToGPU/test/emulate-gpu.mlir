@@ -1,5 +1,6 @@
 // RUN: gm-opt %s --gm-kernels-to-gpu --gm-emulate-gpu --split-input-file --verify-diagnostics | FileCheck %s
 // RUN: gm-opt %s --gm-kernels-to-gpu --gm-emulate-gpu="grid=2 block=32" --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=GRID
+// RUN: gm-opt %s --gm-kernels-to-gpu --gm-host-launch --gm-emulate-gpu="keep-gpu-module=true" --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=LAUNCH
 
 #id2 = affine_map<(d0, d1) -> (d0, d1)>
 #row = affine_map<(d0, d1) -> (d0)>
@@ -30,6 +31,21 @@
 // GRID-DAG: %[[C2:.*]] = arith.constant 2 : index
 // GRID-DAG: %[[C32:.*]] = arith.constant 32 : index
 // GRID: func.call @gm_kernel_0_thread({{.*}}, %[[C32]], %{{.*}}, %[[C2]])
+// After gm-host-launch the grid replaces the CPU path only: the launch
+// stays, and so does the gpu.module (gmc compiles its PTX too).
+// LAUNCH-LABEL: module attributes {gpu.container_module}
+// LAUNCH: func.func private @gm_kernel_0(
+// LAUNCH: %[[RAN:.*]] = call @gmrt_cuda_launch(
+// LAUNCH: %[[CPU:.*]] = arith.cmpi eq, %[[RAN]]
+// LAUNCH: scf.if %[[CPU]] {
+// LAUNCH: scf.for
+// LAUNCH-NEXT: scf.for
+// LAUNCH-NEXT: func.call @gm_kernel_0_thread(
+// LAUNCH-NOT: linalg.generic
+// LAUNCH: } {gm.cpu_path}
+// LAUNCH-NEXT: return
+// LAUNCH: gpu.module @gm_kernels
+// LAUNCH: gpu.func @gm_kernel_0(
 module {
   func.func private @gm_kernel_0(%x: memref<?x20xf32>, %y: memref<?xf32>) attributes {gm.kernel} {
     linalg.generic {indexing_maps = [#id2, #row], iterator_types = ["parallel", "reduction"]} ins(%x : memref<?x20xf32>) outs(%y : memref<?xf32>) {
