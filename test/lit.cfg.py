@@ -21,8 +21,18 @@ config.test_exec_root = config.gm_suite_obj
 config.substitutions.append(("%models", os.path.join(config.gm_src_root, "models")))
 config.substitutions.append(("%python", sys.executable))
 config.substitutions.append(("%fashion", "/usr/share/datasets/fashion-mnist"))
-# A CUDA driver without a GPU (runtime/tests/fake-cuda.c), for GMRT_CUDA_DRIVER.
-config.substitutions.append(("%fake_cuda", os.path.join(config.gm_obj_root, "lib", "libgm-fake-cuda.so")))
+# A CUDA driver without a GPU (runtime/tests/fake-cuda.c), for GMRT_CUDA_DRIVER;
+# it is a fake cuBLAS and cuDNN too. `%fake_gpu_libs CMD` runs CMD on the fake
+# device with all three, `%fake_gpu CMD` with the driver alone (products and
+# convolutions on the CPU): never the machine's own cuBLAS or cuDNN, which
+# the toolkit may have put on the loader's path.
+fake_cuda = os.path.join(config.gm_obj_root, "lib", "libgm-fake-cuda.so")
+no_library = os.path.join(config.gm_obj_root, "lib", "no-such-library.so")
+config.substitutions.append(("%fake_gpu_libs", "env GMRT_CUDA_DRIVER=%s GMRT_CUBLAS=%s GMRT_CUDNN=%s"
+                             % (fake_cuda, fake_cuda, fake_cuda)))
+config.substitutions.append(("%fake_gpu", "env GMRT_CUDA_DRIVER=%s GMRT_CUBLAS=%s GMRT_CUDNN=%s"
+                             % (fake_cuda, no_library, no_library)))
+config.substitutions.append(("%fake_cuda", fake_cuda))
 # A shared library that is not a gm artifact (zlib: gm links it anyway).
 config.substitutions.append(("%gmrun_libz", "/usr/lib/x86_64-linux-gnu/libz.so.1"))
 

@@ -21,6 +21,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
@@ -190,7 +191,11 @@ void sizesOf(const gm_memref *m, int64_t *sizes, const char *what) {
 
 float *dataOf(const gm_memref *m) { return static_cast<float *>(m->aligned) + m->offset; }
 
+gmrt::DeviceConv deviceConv = nullptr;
+
 } // namespace
+
+void gmrt::setDeviceConv(DeviceConv conv) { deviceConv = conv; }
 
 std::string gmrt::describeConv() {
   // The kernel family oneDNN picks for a DCGAN-sized layer on this CPU.
@@ -208,6 +213,24 @@ extern "C" void _mlir_ciface_gmrt_conv2d(int32_t kind, int64_t stride_h, int64_t
   sizesOf(b, &g[5], "second operand");
   sizesOf(out, &g[9], "result");
   g[13] = stride_h, g[14] = stride_w, g[15] = pad_top, g[16] = pad_left;
+  if (deviceConv && kind >= GM_CONV_FORWARD && kind <= GM_CONV_BACKWARD_WEIGHTS) {
+    // The operands by role (abi.h): forward src * weights -> dst; backward
+    // data diff_dst, weights -> diff_src; backward weights src, diff_dst ->
+    // diff_weights.
+    gmrt::ConvGeometry geometry;
+    const int64_t *src = kind == GM_CONV_BACKWARD_DATA ? &g[9] : &g[1];
+    const int64_t *weights = kind == GM_CONV_BACKWARD_WEIGHTS ? &g[9] : &g[5];
+    const int64_t *dst = kind == GM_CONV_FORWARD ? &g[9] : kind == GM_CONV_BACKWARD_DATA ? &g[1]
+                                                                                         : &g[5];
+    std::copy(src, src + 4, geometry.src);
+    std::copy(weights, weights + 4, geometry.weights);
+    std::copy(dst, dst + 4, geometry.dst);
+    geometry.stride[0] = stride_h, geometry.stride[1] = stride_w;
+    geometry.pad[0] = pad_top, geometry.pad[1] = pad_left;
+    if (deviceConv(static_cast<gmrt::ConvKind>(kind), geometry, dataOf(a), dataOf(b),
+                   dataOf(out)))
+      return;
+  }
   // Per thread: the cached operands hold scratch buffers and handles.
   thread_local std::map<Geometry, std::unique_ptr<Conv>> cache;
   std::unique_ptr<Conv> &conv = cache[g];

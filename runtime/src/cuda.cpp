@@ -2,6 +2,8 @@
 
 #include "runtime/include/gmrt/cuda.h"
 
+#include "runtime/src/cuda-api.h"
+
 #include "runtime/include/gmrt/artifact.h"
 #include "runtime/include/gmrt/memory.h"
 
@@ -15,54 +17,6 @@
 #include <dlfcn.h>
 
 namespace gmrt {
-
-namespace {
-
-// The driver API's types and the enum values gm uses, as CUDA's cuda.h
-// defines them (gm does not need the toolkit to build).
-using CUresult = int;
-using CUdevice = int;
-using CUcontext = void *;
-using CUmodule = void *;
-using CUfunction = void *;
-using CUdeviceptr = unsigned long long;
-using CUstream = void *;
-constexpr int kComputeCapabilityMajor = 75, kComputeCapabilityMinor = 76; // CUdevice_attribute
-constexpr int kFuncNumRegs = 4;                                            // CUfunction_attribute
-constexpr int kJitErrorLogBuffer = 5, kJitErrorLogBufferSize = 6;          // CUjit_option
-constexpr unsigned kMemAttachGlobal = 1;                                   // CUmemAttach_flags
-
-} // namespace
-
-struct CudaDriver::Api {
-  CUresult (*cuInit)(unsigned);
-  CUresult (*cuDriverGetVersion)(int *);
-  CUresult (*cuDeviceGetCount)(int *);
-  CUresult (*cuDeviceGet)(CUdevice *, int);
-  CUresult (*cuDeviceGetName)(char *, int, CUdevice);
-  CUresult (*cuDeviceGetAttribute)(int *, int, CUdevice);
-  CUresult (*cuDevicePrimaryCtxRetain)(CUcontext *, CUdevice);
-  CUresult (*cuDevicePrimaryCtxRelease_v2)(CUdevice);
-  CUresult (*cuCtxSetCurrent)(CUcontext);
-  CUresult (*cuModuleLoadDataEx)(CUmodule *, const void *, unsigned, int *, void **);
-  CUresult (*cuModuleGetFunction)(CUfunction *, CUmodule, const char *);
-  CUresult (*cuFuncGetAttribute)(int *, int, CUfunction);
-  CUresult (*cuModuleUnload)(CUmodule);
-  CUresult (*cuGetErrorString)(CUresult, const char **);
-  CUresult (*cuMemAllocManaged)(CUdeviceptr *, size_t, unsigned);
-  CUresult (*cuMemFree_v2)(CUdeviceptr);
-  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned,
-                             unsigned, unsigned, CUstream, void **, void **);
-  CUresult (*cuCtxSynchronize)();
-
-  /// "cuFoo failed: <the driver's description> (error N)".
-  std::string error(const char *call, CUresult r) const {
-    const char *text = nullptr;
-    if (cuGetErrorString(r, &text) != 0 || !text)
-      text = "unknown error";
-    return std::string(call) + " failed: " + text + " (error " + std::to_string(r) + ")";
-  }
-};
 
 Status CudaDriver::load(CudaDriver &out) {
   const char *env = std::getenv("GMRT_CUDA_DRIVER");
@@ -277,6 +231,7 @@ Status CudaExecutor::start(const Artifact &art, int device) {
     return Status::error("internal error: the CUDA executor must start before any tensor is "
                          "allocated (and cached scratch given back: gmrt::trimScratch)");
   e->loadBlas();
+  e->loadDnn();
   theExecutor = owner.release();
   return Status();
 }
@@ -294,89 +249,6 @@ void *CudaExecutor::constant(const void *tensor, int64_t bytes) {
     std::memcpy(copy, tensor, bytes);
   }
   return copy;
-}
-
-/// The cuBLAS functions gm calls (cublas_api.h's, by value: gm needs no
-/// toolkit to build).
-struct CudaExecutor::Blas {
-  void *library = nullptr;
-  void *handle = nullptr;
-  int (*create)(void **);
-  int (*sgemm)(void *, int, int, int, int, int, const float *, const float *, int, const float *,
-               int, const float *, float *, int);
-  int (*getVersion)(void *, int *);
-};
-
-void CudaExecutor::loadBlas() {
-  const char *env = std::getenv("GMRT_CUBLAS");
-  std::vector<std::string> names;
-  if (env && *env)
-    names = {env};
-  else
-    names = {"libcublas.so.13", "libcublas.so.12", "libcublas.so.11"};
-  void *library = nullptr;
-  std::string tried, name;
-  for (const std::string &n : names) {
-    if ((library = dlopen(n.c_str(), RTLD_NOW | RTLD_LOCAL))) {
-      name = n;
-      break;
-    }
-    tried += (tried.empty() ? "" : ", ") + n;
-  }
-  if (!library) {
-    blasText = "no cuBLAS (" + tried + "): products run on the CPU";
-    return;
-  }
-  auto b = std::make_unique<Blas>();
-  b->library = library;
-  b->create = reinterpret_cast<decltype(b->create)>(dlsym(library, "cublasCreate_v2"));
-  b->sgemm = reinterpret_cast<decltype(b->sgemm)>(dlsym(library, "cublasSgemm_v2"));
-  b->getVersion = reinterpret_cast<decltype(b->getVersion)>(dlsym(library, "cublasGetVersion_v2"));
-  int version = 0;
-  if (!b->create || !b->sgemm || !b->getVersion) {
-    blasText = name + " is not cuBLAS (no cublasCreate_v2, cublasSgemm_v2 or "
-               "cublasGetVersion_v2): products run on the CPU";
-  } else if (int s = b->create(&b->handle); s != 0) {
-    blasText = "cublasCreate_v2 failed (status " + std::to_string(s) + "): products run on the CPU";
-  } else {
-    b->getVersion(b->handle, &version);
-    blasText = "cuBLAS " + std::to_string(version / 10000) + "." +
-               std::to_string(version / 100 % 100) + " (" + name + ")";
-    blas = b.release();
-    return;
-  }
-  dlclose(library);
-}
-
-bool CudaExecutor::sgemm(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k,
-                         const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
-                         float *c, int64_t ldc) {
-  constexpr int64_t kMax = 0x7fffffff;
-  if (!blas || std::max({m, n, k, lda, ldb, ldc}) > kMax)
-    return false;
-  if (m == 0 || n == 0)
-    return true;
-  // cuBLAS is column-major: C^T = op(B)^T op(A)^T, i.e. the same product
-  // with the operands swapped (a row-major matrix read column-major is its
-  // transpose).
-  const float one = 1.0f;
-  if (int s = blas->sgemm(blas->handle, trans_b ? 1 : 0, trans_a ? 1 : 0, (int)n, (int)m, (int)k,
-                          &one, b, (int)ldb, a, (int)lda, &beta, c, (int)ldc);
-      s != 0) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "gmrun: error: cublasSgemm_v2 (%lld x %lld x %lld) on %s failed with "
-                         "status %d\n", (long long)m, (long long)n, (long long)k,
-                 device().name.c_str(), s);
-    std::exit(1);
-  }
-  // (On the default stream, after the kernels before it; the host reads
-  // the result next.)
-  if (CUresult r = driver.api->cuCtxSynchronize(); r != 0) {
-    std::fprintf(stderr, "gmrun: error: a product on %s: %s\n", device().name.c_str(),
-                 driver.api->error("cuCtxSynchronize", r).c_str());
-    std::exit(1);
-  }
-  return true;
 }
 
 void CudaExecutor::launch(int32_t kernel, int64_t *params, int32_t count, int64_t points) {

@@ -33,7 +33,11 @@
  * cublasGetVersion_v2 and a column-major cublasSgemm_v2 on the CPU, which
  * refuses operands outside the cuMemAllocManaged blocks the same way
  * (CUBLAS_STATUS_EXECUTION_FAILED, 13). FAKE_CUDA_TRACE logs each product
- * as "sgemm TRANSA TRANSB M N K".
+ * as "sgemm TRANSA TRANSB M N K". And a fake cuDNN (GMRT_CUDNN=<it>): the
+ * legacy convolution API gm calls, a direct reference convolution in three
+ * directions (NCHW, cross-correlation, symmetric padding), a workspace it
+ * asks for and checks, and the same device-memory check; traced as
+ * "conv fwd|bwd_data|bwd_filter N C H W F KH KW OH OW".
  *
  *===----------------------------------------------------------------------===*/
 
@@ -279,4 +283,156 @@ int cublasSgemm_v2(void *h, int transa, int transb, int m, int n, int k, const f
   }
   free(column);
   return 0;
+}
+
+/* cuDNN. Descriptors are small structs; the handle is one static. */
+typedef struct {
+  int dims[4];
+} Desc;
+typedef struct {
+  int pad[2], stride[2], math;
+} ConvDesc;
+static int dnnHandle;
+static const size_t kWorkspace = 4096; /* what every direction asks for */
+
+size_t cudnnGetVersion(void) { return 91900; }
+int cudnnCreate(void **h) { *h = &dnnHandle; return 0; }
+const char *cudnnGetErrorString(int s) {
+  return s == 3 ? "CUDNN_STATUS_BAD_PARAM" : s == 8 ? "CUDNN_STATUS_EXECUTION_FAILED" : "CUDNN_STATUS_?";
+}
+static int createDesc(void **d, size_t size) { *d = calloc(1, size); return *d ? 0 : 4; }
+static int destroyDesc(void *d) { free(d); return 0; }
+int cudnnCreateTensorDescriptor(void **d) { return createDesc(d, sizeof(Desc)); }
+int cudnnCreateFilterDescriptor(void **d) { return createDesc(d, sizeof(Desc)); }
+int cudnnCreateConvolutionDescriptor(void **d) { return createDesc(d, sizeof(ConvDesc)); }
+int cudnnDestroyTensorDescriptor(void *d) { return destroyDesc(d); }
+int cudnnDestroyFilterDescriptor(void *d) { return destroyDesc(d); }
+int cudnnDestroyConvolutionDescriptor(void *d) { return destroyDesc(d); }
+static int set4d(void *d, int format, int type, int n, int c, int h, int w) {
+  if (format != 0 || type != 0 || n < 1 || c < 1 || h < 1 || w < 1)
+    return 3; /* NCHW floats only */
+  Desc *t = d;
+  t->dims[0] = n, t->dims[1] = c, t->dims[2] = h, t->dims[3] = w;
+  return 0;
+}
+int cudnnSetTensor4dDescriptor(void *d, int format, int type, int n, int c, int h, int w) {
+  return set4d(d, format, type, n, c, h, w);
+}
+int cudnnSetFilter4dDescriptor(void *d, int type, int format, int k, int c, int h, int w) {
+  return set4d(d, format, type, k, c, h, w);
+}
+int cudnnSetConvolution2dDescriptor(void *d, int ph, int pw, int sh, int sw, int dh, int dw,
+                                    int mode, int type) {
+  ConvDesc *c = d;
+  if (ph < 0 || pw < 0 || sh < 1 || sw < 1 || dh != 1 || dw != 1 || mode != 1 || type != 0)
+    return 3; /* gm: cross-correlation, no dilation, f32 */
+  c->pad[0] = ph, c->pad[1] = pw, c->stride[0] = sh, c->stride[1] = sw;
+  return 0;
+}
+int cudnnSetConvolutionMathType(void *d, int math) {
+  ((ConvDesc *)d)->math = math;
+  return math == 3 ? 0 : 3; /* gm asks for FMA math: no TF32 */
+}
+
+/* The geometry's consistency, as cuDNN checks it. */
+static int geometry(const Desc *x, const Desc *w, const ConvDesc *c, const Desc *y) {
+  if (x->dims[1] != w->dims[1] || y->dims[0] != x->dims[0] || y->dims[1] != w->dims[0])
+    return 3;
+  for (int i = 0; i < 2; ++i)
+    if ((x->dims[2 + i] + 2 * c->pad[i] - w->dims[2 + i]) / c->stride[i] + 1 != y->dims[2 + i])
+      return 3;
+  return 0;
+}
+int cudnnGetConvolutionForwardWorkspaceSize(void *h, void *x, void *w, void *c, void *y, int algo,
+                                            size_t *bytes) {
+  *bytes = kWorkspace;
+  return h == &dnnHandle && algo == 1 ? geometry(x, w, c, y) : 3;
+}
+int cudnnGetConvolutionBackwardDataWorkspaceSize(void *h, void *w, void *dy, void *c, void *dx,
+                                                 int algo, size_t *bytes) {
+  *bytes = kWorkspace;
+  return h == &dnnHandle && algo == 1 ? geometry(dx, w, c, dy) : 3;
+}
+int cudnnGetConvolutionBackwardFilterWorkspaceSize(void *h, void *x, void *dy, void *c, void *dw,
+                                                   int algo, size_t *bytes) {
+  *bytes = kWorkspace;
+  return h == &dnnHandle && algo == 1 ? geometry(x, dw, c, dy) : 3;
+}
+
+/* One direction of the reference convolution: 0 forward (y from x, w), 1
+ * backward data (x from y, w), 2 backward filter (w from x, y); the output
+ * overwritten (gm passes beta 0), summed in double. */
+static int convolve(int dir, const Desc *xd, float *x, const Desc *wd, float *w,
+                    const ConvDesc *c, const Desc *yd, float *y, void *work, size_t workBytes) {
+  if (geometry(xd, wd, c, yd))
+    return 3;
+  if (!managed((uintptr_t)x) || !managed((uintptr_t)w) || !managed((uintptr_t)y) ||
+      !managed((uintptr_t)work) || workBytes < kWorkspace) {
+    fprintf(stderr, "fake-cuda: a convolution's operand or workspace is not device memory\n");
+    return 8; /* CUDNN_STATUS_EXECUTION_FAILED */
+  }
+  int N = xd->dims[0], C = xd->dims[1], H = xd->dims[2], W = xd->dims[3];
+  int F = wd->dims[0], KH = wd->dims[2], KW = wd->dims[3], OH = yd->dims[2], OW = yd->dims[3];
+  const char *trace = getenv("FAKE_CUDA_TRACE");
+  if (trace && *trace) {
+    FILE *out = fopen(trace, "a");
+    static const char *names[] = {"fwd", "bwd_data", "bwd_filter"};
+    if (out) {
+      fprintf(out, "conv %s %d %d %d %d %d %d %d %d %d\n", names[dir], N, C, H, W, F, KH, KW, OH,
+              OW);
+      fclose(out);
+    }
+  }
+  size_t count = dir == 0 ? (size_t)N * F * OH * OW
+               : dir == 1 ? (size_t)N * C * H * W
+                          : (size_t)F * C * KH * KW;
+  double *sum = calloc(count, sizeof *sum);
+  for (int n = 0; n < N; ++n)
+    for (int f = 0; f < F; ++f)
+      for (int oh = 0; oh < OH; ++oh)
+        for (int ow = 0; ow < OW; ++ow)
+          for (int ch = 0; ch < C; ++ch)
+            for (int kh = 0; kh < KH; ++kh)
+              for (int kw = 0; kw < KW; ++kw) {
+                int h = oh * c->stride[0] + kh - c->pad[0];
+                int wi = ow * c->stride[1] + kw - c->pad[1];
+                if (h < 0 || h >= H || wi < 0 || wi >= W)
+                  continue;
+                size_t xi = (((size_t)n * C + ch) * H + h) * W + wi;
+                size_t wk = (((size_t)f * C + ch) * KH + kh) * KW + kw;
+                size_t yi = (((size_t)n * F + f) * OH + oh) * OW + ow;
+                if (dir == 0)
+                  sum[yi] += (double)x[xi] * w[wk];
+                else if (dir == 1)
+                  sum[xi] += (double)y[yi] * w[wk];
+                else
+                  sum[wk] += (double)x[xi] * y[yi];
+              }
+  float *out = dir == 0 ? y : dir == 1 ? x : w;
+  for (size_t i = 0; i < count; ++i)
+    out[i] = (float)sum[i];
+  free(sum);
+  return 0;
+}
+
+int cudnnConvolutionForward(void *h, const float *alpha, void *xd, float *x, void *wd, float *w,
+                            void *c, int algo, void *work, size_t bytes, const float *beta,
+                            void *yd, float *y) {
+  if (h != &dnnHandle || algo != 1 || *alpha != 1 || *beta != 0)
+    return 3;
+  return convolve(0, xd, x, wd, w, c, yd, y, work, bytes);
+}
+int cudnnConvolutionBackwardData(void *h, const float *alpha, void *wd, float *w, void *dyd,
+                                 float *dy, void *c, int algo, void *work, size_t bytes,
+                                 const float *beta, void *dxd, float *dx) {
+  if (h != &dnnHandle || algo != 1 || *alpha != 1 || *beta != 0)
+    return 3;
+  return convolve(1, dxd, dx, wd, w, c, dyd, dy, work, bytes);
+}
+int cudnnConvolutionBackwardFilter(void *h, const float *alpha, void *xd, float *x, void *dyd,
+                                   float *dy, void *c, int algo, void *work, size_t bytes,
+                                   const float *beta, void *dwd, float *dw) {
+  if (h != &dnnHandle || algo != 1 || *alpha != 1 || *beta != 0)
+    return 3;
+  return convolve(2, xd, x, dwd, dw, c, dyd, dy, work, bytes);
 }

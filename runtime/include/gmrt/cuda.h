@@ -13,6 +13,7 @@
 #ifndef GMRT_CUDA_H
 #define GMRT_CUDA_H
 
+#include "runtime/include/gmrt/conv.h"
 #include "runtime/include/gmrt/status.h"
 
 #include <cstdint>
@@ -86,7 +87,8 @@ private:
 /// an entry gets (gmrt/memory.h), and each launch is synchronous, so the
 /// host never reads a buffer a kernel is writing. Products go to cuBLAS
 /// when it is there (dlopened: libcublas.so.13, .12, .11, or
-/// $GMRT_CUBLAS), waited for the same way; else the CPU runs them.
+/// $GMRT_CUBLAS), convolutions to cuDNN (libcudnn.so.9 or $GMRT_CUDNN),
+/// waited for the same way; else the CPU runs them.
 class CudaExecutor {
 public:
   /// Loads the driver, makes |device|'s primary context current, loads the
@@ -120,6 +122,15 @@ public:
   /// "cuBLAS 13.0 (libcublas.so.13)", or why products run on the CPU.
   const std::string &blasDescription() const { return blasText; }
 
+  /// gmrt_conv2d's convolution on the device with cuDNN, waited for; false
+  /// (the CPU runs it) without cuDNN, or where cuDNN's symmetric padding
+  /// cannot give gm's (zeros before by |pad|, after by whatever the last
+  /// window reads: the same only when cuDNN's output size with |pad| on
+  /// both sides is gm's). Deterministic algorithms, FMA math (no TF32).
+  bool conv2d(ConvKind kind, const ConvGeometry &g, const float *a, const float *b, float *out);
+  /// "cuDNN 9.19 (libcudnn.so.9)", or why convolutions run on the CPU.
+  const std::string &dnnDescription() const { return dnnText; }
+
 private:
   CudaExecutor() = default;
   CudaDriver driver;
@@ -136,6 +147,12 @@ private:
   Blas *blas = nullptr; // nullptr: no cuBLAS
   std::string blasText;
   void loadBlas();
+  struct Dnn;
+  Dnn *dnn = nullptr; // nullptr: no cuDNN
+  std::string dnnText;
+  void loadDnn();
+  void *workspace = nullptr; // cuDNN's, managed memory
+  size_t workspaceSize = 0;
 };
 
 } // namespace gmrt

@@ -455,9 +455,14 @@ int run(int argc, char **argv) {
                            float *c, int64_t ldc) {
       return gmrt::CudaExecutor::active()->sgemm(ta, tb, m, n, k, x, lda, y, ldb, beta, c, ldc);
     });
+    gmrt::setDeviceConv([](gmrt::ConvKind kind, const gmrt::ConvGeometry &g, const float *x,
+                           const float *y, float *out) {
+      return gmrt::CudaExecutor::active()->conv2d(kind, g, x, y, out);
+    });
     std::fprintf(stderr, "gmrun: kernels on CUDA device %d (%s): %zu kernels of the %s PTX; "
-                 "products: %s\n", index, e->device().name.c_str(), e->kernels(),
-                 e->chip().c_str(), e->blasDescription().c_str());
+                 "products: %s; convolutions: %s\n", index, e->device().name.c_str(),
+                 e->kernels(), e->chip().c_str(), e->blasDescription().c_str(),
+                 e->dnnDescription().c_str());
   } else if (device != "cpu") {
     die("--device expects cpu or cuda, got '" + device + "'");
   }
