@@ -78,8 +78,11 @@ bool CudaExecutor::sgemm(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n,
                          const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
                          float *c, int64_t ldc) {
   constexpr int64_t kMax = 0x7fffffff;
-  if (!blas || std::max({m, n, k, lda, ldb, ldc}) > kMax)
+  if (!blas || std::max({m, n, k, lda, ldb, ldc}) > kMax) {
+    ++products[1];
     return false;
+  }
+  ++products[0];
   if (m == 0 || n == 0)
     return true;
   // cuBLAS is column-major: C^T = op(B)^T op(A)^T, i.e. the same product
@@ -193,19 +196,21 @@ void CudaExecutor::loadDnn() {
 
 bool CudaExecutor::conv2d(ConvKind kind, const ConvGeometry &g, const float *a, const float *b,
                           float *out) {
-  if (!dnn)
-    return false;
   // cuDNN pads both sides by the same amount; its output is gm's only
   // when that amount gives the same windows.
+  bool fits = dnn;
   for (int i = 0; i < 2; ++i) {
     int64_t in = g.src[2 + i], k = g.weights[2 + i], s = g.stride[i], p = g.pad[i];
     if (s < 1 || in + 2 * p < k || (in + 2 * p - k) / s + 1 != g.dst[2 + i])
-      return false;
+      fits = false;
   }
   for (const int64_t *dims : {g.src, g.weights, g.dst})
     for (int i = 0; i < 4; ++i)
       if (dims[i] > 0x7fffffff)
-        return false;
+        fits = false;
+  ++convolutions[fits ? 0 : 1];
+  if (!fits)
+    return false;
   const Dnn &d = *dnn;
   auto fail = [&](const char *call, int status) {
     std::fflush(stdout);

@@ -236,6 +236,15 @@ Status CudaExecutor::start(const Artifact &art, int device) {
   return Status();
 }
 
+std::string CudaExecutor::summary() const {
+  auto count = [](const uint64_t (&n)[2], const char *what) {
+    return std::to_string(n[0] + n[1]) + " " + what + " (" + std::to_string(n[1]) +
+           " on the CPU)";
+  };
+  return std::to_string(launchCount) + " kernel launches, " + count(products, "products") + ", " +
+         count(convolutions, "convolutions");
+}
+
 void *CudaExecutor::constant(const void *tensor, int64_t bytes) {
   std::lock_guard<std::mutex> lock(constantsMutex);
   void *&copy = constants[tensor];

@@ -104,6 +104,9 @@ public:
   const std::string &chip() const { return ptxChip; }
   size_t kernels() const { return entryCount; }
   uint64_t launches() const { return launchCount; }
+  /// "12 kernel launches, 6 products (0 on the CPU), 9 convolutions (3 on
+  /// the CPU)": where the work went, for gmrun to report when it ends.
+  std::string summary() const;
 
   /// Launches kernel gm_kernel_|kernel| (gmrt_cuda_launch's arguments) and
   /// waits for it. A driver error ends the process with its message: an
@@ -140,6 +143,8 @@ private:
   std::string ptxChip;
   size_t entryCount = 0;
   uint64_t launchCount = 0;
+  uint64_t products[2] = {0, 0};     // on the device, on the CPU
+  uint64_t convolutions[2] = {0, 0}; // on the device, on the CPU
   std::vector<void *> functions; // by kernel number, resolved on first launch
   std::mutex constantsMutex;
   std::unordered_map<const void *, void *> constants;

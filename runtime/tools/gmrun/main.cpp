@@ -459,6 +459,11 @@ int run(int argc, char **argv) {
                            const float *y, float *out) {
       return gmrt::CudaExecutor::active()->conv2d(kind, g, x, y, out);
     });
+    // Where the work went, once the command is done.
+    std::atexit([] {
+      std::fprintf(stderr, "gmrun: on the CUDA device: %s\n",
+                   gmrt::CudaExecutor::active()->summary().c_str());
+    });
     std::fprintf(stderr, "gmrun: kernels on CUDA device %d (%s): %zu kernels of the %s PTX; "
                  "products: %s; convolutions: %s\n", index, e->device().name.c_str(),
                  e->kernels(), e->chip().c_str(), e->blasDescription().c_str(),
