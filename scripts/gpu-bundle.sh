@@ -3,8 +3,8 @@
 # (the lent GPU machines have CUDA, cuBLAS and cuDNN but no LLVM/MLIR, no
 # oneDNN or OpenBLAS, and no network): gmrun, the libraries it loads beyond
 # glibc and libstdc++, every model compiled with --target=cuda, and
-# gpu-check.sh with its comparison script, into .gpu-bundle.tar.xz (ignored
-# by git; a device run carries it):
+# gpu-check.sh with its comparison script and PyTorch peer, into
+# .gpu-bundle.tar.xz (ignored by git; a device run carries it):
 #
 #   bash scripts/gpu-bundle.sh          # here, after scripts/build.sh
 #   tar -xJf .gpu-bundle.tar.xz && bash .gpu-bundle/gpu-check.sh   # there
@@ -29,6 +29,8 @@ for gm in models/*/*.gm; do
   build/bin/gmc "$gm" --target=cuda -mcpu=x86-64-v3 -o "$out/models/$(basename "$gm" .gm).gmx"
 done
 cp scripts/gpu-check.sh test/CodeGen/Inputs/close_runs.py "$out/"
+mkdir -p "$out/bench"
+cp bench/gpu_peer.py bench/vae_peer.py bench/dcgan_peer.py "$out/bench/"
 tar -cJf .gpu-bundle.tar.xz "$out"
 rm -rf "$out"
 echo "gpu-bundle: .gpu-bundle.tar.xz, $(du -h .gpu-bundle.tar.xz | cut -f1)"

@@ -6,7 +6,10 @@
 #      set needed) with --device cuda against the same artifact on the CPU,
 #      value by value, the seconds each took, and where the work went;
 #   3. every model's CUDA kernels loaded through the driver's JIT (gmrun
-#      cuda-check).
+#      cuda-check);
+#   4. speed: gm's VAE and DCGAN training steps on the GPU, in images/s,
+#      against PyTorch eager and torch.compile on the same GPU
+#      (bench/gpu_peer.py, where python3 has torch).
 # Two ways to run it:
 #   - in the repository: builds first if build/ lacks the tools (needs
 #     Debian's LLVM 19; scripts/setup.sh) and compiles the models;
@@ -15,19 +18,21 @@
 #     cannot build: tar -xJf .gpu-bundle.tar.xz && bash .gpu-bundle/gpu-check.sh
 # cuBLAS and cuDNN are found on the loader's path, else in Python's nvidia-*
 # wheels. Prints one line per check; exits 1 if any fails. GPU_CHECK_STEPS
-# sets the steps of 2 [20].
+# sets the steps of 2 [20], GPU_CHECK_TIMED the timed steps of 4 [200].
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 if [ -x "$here/bin/gmrun" ]; then
   # The bundle: its gmrun, libraries and compiled models.
   export LD_LIBRARY_PATH="$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   gmrun="$here/bin/gmrun" models="$here/models" compare="$here/close_runs.py"
+  peer="$here/bench/gpu_peer.py"
 else
   cd "$here/.."
   if [ ! -x build/bin/gmc ] || [ ! -x build/bin/gmrun ]; then
     bash scripts/setup.sh && bash scripts/build.sh gmc gmrun || exit 1
   fi
   gmrun=build/bin/gmrun models=$(mktemp -d) compare=test/CodeGen/Inputs/close_runs.py
+  peer=bench/gpu_peer.py
   for gm in models/*/*.gm; do
     build/bin/gmc "$gm" --target=cuda -o "$models/$(basename "$gm" .gm).gmx" 2> "$models/$(basename "$gm" .gm).err" ||
       echo "$(basename "$gm" .gm): gmc failed: $(head -3 "$models/$(basename "$gm" .gm).err")"
@@ -80,5 +85,28 @@ for art in "$models"/*.gmx; do
   line=$("$gmrun" cuda-check "$art" 2>&1) || failed=1
   echo "$(basename "$art" .gmx): $line"
 done
+# 4. Speed. A step's time is the difference of a (20 + N)- and a 20-step
+# run over N steps, so gmrun's start and the artifact's loading drop out.
+timed=${GPU_CHECK_TIMED:-200}
+step_seconds() { # model entry batch
+  local t0 t1 t2
+  t0=$(date +%s.%N)
+  "$gmrun" run "$models/$1.gmx" --entry "$2" --batch "$3" --steps 20 --device cuda > /dev/null 2>&1 || return 1
+  t1=$(date +%s.%N)
+  "$gmrun" run "$models/$1.gmx" --entry "$2" --batch "$3" --steps $((20 + timed)) --device cuda > /dev/null 2>&1 || return 1
+  t2=$(date +%s.%N)
+  python3 -c "print(max(1e-9, (($t2 - $t1) - ($t1 - $t0)) / $timed))"
+}
+if vae=$(step_seconds vae train.train.all 128); then
+  echo "vae gm --device cuda: $(python3 -c "print('%.0f' % (128 / $vae))") img/s"
+fi
+if d=$(step_seconds dcgan game.train.discriminator 64) && g=$(step_seconds dcgan game.train.generator 64); then
+  echo "dcgan gm --device cuda: $(python3 -c "print('%.0f' % (64 / ($d + $g)))") img/s (a discriminator and a generator step)"
+fi
+if python3 -c "import torch" 2> /dev/null; then
+  python3 "$peer" --steps "$timed"
+else
+  echo "peer: python3 has no torch"
+fi
 rm -rf "$out"
 exit $failed
