@@ -123,36 +123,40 @@ Status CudaDriver::pickPTX(const Artifact &art, int device, std::string &chip,
   return Status();
 }
 
+Status CudaDriver::loadModule(const Artifact &art, int device, const std::string &chip,
+                              const char *ptx, void *&context, void *&module) const {
+  const Api &a = *api;
+  CUdevice d;
+  module = nullptr;
+  if (CUresult r = a.cuDeviceGet(&d, device); r != 0)
+    return Status::error(a.error("cuDeviceGet", r));
+  if (CUresult r = a.cuDevicePrimaryCtxRetain(&context, d); r != 0)
+    return Status::error(a.error("cuDevicePrimaryCtxRetain", r));
+  if (CUresult r = a.cuCtxSetCurrent(context); r != 0)
+    return Status::error(a.error("cuCtxSetCurrent", r));
+  // The driver's JIT compiles the PTX for this device; its log says why it
+  // rejects one.
+  char log[4096] = {0};
+  int options[] = {kJitErrorLogBuffer, kJitErrorLogBufferSize};
+  void *values[] = {log, reinterpret_cast<void *>(sizeof log - 1)};
+  if (CUresult r = a.cuModuleLoadDataEx(&module, ptx, 2, options, values); r != 0) {
+    module = nullptr;
+    return Status::error("the driver rejects the " + chip + " PTX of '" + art.path + "' on " +
+                         list[device].name + ": " + a.error("cuModuleLoadDataEx", r) +
+                         (log[0] ? std::string("\n") + log : ""));
+  }
+  return Status();
+}
+
 Status CudaDriver::loadKernels(const Artifact &art, int device, std::string &chip,
                                std::vector<LoadedKernel> &out) const {
   const char *ptx = nullptr;
   if (Status s = pickPTX(art, device, chip, ptx); !s)
     return s;
-  const CudaDevice &dev = list[device];
   const Api &a = *api;
-  CUdevice d;
-  CUcontext ctx;
-  if (CUresult r = a.cuDeviceGet(&d, device); r != 0)
-    return Status::error(a.error("cuDeviceGet", r));
-  if (CUresult r = a.cuDevicePrimaryCtxRetain(&ctx, d); r != 0)
-    return Status::error(a.error("cuDevicePrimaryCtxRetain", r));
-  Status status;
+  CUcontext ctx = nullptr;
   CUmodule module = nullptr;
-  if (CUresult r = a.cuCtxSetCurrent(ctx); r != 0) {
-    status = Status::error(a.error("cuCtxSetCurrent", r));
-  } else {
-    // The driver's JIT compiles the PTX for this device; its log says why
-    // it rejects one.
-    char log[4096] = {0};
-    int options[] = {kJitErrorLogBuffer, kJitErrorLogBufferSize};
-    void *values[] = {log, reinterpret_cast<void *>(sizeof log - 1)};
-    if (CUresult r = a.cuModuleLoadDataEx(&module, ptx, 2, options, values); r != 0) {
-      status = Status::error("the driver rejects the " + chip + " PTX of '" + art.path + "' on " +
-                             dev.name + ": " + a.error("cuModuleLoadDataEx", r) +
-                             (log[0] ? std::string("\n") + log : ""));
-      module = nullptr;
-    }
-  }
+  Status status = loadModule(art, device, chip, ptx, ctx, module);
   // Every kernel the PTX defines, by the name the host will launch.
   for (const char *at = module ? std::strstr(ptx, ".entry ") : nullptr; at && status.ok();
        at = std::strstr(at + 1, ".entry ")) {
@@ -168,7 +172,11 @@ Status CudaDriver::loadKernels(const Artifact &art, int device, std::string &chi
   }
   if (module)
     a.cuModuleUnload(module);
-  a.cuDevicePrimaryCtxRelease_v2(d);
+  if (ctx) {
+    CUdevice d;
+    if (a.cuDeviceGet(&d, device) == 0)
+      a.cuDevicePrimaryCtxRelease_v2(d);
+  }
   return status;
 }
 
@@ -209,20 +217,8 @@ Status CudaExecutor::start(const Artifact &art, int device) {
     return s;
   e->ordinal = device;
   const CudaDriver::Api &a = *e->driver.api;
-  CUdevice d;
-  if (CUresult r = a.cuDeviceGet(&d, device); r != 0)
-    return Status::error(a.error("cuDeviceGet", r));
-  if (CUresult r = a.cuDevicePrimaryCtxRetain(&e->context, d); r != 0)
-    return Status::error(a.error("cuDevicePrimaryCtxRetain", r));
-  if (CUresult r = a.cuCtxSetCurrent(e->context); r != 0)
-    return Status::error(a.error("cuCtxSetCurrent", r));
-  char log[4096] = {0};
-  int options[] = {kJitErrorLogBuffer, kJitErrorLogBufferSize};
-  void *values[] = {log, reinterpret_cast<void *>(sizeof log - 1)};
-  if (CUresult r = a.cuModuleLoadDataEx(&e->module, ptx, 2, options, values); r != 0)
-    return Status::error("the driver rejects the " + e->ptxChip + " PTX of '" + art.path +
-                         "' on " + e->device().name + ": " + a.error("cuModuleLoadDataEx", r) +
-                         (log[0] ? std::string("\n") + log : ""));
+  if (Status s = e->driver.loadModule(art, device, e->ptxChip, ptx, e->context, e->module); !s)
+    return s;
   for (const char *at = std::strstr(ptx, ".entry "); at; at = std::strstr(at + 1, ".entry "))
     ++e->entryCount;
   // Every buffer an entry gets from now on is managed memory.
@@ -290,7 +286,9 @@ void CudaExecutor::launch(int32_t kernel, int64_t *params, int32_t count, int64_
   // takes the rest.
   constexpr int64_t kBlock = 256, kMaxBlocks = 65535;
   unsigned blocks = (unsigned)std::min((points + kBlock - 1) / kBlock, kMaxBlocks);
-  std::vector<void *> pointers(count);
+  // (Kept between launches: this is every kernel's path.)
+  thread_local std::vector<void *> pointers;
+  pointers.resize(count);
   for (int32_t i = 0; i < count; ++i)
     pointers[i] = &params[i];
   ++launchCount;

@@ -67,6 +67,11 @@ private:
   /// The PTX of |art| for the newest chip |device| runs, or an error naming
   /// the chips it has.
   Status pickPTX(const Artifact &art, int device, std::string &chip, const char *&ptx) const;
+  /// |device|'s primary context retained and made current (|context|),
+  /// and |ptx| (|art|'s for |chip|) loaded by the JIT into it (|module|,
+  /// nullptr on failure), or an error with the JIT's log.
+  Status loadModule(const Artifact &art, int device, const std::string &chip, const char *ptx,
+                    void *&context, void *&module) const;
 
   void *handle = nullptr;
   Api *api = nullptr;
