@@ -20,7 +20,7 @@ using namespace mlir;
 
 namespace {
 
-struct ApproximateMath : PassWrapper<ApproximateMath, OperationPass<ModuleOp>> {
+struct ApproximateMath : PassWrapper<ApproximateMath, OperationPass<>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(ApproximateMath)
   StringRef getArgument() const final { return "gm-approximate-math"; }
   StringRef getDescription() const final {

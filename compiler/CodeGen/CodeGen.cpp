@@ -115,12 +115,16 @@ void buildLinalgPipeline(OpPassManager &pm, bool libraries) {
     pm.addPass(mlir::gm::createGMConvToRuntimePass());
   pm.addPass(mlir::gm::createConvertGMToLinalgPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
+  // Function by function from here where a pass allows it: MLIR runs a
+  // nested pass on the functions in parallel (gmc -j), and each function's
+  // result is the same whatever the order.
+  OpPassManager &fn = pm.nest<func::FuncOp>();
+  fn.addPass(createCanonicalizerPass());
+  fn.addPass(createCSEPass());
   // Chains of elementwise generics become one loop nest each.
-  pm.addPass(createFuseElementwisePass());
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
+  fn.addPass(createFuseElementwisePass());
+  fn.addPass(createCanonicalizerPass());
+  fn.addPass(createCSEPass());
 }
 
 void buildLLVMPipeline(OpPassManager &pm, const LLVMPipelineOptions &options) {
@@ -128,8 +132,8 @@ void buildLLVMPipeline(OpPassManager &pm, const LLVMPipelineOptions &options) {
   opts.bufferizeFunctionBoundaries = true;
   opts.setFunctionBoundaryTypeConversion(bufferization::LayoutMapOption::IdentityLayoutMap);
   pm.addPass(bufferization::createOneShotBufferizePass(opts));
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
+  pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createCSEPass());
   pm.addPass(bufferization::createDropEquivalentBufferResultsPass());
   bufferization::BufferDeallocationPipelineOptions dealloc;
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
@@ -143,16 +147,19 @@ void buildLLVMPipeline(OpPassManager &pm, const LLVMPipelineOptions &options) {
     buildCUDAPipeline(pm, options.cuda);
   if (options.parallelLoops)
     pm.addPass(mlir::gm::createGMParallelLoopsPass());
-  pm.addPass(createConvertLinalgToLoopsPass());
+  // The per-function lowerings run on the functions in parallel; those
+  // that declare runtime functions or change signatures on the module.
+  OpPassManager &fn = pm.nest<func::FuncOp>();
+  fn.addPass(createConvertLinalgToLoopsPass());
   if (!options.exactMath)
-    pm.addPass(createApproximateMathPass());
-  pm.addPass(memref::createExpandStridedMetadataPass());
-  pm.addPass(createLowerAffinePass());
-  pm.addPass(createConvertSCFToCFPass());
+    fn.addPass(createApproximateMathPass());
+  fn.addPass(memref::createExpandStridedMetadataPass());
+  fn.addPass(createLowerAffinePass());
+  fn.addPass(createConvertSCFToCFPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
-  pm.addPass(createConvertMathToLLVMPass());
+  pm.addNestedPass<func::FuncOp>(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
-  pm.addPass(createArithToLLVMConversionPass());
+  pm.addNestedPass<func::FuncOp>(createArithToLLVMConversionPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createConvertFuncToLLVMPass());

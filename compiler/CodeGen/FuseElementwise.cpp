@@ -21,7 +21,7 @@ using namespace mlir;
 
 namespace {
 
-struct FuseElementwise : PassWrapper<FuseElementwise, OperationPass<ModuleOp>> {
+struct FuseElementwise : PassWrapper<FuseElementwise, OperationPass<>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(FuseElementwise)
   StringRef getArgument() const final { return "gm-fuse-elementwise"; }
   StringRef getDescription() const final {

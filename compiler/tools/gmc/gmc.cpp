@@ -36,6 +36,7 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
 #include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ThreadPool.h"
 #include "llvm/Support/Threading.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "mlir/Support/FileUtilities.h"
@@ -141,8 +142,9 @@ static cl::opt<std::string> mattr(
     cl::desc("ISA extensions to add to or remove from -mcpu's (LLVM's names)"));
 static cl::opt<unsigned> jobs(
     "j", cl::init(0), cl::value_desc("N"),
-    cl::desc("compile the entry points to native code on N threads (default: one per "
-             "core this process may run on); the code is the same for any N"));
+    cl::desc("compile on N threads: MLIR's per-function passes, and LLVM on the entry "
+             "points and kernels (default: one per core this process may run on); the code "
+             "is the same for any N"));
 static cl::opt<bool> printTarget(
     "print-target", cl::desc("print the CPU and ISA extensions -mcpu selects, and exit"));
 
@@ -369,7 +371,13 @@ int main(int argc, char **argv) {
     return 0;
   }
 
-  mlir::MLIRContext context;
+  // -j threads for MLIR's nested passes (per function) as for LLVM.
+  unsigned threads =
+      jobs ? jobs.getValue() : llvm::heavyweight_hardware_concurrency().compute_thread_count();
+  llvm::DefaultThreadPool pool(llvm::hardware_concurrency(threads));
+  mlir::MLIRContext context(mlir::MLIRContext::Threading::DISABLED);
+  if (threads > 1)
+    context.setThreadPool(pool);
   context.getOrLoadDialect<mlir::gm::GMDialect>();
   if (emitAction >= DumpLinalg)
     gm::registerCodeGenDialects(context);
@@ -469,8 +477,6 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (emitAction == EmitArtifact) {
-    unsigned threads =
-        jobs ? jobs.getValue() : llvm::heavyweight_hardware_concurrency().compute_thread_count();
     std::vector<std::string> objects;
     if (mlir::failed(gm::emitObjects(*module, target, threads, objects, error))) {
       llvm::errs() << "gmc: error: " << error << "\n";
