@@ -11,7 +11,8 @@ generator step per batch) with the same threads, pinned to the same cores.
 Prints both sides' training images/s (the first steps excluded on both
 sides: gm's first step allocates, PyTorch's first runs its dispatcher), the
 GEMM and convolution kernels gm used, and the ratio; then both sides'
-sampling images/s (the generator on --sample latents in one call).
+sampling images/s (the generator on --sample latents in one call, after a
+warm-up call, on both sides).
 
 Needs: scripts/build.sh gmc gmrun; apt install python3-torch python3-numpy.
 """
@@ -53,16 +54,17 @@ def main():
     warm = 5
     gm_s = gm_seconds(warm + a.steps) - gm_seconds(warm)
     # Sampling: G on --sample latents in one call (gmrun prints the time of
-    # the generate entry alone); the best of 3 runs.
+    # the generate entry alone). As the peer: a call to warm up, then the
+    # best of 5 (--repeat 6); the best of 3 such runs.
     def gm_sample():
         out = subprocess.run(["taskset", "-c", cores, os.path.join(BIN, "gmrun"), "sample", artifact,
                               "--checkpoint", os.path.join(work, "dcgan-run", "checkpoint.safetensors"),
-                              "--n", str(a.sample), "--threads", str(a.threads),
+                              "--n", str(a.sample), "--repeat", "6", "--threads", str(a.threads),
                               "--out", os.path.join(work, "dcgan-samples.png")],
                              env=env, capture_output=True, text=True)
         if out.returncode:
             sys.exit("gmrun sample failed:\n" + out.stderr)
-        return float(re.search(r"\(([0-9.]+) images/s\)", out.stderr).group(1))
+        return float(re.search(r"\(steady ([0-9.]+) images/s\)", out.stderr).group(1))
     gm_sample_ips = max(gm_sample() for _ in range(3))
     system = subprocess.run([os.path.join(BIN, "gmrun"), "system"], capture_output=True,
                             text=True).stdout

@@ -124,7 +124,10 @@ options (defaults in brackets):
             before 28x28) (also fid's options); --sweep NAME[.D] runs
             dimension D [0] of a continuous code (InfoGAN's style) from
             -R to R (--range R [2]) along each row of --columns C [9],
-            everything else fixed along the row
+            everything else fixed along the row; --repeat R [1] draws the
+            same samples R times and also reports the fastest call after the
+            first (the speed once oneDNN's kernels are generated and the
+            memory touched: what a benchmark compares)
   traverse: --index I [0], --range R [3], --columns C [9], --out FILE.png
   fid:      --classifier FILE.gmx, --classifier-checkpoint FILE (models/classifier),
             --checkpoint FILE and --n N [10000] to sample the artifact, or
@@ -146,7 +149,7 @@ Args parseArgs(int argc, char **argv) {
       "hparam", "checkpoint-every", "k", "n", "index", "range", "columns", "split", "entry", "from",
       "print-param", "input", "objective", "classes", "class", "classifier",
       "classifier-checkpoint", "samples", "code", "label", "caption", "sweep", "device-index",
-      "device"};
+      "device", "repeat"};
   static const std::set<std::string> boolean = {"resume", "reconstruct", "quiet",
                                                 "keep-denormals", "check-numerics"};
   Args a;
