@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/CodeGen/CodeGen.h"
+#include "compiler/CodeGen/Passes.h"
 
 #include "dialects/GM/Conversion/Passes.h"
 
@@ -72,6 +73,7 @@ void buildCUDAPipeline(OpPassManager &pm, const LLVMPipelineOptions::CUDAOptions
   device.addPass(memref::createExpandStridedMetadataPass());
   device.addPass(createLowerAffinePass());
   device.addPass(createConvertSCFToCFPass());
+  device.addPass(createPreciseRootsPass());
   device.addPass(createConvertGpuOpsToNVVMOps());
   // What it leaves of math (fma, round: no libdevice pattern in MLIR 19) as
   // LLVM intrinsics, which NVPTX selects.

@@ -76,6 +76,7 @@ namespace gm {
 void registerCodeGenPasses() {
   registerPass([] { return createFuseElementwisePass(); });
   registerPass([] { return createApproximateMathPass(); });
+  registerPass([] { return createPreciseRootsPass(); });
 }
 
 void registerCodeGenDialects(MLIRContext &context) {

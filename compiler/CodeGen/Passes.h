@@ -1,6 +1,6 @@
 //===- Passes.h - gmc's own passes on upstream dialects ---------*- C++ -*-===//
 //
-// Passes of the CPU pipeline that work on linalg and math alone, one per
+// Passes of the CPU and CUDA pipelines that work on linalg and math alone, one per
 // file beside this header; gm-opt registers them (registerCodeGenPasses).
 //
 //===----------------------------------------------------------------------===//
@@ -21,6 +21,10 @@ std::unique_ptr<mlir::Pass> createFuseElementwisePass();
 /// gm-approximate-math (ApproximateMath.cpp): exp, log, tanh, ... as f32
 /// polynomials LLVM vectorises with the loops around them.
 std::unique_ptr<mlir::Pass> createApproximateMathPass();
+
+/// gm-precise-gpu-roots (PreciseRoots.cpp): f32 sqrt and rsqrt in CUDA
+/// kernels as the correctly rounded sqrt.rn.f32, as the CPU computes them.
+std::unique_ptr<mlir::Pass> createPreciseRootsPass();
 
 } // namespace gm
 
