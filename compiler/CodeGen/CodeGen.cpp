@@ -53,6 +53,7 @@
 #include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/Analysis/CFG.h"
 #include "llvm/IR/LegacyPassManager.h"
+#include "llvm/Passes/PassBuilder.h"
 #include "llvm/Transforms/Utils/Cloning.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/IR/Module.h"
@@ -393,18 +394,43 @@ std::unique_ptr<llvm::Module> translate(ModuleOp module, llvm::TargetMachine &tm
 /// calls, cheaply.
 enum class Tier { Loops, Glue };
 
-/// The middle end (|tier|'s level), then the object file (or the optimised
-/// IR as text) to |os|.
+/// The glue's middle end: what folds the memref descriptors into registers
+/// and their arithmetic into constants (SROA, CSE, instcombine), no more. O1
+/// ran interprocedural passes besides (called-value propagation, IPSCCP,
+/// the inliner) that cost more than they gave a straight line of calls:
+/// InfoGAN's glue took 1.28 s in O1 and 0.54 s in code generation, 0.36 s
+/// and 0.34 s so, for 17% more code (AMD EPYC Zen 3, one thread).
+llvm::Error optimizeGlue(llvm::Module &m, llvm::TargetMachine &tm) {
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PassBuilder pb(&tm);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  llvm::ModulePassManager passes;
+  if (llvm::Error e = pb.parsePassPipeline(
+          passes, "function(sroa,early-cse,instcombine<no-verify-fixpoint>,simplifycfg)"))
+    return e;
+  passes.run(m, mam);
+  return llvm::Error::success();
+}
+
+/// The middle end (|tier|'s), then the object file (or the optimised IR as
+/// text) to |os|.
 LogicalResult optimizeAndEmit(llvm::Module &llvmModule, llvm::TargetMachine &tm, Tier tier,
                               llvm::raw_pwrite_stream &os, bool llvmIR, std::string &error) {
   // Loops at O2, not O3: O3 adds non-trivial loop unswitching and more
   // aggressive inlining, which copy gm's long loop bodies again. DCGAN
   // compiled in 9.7-12.3 s at O3 and 5.5-5.7 s at O2 (-j 1, AMD EPYC Zen 3),
   // and trained as fast (205-272 against 205-231 images/s, one thread, noisy
-  // machine; NADE, all generated loops: 900-1063 against 1007-1122). Glue at
-  // O1, which still folds the memref descriptors into registers.
-  if (llvm::Error e =
-          makeOptimizingTransformer(tier == Tier::Loops ? 2 : 1, 0, &tm)(&llvmModule)) {
+  // machine; NADE, all generated loops: 900-1063 against 1007-1122).
+  if (llvm::Error e = tier == Tier::Loops
+                          ? makeOptimizingTransformer(2, 0, &tm)(&llvmModule)
+                          : optimizeGlue(llvmModule, tm)) {
     error = llvm::toString(std::move(e));
     return failure();
   }
@@ -475,14 +501,14 @@ llvm::StringMap<Group> groupsOf(llvm::Module &m) {
 
 /// Deals |groups| into at most |jobs| parts, largest first into the part
 /// with the least work so far, so the parts take about equally long. Glue
-/// counts half its instructions: O1 and a fast instruction selector take
-/// about half as long per instruction as the loops' O2 (InfoGAN: 1.4 s for
-/// 30k lines of glue, 3.8 s for 44k of kernels, AMD EPYC Zen 3). Returns
-/// the number of parts.
+/// counts a quarter of its instructions: its four passes and the fast
+/// instruction selector take about a quarter as long per instruction as the
+/// loops' O2 (InfoGAN: 0.7 s for 30k lines of glue, 3.8 s for 44k of
+/// kernels, AMD EPYC Zen 3). Returns the number of parts.
 unsigned partition(llvm::StringMap<Group> &groups, unsigned jobs) {
   std::vector<std::pair<uint64_t, llvm::StringMapEntry<Group> *>> order;
   for (auto &g : groups)
-    order.push_back({g.second.tier == Tier::Glue ? g.second.size / 2 : g.second.size, &g});
+    order.push_back({g.second.tier == Tier::Glue ? g.second.size / 4 : g.second.size, &g});
   llvm::sort(order, [](auto &a, auto &b) {
     return a.first != b.first ? a.first > b.first : a.second->first() < b.second->first();
   });
