@@ -52,6 +52,9 @@
 #include "llvm/Bitcode/BitcodeReader.h"
 #include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/Analysis/CFG.h"
+#include "llvm/Analysis/LoopInfo.h"
+#include "llvm/IR/Dominators.h"
+#include "llvm/IR/IntrinsicInst.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Transforms/Utils/Cloning.h"
@@ -60,6 +63,8 @@
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
 #include "llvm/Support/CRC.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Program.h"
@@ -465,12 +470,38 @@ bool outlined(const llvm::Function &f) {
   return f.hasLocalLinkage() && f.getName().contains("..");
 }
 
-/// Whether |f| has a loop.
-bool hasLoop(const llvm::Function &f) {
+/// Whether |f| has a loop that does work of its own: an innermost loop
+/// that calls nothing (intrinsics aside), a linalg op left in an entry
+/// point for one. A loop every innermost loop of which calls out is glue
+/// that repeats: an entry point's loop over pixels (ancestral sampling),
+/// rows or time steps around kernel and library calls. O2 and the full
+/// instruction selector bought such a loop nothing measurable and cost
+/// PixelRNN's sampler (50k lines of LLVM dialect, one loop over 784
+/// pixels) most of its compile time.
+bool hasComputeLoop(llvm::Function &f) {
   SmallVector<std::pair<const llvm::BasicBlock *, const llvm::BasicBlock *>> backEdges;
   llvm::FindFunctionBackedges(f, backEdges);
-  return !backEdges.empty();
+  if (backEdges.empty())
+    return false;
+  llvm::DominatorTree dt(f);
+  llvm::LoopInfo loops(dt);
+  for (llvm::Loop *loop : loops.getLoopsInPreorder()) {
+    if (!loop->isInnermost())
+      continue;
+    bool calls = llvm::any_of(loop->blocks(), [](llvm::BasicBlock *block) {
+      return llvm::any_of(*block, [](llvm::Instruction &i) {
+        return isa<llvm::CallBase>(i) && !isa<llvm::IntrinsicInst>(i);
+      });
+    });
+    if (!calls)
+      return true;
+  }
+  return false;
 }
+
+llvm::cl::opt<bool> printTiers("print-tiers", llvm::cl::Hidden,
+                                llvm::cl::desc("print how each entry point and kernel is compiled "
+                                               "(loops at O2, or glue) and in which -j part"));
 
 /// A group of functions (entryOf) compiled together, and how.
 struct Group {
@@ -480,8 +511,8 @@ struct Group {
 };
 
 /// |m|'s groups, each with its tier: Glue for an entry point none of whose
-/// functions has a loop (gm-outline-kernels moved them into kernels), Loops
-/// for the rest. A module with mutable module-local state (each piece would
+/// functions has a loop of its own work (gm-outline-kernels moved those
+/// into kernels; hasComputeLoop), Loops for the rest. A module with mutable module-local state (each piece would
 /// get its own copy) is one group, all Loops.
 llvm::StringMap<Group> groupsOf(llvm::Module &m) {
   llvm::StringMap<Group> groups;
@@ -493,7 +524,7 @@ llvm::StringMap<Group> groupsOf(llvm::Module &m) {
     if (!f.isDeclaration() && (!f.hasLocalLinkage() || outlined(f))) {
       Group &g = groups[entryOf(f.getName())];
       g.size += f.getInstructionCount() + 1;
-      if (isKernel(f) || hasLoop(f))
+      if (isKernel(f) || hasComputeLoop(f))
         g.tier = Tier::Loops;
     }
   return groups;
@@ -547,6 +578,16 @@ LogicalResult emitObjects(ModuleOp module, const CPUTarget &target, unsigned job
     return failure();
   llvm::StringMap<Group> groups = groupsOf(*whole);
   unsigned parts = partition(groups, jobs);
+  if (printTiers) {
+    std::vector<std::string> lines;
+    for (auto &g : groups)
+      lines.push_back(llvm::formatv("gmc: {0} {1}, {2} instructions, part {3}\n", g.first(),
+                                    g.second.tier == Tier::Glue ? "glue" : "loops",
+                                    g.second.size, g.second.part));
+    llvm::sort(lines);
+    for (const std::string &line : lines)
+      llvm::errs() << line;
+  }
   // A piece is one part's groups of one tier: a copy of the module that
   // defines them and declares the rest. Module-local constants and helpers
   // are copied into every piece, the ABI's globals go to the first. An LLVM
