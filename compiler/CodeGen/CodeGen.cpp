@@ -340,6 +340,22 @@ bool isKernel(const llvm::Function &f) { return f.getName().starts_with("gm_kern
 
 /// |module| as LLVM IR for |tm|'s target, its functions marked for full-width
 /// vectors.
+/// Every fixed-size alloca of |f| to its entry block. MLIR's call lowering
+/// stores each memref descriptor it passes by pointer (the C interface,
+/// unranked casts) in an alloca at the call, and a call in a loop (an entry
+/// point's loop over pixels) then took more stack at every iteration:
+/// PixelRNN's sampler, hundreds of descriptors per pixel, overflowed 8 MB of
+/// stack at pixel 721 of 784. In the entry block each is one slot, reused: a
+/// descriptor is written in full before its call and not kept after it.
+void hoistAllocas(llvm::Function &f) {
+  llvm::Instruction *at = &*f.getEntryBlock().getFirstInsertionPt();
+  for (llvm::BasicBlock &block : llvm::drop_begin(f))
+    for (llvm::Instruction &i : llvm::make_early_inc_range(block))
+      if (auto *alloca = dyn_cast<llvm::AllocaInst>(&i);
+          alloca && isa<llvm::ConstantInt>(alloca->getArraySize()))
+        alloca->moveBefore(at);
+}
+
 std::unique_ptr<llvm::Module> translate(ModuleOp module, llvm::TargetMachine &tm,
                                         llvm::LLVMContext &context, std::string &error) {
   std::unique_ptr<llvm::Module> llvmModule = translateModuleToLLVMIR(module, context);
@@ -373,14 +389,17 @@ std::unique_ptr<llvm::Module> translate(ModuleOp module, llvm::TargetMachine &tm
   // full width: NADE trains 24% faster with it, the VAE is unchanged
   // (docs/codegen.md). Targets without 512-bit vectors ignore it.
   for (llvm::Function &f : *llvmModule)
-    if (!f.isDeclaration())
+    if (!f.isDeclaration()) {
       f.addFnAttr("prefer-vector-width", "512");
+      hoistAllocas(f);
+    }
   // gm-outline-kernels' functions: each is compiled once, in one part of
   // emitObjects' split, and called from the others (so not module-local, but
   // hidden from the artifact's exports), and never inlined back into its
-  // callers, which would copy it again. Their buffers are distinct at every
-  // call (the pass's contract), so their pointers are noalias: the
-  // vectoriser needs no overlap checks and no second copy of each loop.
+  // callers, which would copy it again. A buffer a kernel writes is viewed
+  // by no other of its arguments at any call (the pass's contract), so
+  // their pointers are noalias (which says nothing of memory only read):
+  // the vectoriser needs no overlap checks and no second copy of each loop.
   for (llvm::Function &f : *llvmModule)
     if (!f.isDeclaration() && isKernel(f)) {
       f.setLinkage(llvm::GlobalValue::ExternalLinkage);

@@ -22,12 +22,14 @@
 // outside; constants are cloned in, so they stay constants for LLVM.
 //
 // Runs on buffers after gm-matmul-to-blas, before gm-parallel-loops, which
-// then divides each kernel's loop over the threads. A kernel's distinct
-// memref arguments are views of distinct buffers at every call: gmc marks
-// their pointers noalias (so LLVM vectorises without overlap checks), and
-// gm-parallel-loops takes distinct arguments to be distinct buffers. So an
-// op two of whose distinct operands may share a buffer (views of one
-// allocation, or of a buffer a loop carries) stays where it is. A static
+// then divides each kernel's loop over the threads. A buffer a kernel
+// writes is, at every call, viewed by no other of its distinct memref
+// arguments: gmc marks their pointers noalias (so LLVM vectorises without
+// overlap checks), and gm-parallel-loops takes an output and a distinct
+// input to be distinct buffers. So an op that writes a buffer another of
+// its operands may view (views of one allocation, or of a buffer a loop
+// carries, whose root is unknown) stays where it is; inputs that are views
+// of one buffer are fine. A static
 // offset in an argument's type becomes dynamic (a memref.cast at the call),
 // so the same op on another row of a buffer is the same kernel. CUDA
 // (docs/cuda.md) starts from the same kernels.
@@ -66,8 +68,11 @@ Value distinctRootOf(Value v) {
              : Value();
 }
 
-/// Whether |op|'s distinct memref operands are views of distinct buffers,
-/// so that its kernel's pointer arguments are noalias at every call.
+/// Whether |op|'s kernel may mark its pointer arguments noalias at every
+/// call: each buffer it writes is a view of a buffer no other distinct
+/// operand views. Operands it only reads may share a buffer (a row LSTM's
+/// step reads three gates, views of one allocation at three offsets):
+/// LLVM's noalias promises nothing about memory that is not written.
 bool operandsDistinct(linalg::LinalgOp op) {
   SmallVector<Value> distinct;
   for (Value v : op->getOperands())
@@ -76,9 +81,15 @@ bool operandsDistinct(linalg::LinalgOp op) {
   SmallVector<Value> roots;
   for (Value v : distinct) {
     Value root = distinctRootOf(v);
-    if (!root || llvm::is_contained(roots, root))
+    if (!root)
       return false;
     roots.push_back(root);
+  }
+  for (OpOperand &init : op.getDpsInitsMutable()) {
+    Value written = distinctRootOf(init.get());
+    for (size_t i = 0; i < distinct.size(); ++i)
+      if (distinct[i] != init.get() && roots[i] == written)
+        return false;
   }
   return true;
 }

@@ -143,3 +143,39 @@ func.func @overlap(%n: index) {
   memref.dealloc %other : memref<28xf32>
   return
 }
+
+// -----
+
+#id1 = affine_map<(d0) -> (d0)>
+
+// Inputs that are views of one buffer, read only (a row LSTM's gates at
+// three offsets of one allocation), do not stop an op from becoming a kernel:
+// noalias promises nothing about memory no one writes. The output, in place,
+// is a buffer of its own.
+// CHECK-LABEL: func.func @shared_inputs
+// CHECK: %[[BUF:.*]] = memref.alloc() : memref<56xf32>
+// CHECK: %[[LO:.*]] = memref.subview %[[BUF]][0]
+// CHECK: %[[HI:.*]] = memref.subview %[[BUF]][28]
+// CHECK: %[[OUT:.*]] = memref.alloc() : memref<28xf32>
+// CHECK: call @gm_kernel_0(%{{.*}}, %{{.*}}, %[[OUT]])
+// CHECK-NOT: linalg.generic
+// CHECK: return
+// CHECK: func.func private @gm_kernel_0
+// CHECK: linalg.generic
+func.func @shared_inputs() {
+  %buf = memref.alloc() : memref<56xf32>
+  %lo = memref.subview %buf[0] [28] [1] : memref<56xf32> to memref<28xf32, strided<[1]>>
+  %hi = memref.subview %buf[28] [28] [1] : memref<56xf32> to memref<28xf32, strided<[1], offset: 28>>
+  %out = memref.alloc() : memref<28xf32>
+  linalg.generic {indexing_maps = [#id1, #id1, #id1], iterator_types = ["parallel"]}
+      ins(%lo, %hi : memref<28xf32, strided<[1]>>, memref<28xf32, strided<[1], offset: 28>>)
+      outs(%out : memref<28xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %s = arith.addf %a, %b : f32
+    %t = arith.addf %s, %c : f32
+    linalg.yield %t : f32
+  }
+  memref.dealloc %buf : memref<56xf32>
+  memref.dealloc %out : memref<28xf32>
+  return
+}
