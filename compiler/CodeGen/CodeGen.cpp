@@ -423,7 +423,10 @@ enum class Tier { Loops, Glue };
 /// ran interprocedural passes besides (called-value propagation, IPSCCP,
 /// the inliner) that cost more than they gave a straight line of calls:
 /// InfoGAN's glue took 1.28 s in O1 and 0.54 s in code generation, 0.36 s
-/// and 0.34 s so, for 17% more code (AMD EPYC Zen 3, one thread).
+/// and 0.34 s so, for 17% more code (AMD EPYC Zen 3, one thread). Then
+/// global DCE: every piece gets a copy of the module-local constants, and
+/// one its functions do not read is dead weight (MADE's masks, 3.1 MB,
+/// were in the artifact twice).
 llvm::Error optimizeGlue(llvm::Module &m, llvm::TargetMachine &tm) {
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
@@ -437,7 +440,7 @@ llvm::Error optimizeGlue(llvm::Module &m, llvm::TargetMachine &tm) {
   pb.crossRegisterProxies(lam, fam, cgam, mam);
   llvm::ModulePassManager passes;
   if (llvm::Error e = pb.parsePassPipeline(
-          passes, "function(sroa,early-cse,instcombine<no-verify-fixpoint>,simplifycfg)"))
+          passes, "function(sroa,early-cse,instcombine<no-verify-fixpoint>,simplifycfg),globaldce"))
     return e;
   passes.run(m, mam);
   return llvm::Error::success();
@@ -522,6 +525,10 @@ llvm::cl::opt<bool> printTiers("print-tiers", llvm::cl::Hidden,
                                 llvm::cl::desc("print how each entry point and kernel is compiled "
                                                "(loops at O2, or glue) and in which -j part"));
 
+/// How large a module-local constant must be to be defined in one piece
+/// only (emitObjects), not copied into each.
+constexpr uint64_t kSharedConstantBytes = 4096;
+
 /// A group of functions (entryOf) compiled together, and how.
 struct Group {
   uint64_t size = 0; // instructions
@@ -596,6 +603,17 @@ LogicalResult emitObjects(ModuleOp module, const CPUTarget &target, unsigned job
   if (!whole)
     return failure();
   llvm::StringMap<Group> groups = groupsOf(*whole);
+  // A large module-local constant (MADE's masks, 3.1 MB) is defined once,
+  // in the first piece, hidden, and declared in the others, which would
+  // each copy it: nothing folds a load from a table that size. Small
+  // constants stay local to every piece that reads them.
+  const llvm::DataLayout &layout = whole->getDataLayout();
+  for (llvm::GlobalVariable &g : whole->globals())
+    if (g.hasLocalLinkage() && g.isConstant() &&
+        layout.getTypeAllocSize(g.getValueType()) >= kSharedConstantBytes) {
+      g.setLinkage(llvm::GlobalValue::ExternalLinkage);
+      g.setVisibility(llvm::GlobalValue::HiddenVisibility);
+    }
   unsigned parts = partition(groups, jobs);
   if (printTiers) {
     std::vector<std::string> lines;
