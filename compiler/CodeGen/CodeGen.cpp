@@ -338,8 +338,6 @@ constexpr StringLiteral kHostOpenMP[] = {"global_thread_num", "fork_call_if",
 /// Whether |f| is one of gm-outline-kernels' functions.
 bool isKernel(const llvm::Function &f) { return f.getName().starts_with("gm_kernel_"); }
 
-/// |module| as LLVM IR for |tm|'s target, its functions marked for full-width
-/// vectors.
 /// Every fixed-size alloca of |f| to its entry block. MLIR's call lowering
 /// stores each memref descriptor it passes by pointer (the C interface,
 /// unranked casts) in an alloca at the call, and a call in a loop (an entry
@@ -356,6 +354,8 @@ void hoistAllocas(llvm::Function &f) {
         alloca->moveBefore(at);
 }
 
+/// |module| as LLVM IR for |tm|'s target, its functions marked for full-width
+/// vectors.
 std::unique_ptr<llvm::Module> translate(ModuleOp module, llvm::TargetMachine &tm,
                                         llvm::LLVMContext &context, std::string &error) {
   std::unique_ptr<llvm::Module> llvmModule = translateModuleToLLVMIR(module, context);
@@ -497,9 +497,9 @@ bool outlined(const llvm::Function &f) {
 /// point for one. A loop every innermost loop of which calls out is glue
 /// that repeats: an entry point's loop over pixels (ancestral sampling),
 /// rows or time steps around kernel and library calls. O2 and the full
-/// instruction selector bought such a loop nothing measurable and cost
-/// PixelRNN's sampler (50k lines of LLVM dialect, one loop over 784
-/// pixels) most of its compile time.
+/// instruction selector bought such a loop nothing measurable (NADE
+/// samples as fast) and cost compile time (NADE and PixelCNN compile 16%
+/// faster as glue, docs/codegen.md).
 bool hasComputeLoop(llvm::Function &f) {
   SmallVector<std::pair<const llvm::BasicBlock *, const llvm::BasicBlock *>> backEdges;
   llvm::FindFunctionBackedges(f, backEdges);
@@ -538,8 +538,9 @@ struct Group {
 
 /// |m|'s groups, each with its tier: Glue for an entry point none of whose
 /// functions has a loop of its own work (gm-outline-kernels moved those
-/// into kernels; hasComputeLoop), Loops for the rest. A module with mutable module-local state (each piece would
-/// get its own copy) is one group, all Loops.
+/// into kernels; hasComputeLoop), Loops for the rest. A module with mutable
+/// module-local state (each piece would get its own copy) is one group,
+/// all Loops.
 llvm::StringMap<Group> groupsOf(llvm::Module &m) {
   llvm::StringMap<Group> groups;
   if (llvm::any_of(m.globals(), [](llvm::GlobalVariable &g) {
