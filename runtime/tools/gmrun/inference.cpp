@@ -215,6 +215,8 @@ int sampleCommand(const Args &a, const Artifact &art) {
   std::vector<float> images;
   double generateSeconds = 0, fastest = 0;
   if (a.flags.count("reconstruct")) {
+    if (repeat != 1)
+      die("--repeat times sampling; --reconstruct encodes and decodes test images once");
     const EntrySpec &enc = needEntry(art, "encode", "a posterior q(z | x)");
     needSameLatent(enc, dec);
     Split test;

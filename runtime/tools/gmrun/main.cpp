@@ -127,7 +127,8 @@ options (defaults in brackets):
             everything else fixed along the row; --repeat R [1] draws the
             same samples R times and also reports the fastest call after the
             first (the speed once oneDNN's kernels are generated and the
-            memory touched: what a benchmark compares)
+            memory touched: what a benchmark compares; not with
+            --reconstruct)
   traverse: --index I [0], --range R [3], --columns C [9], --out FILE.png
   fid:      --classifier FILE.gmx, --classifier-checkpoint FILE (models/classifier),
             --checkpoint FILE and --n N [10000] to sample the artifact, or
