@@ -424,9 +424,8 @@ enum class Tier { Loops, Glue };
 /// the inliner) that cost more than they gave a straight line of calls:
 /// InfoGAN's glue took 1.28 s in O1 and 0.54 s in code generation, 0.36 s
 /// and 0.34 s so, for 17% more code (AMD EPYC Zen 3, one thread). Then
-/// global DCE: every piece gets a copy of the module-local constants, and
-/// one its functions do not read is dead weight (MADE's masks, 3.1 MB,
-/// were in the artifact twice).
+/// global DCE: every piece gets a copy of the small module-local constants
+/// (emitObjects), and one its functions do not read is dead weight.
 llvm::Error optimizeGlue(llvm::Module &m, llvm::TargetMachine &tm) {
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
@@ -551,7 +550,7 @@ llvm::StringMap<Group> groupsOf(llvm::Module &m) {
     if (!f.isDeclaration() && (!f.hasLocalLinkage() || outlined(f))) {
       Group &g = groups[entryOf(f.getName())];
       g.size += f.getInstructionCount() + 1;
-      if (isKernel(f) || hasComputeLoop(f))
+      if (g.tier == Tier::Glue && (isKernel(f) || hasComputeLoop(f)))
         g.tier = Tier::Loops;
     }
   return groups;
@@ -627,8 +626,9 @@ LogicalResult emitObjects(ModuleOp module, const CPUTarget &target, unsigned job
       llvm::errs() << line;
   }
   // A piece is one part's groups of one tier: a copy of the module that
-  // defines them and declares the rest. Module-local constants and helpers
-  // are copied into every piece, the ABI's globals go to the first. An LLVM
+  // defines them and declares the rest. Small module-local constants and
+  // helpers are copied into every piece; the ABI's globals and the large
+  // constants made hidden above go to the first. An LLVM
   // context is single-threaded, so the pieces cross to their part's thread
   // as bitcode; each becomes one object.
   struct Piece {

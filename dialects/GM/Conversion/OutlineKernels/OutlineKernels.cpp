@@ -86,7 +86,7 @@ bool operandsDistinct(linalg::LinalgOp op) {
     roots.push_back(root);
   }
   for (OpOperand &init : op.getDpsInitsMutable()) {
-    Value written = distinctRootOf(init.get());
+    Value written = roots[llvm::find(distinct, init.get()) - distinct.begin()];
     for (size_t i = 0; i < distinct.size(); ++i)
       if (distinct[i] != init.get() && roots[i] == written)
         return false;
