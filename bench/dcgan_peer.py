@@ -8,13 +8,14 @@ batch norm, LeakyReLU(0.2), linear(6272 -> 1). Weights N(0, 0.02), biases
 zero; images scaled to [-1, 1]; non-saturating loss; Adam(2e-4, (0.5,
 0.999)) per player; per batch one discriminator step, then one generator
 step on fresh noise. Prints one JSON line: images/s over --steps steps
-after --warm warm-up steps, and sampling images/s (G on --sample latents).
+after --warm warm-up steps, sampling images/s (G on --sample latents), the
+process's peak resident memory and the BLAS it mapped.
 With --epochs N it trains N whole epochs instead (reshuffled each epoch, the
 last partial batch dropped) and, with --samples-out FILE.npy, writes
 --sample images from G (eval mode: batch norm with its running
 statistics, as gm samples; values in [-1, 1]) for `gmrun fid --samples`.
 """
-import argparse, gzip, json, os, time
+import argparse, gzip, json, os, resource, time
 
 import numpy as np
 import torch
@@ -115,7 +116,9 @@ def main():
         best = min(timed(lambda: g(torch.randn(a.sample, 100))) for _ in range(5))
     print(json.dumps({"images_per_s": a.steps * a.batch / seconds, "version": torch.__version__,
                       "sample_images_per_s": a.sample / best,
-                      "mkldnn": torch.backends.mkldnn.is_available()}))
+                      "mkldnn": torch.backends.mkldnn.is_available(),
+                      "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "blas": sorted({l.split()[-1] for l in open("/proc/self/maps") if "blas" in l})}))
 
 
 def timed(f):

@@ -6,11 +6,13 @@
 Runs bench/vae.py (VAE training against PyTorch 1.13 on OpenBLAS, and
 JAX's jit where this Python has jax),
 bench/dcgan.py (DCGAN training at batch 64 and sampling at 1000 latents
-against PyTorch 1.13 with oneDNN) and bench/nade.py (NADE training at batch
+against PyTorch 1.13 with oneDNN), bench/models.py (the MLP GAN and the
+beta-VAE, training at batch 64 and sampling 1000) and bench/nade.py (NADE training at batch
 100 and ancestral sampling of 1000 images against PyTorch's loop over
 pixels) at each thread count, each pinned to the
 same cores as its peer, and times gmc on every model in models/. Prints one
-table (gm, the peers, the ratio to the faster, the issue's target), the VAE
+table (gm, the peers, the ratio to the faster, the issue's target), each
+process's peak memory, the VAE
 step's GFLOP/s against the FMA peak and its GEMM-only floor, each side's speed-up
 from 1 thread to the most threads asked for, and which peers are not
 installed here. --quick: 1 epoch / 30 steps, threads 1 only. --compile: only
@@ -67,7 +69,7 @@ def main():
     a = ap.parse_args()
     if a.quick:
         a.threads, a.epochs, a.steps = "1", 1, 30
-    rows, header = [], []
+    rows, header, memory = [], [], []
     for t in ([] if a.compile else [int(x) for x in a.threads.split(",")]):
         vae = run(["bench/vae.py", "--epochs", str(a.epochs), "--threads", str(t)])
         gm, peer = ratio(next(l for l in vae.splitlines() if l.startswith("training speed")))
@@ -82,6 +84,14 @@ def main():
         rows.append(("DCGAN sampling, 1000 latents, %d thread(s)" % t, gm, peer, "2x", None))
         if not header:
             header = [l for l in lines if l.startswith(("machine", "gm gemm", "gm conv", "PyTorch"))]
+        memory += [l for l in vae.splitlines() + lines if " peak memory: " in l] if t == 1 else []
+        ms = run(["bench/models.py", "--steps", str(a.steps), "--threads", str(t)]).splitlines()
+        for title in ("MLP GAN", "beta-VAE"):
+            gm, peer = ratio(next(l for l in ms if l.startswith(title + " train")))
+            rows.append(("%s train, batch 64, %d thread(s)" % (title, t), gm, peer, ">1x", None))
+            gm, peer = ratio(next(l for l in ms if l.startswith(title + " sampling")))
+            rows.append(("%s sampling, 1000, %d thread(s)" % (title, t), gm, peer, ">1x", None))
+        memory += [l for l in ms if " peak memory: " in l] if t == 1 else []
         nd = run(["bench/nade.py", "--steps", str(a.steps), "--threads", str(t)])
         lines = nd.splitlines()
         gm, peer = ratio(next(l for l in lines if l.startswith("NADE train")))
@@ -112,6 +122,13 @@ def main():
     for name, gm, peer, target, jax in rows:
         print("%-44s %12.0f %12.0f %10s %9.2fx %8s" % (
             name, gm, peer, "%.0f" % jax if jax else "-", gm / max(peer, jax or 0), target))
+    # Peak resident memory of each process at one thread: both sides hold
+    # Fashion-MNIST's images as floats; gm's scratch is what its step's
+    # arena holds at most.
+    if memory:
+        print()
+        for l in memory:
+            print(l)
     # The VAE step against the machine: its products alone, back to back on
     # one thread with oneDNN (gm-bench-gemm --vae-step), bound every
     # implementation on the same kernels; the FMA peak bounds everything.

@@ -12,7 +12,8 @@ pinned to the same cores, both flushing denormals to zero (gmrun's default;
 OPENBLAS_L2_SIZE unset (AVX-512 kernels); the peer runs on Debian's OpenMP
 OpenBLAS (python3-torch otherwise loads the netlib reference BLAS, 23x
 slower), and the script prints the BLAS each process mapped. Prints both
-sides' metrics per epoch, then the images/s ratio and the test -ELBO gap.
+sides' metrics per epoch, then the images/s ratio, the test -ELBO gap and
+each process's peak resident memory.
 
 Needs: scripts/build.sh gmc gmrun; apt install python3-torch python3-numpy
 libopenblas0-openmp. With JAX in the running Python (pip install jax), also
@@ -70,7 +71,8 @@ def main():
     pe["LD_LIBRARY_PATH"] = "/usr/lib/x86_64-linux-gnu/openblas-openmp"
     peer = lines(["taskset", "-c", cores, "/usr/bin/python3", os.path.join(ROOT, "bench/vae_peer.py"),
                   "--epochs", str(a.epochs), "--threads", str(a.threads)] + denormals, pe)
-    peer_blas = peer.pop()["blas"]
+    peer_tail = peer.pop()
+    peer_blas = peer_tail["blas"]
     if not any("openblas" in b for b in peer_blas):
         sys.exit("the peer did not load OpenBLAS (%s): its numbers would mean nothing" % peer_blas)
 
@@ -102,6 +104,8 @@ def main():
           % (gs, ps, gs / ps))
     print("test -ELBO after %d epoch(s): gm %.2f, PyTorch %.2f nats: gm is %+.2f%%"
           % (a.epochs, ge, pt, 100 * (ge - pt) / pt))
+    print("VAE peak memory: gm %.0f MB (of which %.1f MB the step's scratch), PyTorch %.0f MB"
+          % (gm[-1]["peak_memory_mb"], gm[-1]["scratch_mb"], peer_tail["peak_memory_mb"]))
     if jx:
         js = statistics.median(j["images_per_s"] for j in jx)
         print("JAX %s jit: %.0f images/s (median over epochs), test -ELBO %.2f, first step "

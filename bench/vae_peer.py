@@ -11,7 +11,7 @@ one JSON line per epoch like `gmrun train`.
 Run it with OpenBLAS, not the reference BLAS (see TOOLCHAIN.md and
 bench/vae.py, which sets the environment and checks the process maps).
 """
-import argparse, gzip, json, os, sys, time
+import argparse, gzip, json, os, resource, sys, time
 
 import numpy as np
 import torch
@@ -83,7 +83,8 @@ def main():
                           "images_per_s": round(count * batch / seconds, 1),
                           "train_seconds": round(seconds, 3)}), flush=True)
     libs = sorted({l.split()[-1] for l in open("/proc/self/maps") if "blas" in l})
-    print(json.dumps({"blas": libs}), flush=True)
+    print(json.dumps({"blas": libs, "peak_memory_mb":
+                      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}), flush=True)
 
 
 if __name__ == "__main__":
