@@ -72,6 +72,7 @@
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
 
+#include <dlfcn.h>
 #include <thread>
 
 using namespace mlir;
@@ -701,6 +702,31 @@ LogicalResult emitObjects(ModuleOp module, const CPUTarget &target, unsigned job
   return success();
 }
 
+namespace {
+
+/// The C and math libraries this process runs with, as files. An artifact
+/// linked against nothing refers to memcpy, log and powf unversioned, and
+/// the dynamic loader binds such a reference to the oldest version:
+/// memcpy@GLIBC_2.2.5, a plain SSE2 copy, where glibc's memcpy@GLIBC_2.14
+/// picks the CPU's best (AVX-512 on a Zen 4); log and powf@GLIBC_2.2.5, the
+/// wrappers that set errno, for the FMA versions. Linked against the
+/// libraries themselves, the artifact names the current versions (and
+/// needs a glibc that has them, 2.29 or later).
+std::vector<std::string> systemLibraries() {
+  std::vector<std::string> libraries;
+  for (const char *symbol : {"memcpy", "log"}) {
+    Dl_info info;
+    void *address = dlsym(RTLD_DEFAULT, symbol);
+    if (address && dladdr(address, &info) && info.dli_fname &&
+        StringRef(info.dli_fname).contains(".so") &&
+        !llvm::is_contained(libraries, info.dli_fname))
+      libraries.push_back(info.dli_fname);
+  }
+  return libraries;
+}
+
+} // namespace
+
 bool linkArtifact(const std::vector<std::string> &objectPaths, const std::string &outPath,
                   std::string &error) {
   std::string linker;
@@ -718,6 +744,10 @@ bool linkArtifact(const std::vector<std::string> &objectPaths, const std::string
                                              "-o", tmp};
   for (const std::string &object : objectPaths)
     args.push_back(object);
+  std::vector<std::string> libraries = systemLibraries();
+  args.push_back("--as-needed");
+  for (const std::string &library : libraries)
+    args.push_back(library);
   std::string message;
   int rc = llvm::sys::ExecuteAndWait(linker, args, std::nullopt, {}, 0, 0, &message);
   if (rc != 0) {
