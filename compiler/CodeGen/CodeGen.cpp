@@ -153,8 +153,12 @@ void buildLLVMPipeline(OpPassManager &pm, const LLVMPipelineOptions &options) {
     pm.addPass(mlir::gm::createGMOutlineKernelsPass());
   if (options.outlineKernels && !options.cuda.chips.empty())
     buildCUDAPipeline(pm, options.cuda);
-  if (options.parallelLoops)
-    pm.addPass(mlir::gm::createGMParallelLoopsPass());
+  if (options.parallelLoops) {
+    mlir::gm::GMParallelLoopsPassOptions parallel;
+    if (options.parallelMinWork > 0)
+      parallel.minWork = options.parallelMinWork;
+    pm.addPass(mlir::gm::createGMParallelLoopsPass(parallel));
+  }
   // The per-function lowerings run on the functions in parallel; those
   // that declare runtime functions or change signatures on the module.
   OpPassManager &fn = pm.nest<func::FuncOp>();

@@ -73,6 +73,8 @@ struct LLVMPipelineOptions {
   /// Large generated loops on every thread the host gives
   /// (gm-parallel-loops; gmc -parallel-loops=false keeps them serial).
   bool parallelLoops = true;
+  /// gm-parallel-loops' min-work (gmc -parallel-min-work); 0: its default.
+  int64_t parallelMinWork = 0;
   /// The kernels also for NVIDIA GPUs (gmc --target=cuda; needs
   /// outlineKernels): buildCUDAPipeline after gm-outline-kernels. No chips:
   /// the CPU alone.

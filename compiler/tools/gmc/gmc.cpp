@@ -115,6 +115,11 @@ static cl::opt<bool> parallelLoops(
              "optimizer updates) on every thread gmrun is given (default on; the results "
              "are the same for any number of threads)"));
 
+static cl::opt<int64_t> parallelMinWork(
+    "parallel-min-work", cl::init(0), cl::Hidden,
+    cl::desc("the least work (elements times payload cost) a generated loop runs "
+             "in parallel (gm-parallel-loops' min-work; 0: the pass's default)"));
+
 static cl::opt<std::string> targetList(
     "target",
     cl::desc("What the kernels run on: cpu (the default), or cuda or cpu,cuda, which also "
@@ -443,6 +448,7 @@ int main(int argc, char **argv) {
       options.exactMath = math == "exact";
       options.outlineKernels = outlineKernels;
       options.parallelLoops = parallelLoops;
+      options.parallelMinWork = parallelMinWork;
       options.cuda.chips = cudaChips;
       options.cuda.libdevice = libdevice;
       options.cuda.emulate = cudaEmulate;
