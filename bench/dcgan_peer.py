@@ -15,12 +15,14 @@ last partial batch dropped) and, with --samples-out FILE.npy, writes
 --sample images from G (eval mode: batch norm with its running
 statistics, as gm samples; values in [-1, 1]) for `gmrun fid --samples`.
 """
-import argparse, gzip, json, os, resource, time
+import argparse, json, resource, time
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from peer_util import setup, train_images
 
 
 def init(m):
@@ -66,12 +68,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--samples-out", default="", help="write --sample images to this .npy")
     a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    torch.set_flush_denormal(True)
-    torch.manual_seed(a.seed)
-    with gzip.open(os.path.join(a.data, "train-images-idx3-ubyte.gz")) as f:
-        x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 1, 28, 28)
-    x = torch.from_numpy(x.astype(np.float32) / 255.0)
+    setup(a.threads, a.seed)
+    x = train_images(a.data)
     g, d = G(), D()
     g.apply(init)
     d.apply(init)

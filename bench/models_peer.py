@@ -23,12 +23,13 @@ the speed does not depend on it. Prints one JSON line: training images/s over
 calls after a warm-up), the process's peak resident memory, and the BLAS
 library the process mapped.
 """
-import argparse, gzip, json, os, resource, time
+import argparse, json, resource, time
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from peer_util import setup, train_images
 
 
 class GAN:
@@ -102,12 +103,8 @@ def main():
     ap.add_argument("--sample", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    torch.set_flush_denormal(True)
-    torch.manual_seed(a.seed)
-    with gzip.open(os.path.join(a.data, "train-images-idx3-ubyte.gz")) as f:
-        x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 1, 28, 28)
-    x = torch.from_numpy(x.astype(np.float32) / 255.0)
+    setup(a.threads, a.seed)
+    x = train_images(a.data)
     model = GAN() if a.model == "gan" else BetaVAE()
     perm = torch.randperm(len(x))
     t0 = None
