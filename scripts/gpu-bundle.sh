@@ -30,7 +30,7 @@ for gm in models/*/*.gm; do
 done
 cp scripts/gpu-check.sh test/CodeGen/Inputs/close_runs.py "$out/"
 mkdir -p "$out/bench"
-cp bench/gpu_peer.py bench/vae_peer.py bench/dcgan_peer.py "$out/bench/"
+cp bench/gpu_peer.py bench/vae_peer.py bench/dcgan_peer.py bench/peer_util.py "$out/bench/"
 tar -cJf .gpu-bundle.tar.xz "$out"
 rm -rf "$out"
 echo "gpu-bundle: .gpu-bundle.tar.xz, $(du -h .gpu-bundle.tar.xz | cut -f1)"
