@@ -711,11 +711,11 @@ namespace {
 /// The C and math libraries this process runs with, as files. An artifact
 /// linked against nothing refers to memcpy, log and powf unversioned, and
 /// the dynamic loader binds such a reference to the oldest version:
-/// memcpy@GLIBC_2.2.5, a plain SSE2 copy, where glibc's memcpy@GLIBC_2.14
-/// picks the CPU's best (AVX-512 on a Zen 4); log and powf@GLIBC_2.2.5, the
-/// wrappers that set errno, for the FMA versions. Linked against the
-/// libraries themselves, the artifact names the current versions (and
-/// needs a glibc that has them, 2.29 or later).
+/// memcpy@GLIBC_2.2.5, a plain SSE2 copy, where memcpy@GLIBC_2.14 picks the
+/// CPU's best (AVX-512 on a Zen 4); log and powf to 2.2.5's wrappers that
+/// set errno, not the current versions with their FMA variants. Linked
+/// against the libraries themselves, the artifact names the current
+/// versions (so it needs a glibc that has them: 2.29 or later).
 std::vector<std::string> systemLibraries() {
   std::vector<std::string> libraries;
   for (const char *symbol : {"memcpy", "log"}) {
