@@ -38,9 +38,16 @@
 //                  Or an objective bce_logits/mse/l1(P, x) whose prediction
 //                  P reads image data x only: the reconstruction,
 //                  @translate.<x>.<x> (an autoencoder).
+//                  Or, in an adversarial autoencoder, an objective
+//                  bce_logits/mse/l1(N(E), x) whose net N reads the encoder
+//                  E of its game: N (sigmoid(N) for logits) as a function
+//                  of z.
 //   @prior.<z>     an unconditioned prior p(z) with a shape, of a latent
 //                  that has an @encode.<z>: log p(z) at given z, what the
 //                  codes are held against.
+//   @draw.<z>      an unconditioned prior p(z) with a shape, other than
+//                  normal(0, 1), of a latent a @decode takes: draws of z,
+//                  as many as its argument's rows.
 //   @generate.<z>  minimax whose value is gan(D(real...), D(fake, ...)),
 //                  or else whose value or player losses call a
 //                  discriminator net D(fake, ...), where fake (through the
@@ -106,6 +113,22 @@ bool isUniformCategorical(const ::gm::DistDecl &d) {
   const Expr &call = *d.dist;
   return call.name == "categorical_logits" && call.args.size() == 1 &&
          call.args[0].value->kind == Kind::Number;
+}
+
+/// Whether |a| and |b| are the same expression, written the same way
+/// (locations aside).
+bool sameExpr(const Expr &a, const Expr &b) {
+  if (a.kind != b.kind || a.name != b.name || a.var.text != b.var.text || a.op != b.op ||
+      a.number != b.number || a.args.size() != b.args.size() ||
+      a.operands.size() != b.operands.size())
+    return false;
+  for (auto [x, y] : llvm::zip(a.args, b.args))
+    if (x.key.text != y.key.text || !sameExpr(*x.value, *y.value))
+      return false;
+  for (auto [x, y] : llvm::zip(a.operands, b.operands))
+    if (!sameExpr(*x, *y))
+      return false;
+  return true;
 }
 
 } // namespace
@@ -365,6 +388,8 @@ LogicalResult MLIRGenImpl::genInference() {
       return nullptr;
     return call.args[0].value.get();
   };
+  // Each latent an adversarial autoencoder's game encodes, and its encoder.
+  std::vector<std::pair<std::string, const Expr *>> encoders;
   // encode, for an adversarial autoencoder: a game gan(D(sample(p(z))),
   // D(E)) whose real side draws a latent z from its prior (shape declared)
   // and whose fake side E reads data only: E is z's encoder.
@@ -392,8 +417,17 @@ LogicalResult MLIRGenImpl::genInference() {
     });
     if (!fn)
       return mlir::failure();
+    encoders.push_back({z, fake});
   }
 
+  // Unconditioned prior |d| in an entry over a batch of its latent's shape:
+  // the argument, whose rows are the batch, and the distribution.
+  auto priorOverRows = [&](const ::gm::DistDecl &d, FnCtx &fn) -> std::pair<Value, Val> {
+    Location at = loc(d.loc);
+    Value rows = fn.entry->insertArgument(0u, batchedType(*d.dims), at);
+    fn.batchSize = builder.create<BatchSizeOp>(at, rows);
+    return {rows, genDistDecl(d, fn, {}, true)};
+  };
   // prior: log p(z) at values of a latent that has an encoder and an
   // unconditioned prior of known shape, so a host can hold the codes the
   // encoder computes against the density they should follow (gmrun encode
@@ -405,16 +439,74 @@ LogicalResult MLIRGenImpl::genInference() {
       continue;
     FuncOp fn = genInferenceFn("prior." + z, FuncRole::prior, z, d.loc, "this prior",
                                [&](FnCtx &fn) -> Value {
-      Location at = loc(d.loc);
-      Value arg = fn.entry->insertArgument(0u, batchedType(*d.dims), at);
-      fn.batchSize = builder.create<BatchSizeOp>(at, arg);
-      Val p = genDistDecl(d, fn, {}, true);
-      return p ? builder.create<LogProbOp>(at, batchedType({}), p.value, arg).getResult()
+      auto [values, p] = priorOverRows(d, fn);
+      return p ? builder.create<LogProbOp>(loc(d.loc), batchedType({}), p.value, values).getResult()
                : Value();
     });
     if (!fn)
       return mlir::failure();
     fn.setStandardPrior(isStandardNormal(d));
+  }
+
+  // decode, for an adversarial autoencoder: a reconstruction objective
+  // bce_logits/mse/l1(N(E), x) whose net N reads E, the encoder of a game
+  // above (written the same way): N as a function of z, sigmoid(N(z)) for
+  // logits. The decoder of the codes, as a likelihood's mean is a VAE's.
+  for (const ::gm::ObjectiveDecl &o : ast.objectives) {
+    const Expr *e = o.value.get();
+    if (!e || e->kind != Kind::Call || e->args.size() != 2 ||
+        (e->name != "bce_logits" && e->name != "mse" && e->name != "l1"))
+      continue;
+    const Expr &pred = *e->args[0].value, &target = *e->args[1].value;
+    const Expr *code = netArg(pred);
+    if (target.kind != Kind::Ref || !dataIndex.count(target.name) || !code ||
+        pred.args.size() != 1 || taken("decode." + target.name))
+      continue;
+    auto enc = llvm::find_if(encoders, [&](auto &p) { return sameExpr(*p.second, *code); });
+    if (enc == encoders.end())
+      continue;
+    const std::string z = enc->first;
+    const ::gm::DistDecl *prior = priorWithShape(z);
+    bool logits = e->name == "bce_logits";
+    FuncOp fn = genInferenceFn("decode." + target.name, FuncRole::decode, z, o.value->loc,
+                               "this reconstruction objective", [&](FnCtx &fn) -> Value {
+      fn.latents[z] = fn.entry->insertArgument(0u, batchedType(*prior->dims), loc(pred.loc));
+      // N(z): the objective's call with z for its argument.
+      Expr call(Kind::Call, pred.loc);
+      call.name = pred.name;
+      ::gm::Arg arg;
+      arg.value = std::make_unique<Expr>(Kind::Ref, code->loc);
+      arg.value->name = z;
+      call.args.push_back(std::move(arg));
+      Val r = gen(call, fn);
+      Value v = r ? asTensor(r, pred.loc, "the decoder's output") : Value();
+      return v && logits ? builder.create<SigmoidOp>(loc(pred.loc), v).getResult() : v;
+    });
+    if (!fn)
+      return mlir::failure();
+    fn.setStandardPrior(isStandardNormal(*prior));
+  }
+
+  // draw: an unconditioned prior of known shape that gmrun cannot draw
+  // itself (anything but normal(0, 1)), of a latent a decoder takes:
+  // draws of z from it, in the generated code (the distribution's own
+  // sampler), so gmrun samples the decoder through it (an adversarial
+  // autoencoder's mixture). An entry's batch comes from a tensor: as many
+  // draws as the argument has rows; its values are not read.
+  for (const ::gm::DistDecl &d : ast.dists) {
+    const std::string &z = d.var.text;
+    if (d.role != Role::Prior || !d.conds.empty() || !d.dims || isStandardNormal(d) ||
+        taken("draw." + z) || llvm::none_of(model.getBlock().getOps<FuncOp>(), [&](FuncOp f) {
+          return f.getRole() == FuncRole::decode && f.getLatent() == StringRef(z);
+        }))
+      continue;
+    FuncOp fn = genInferenceFn("draw." + z, FuncRole::draw, z, d.loc, "this prior",
+                               [&](FnCtx &fn) -> Value {
+      Val p = priorOverRows(d, fn).second;
+      return p ? sample(p, fn, d.loc, latentStream.lookup(z)) : Value();
+    });
+    if (!fn)
+      return mlir::failure();
   }
 
   // A name an assignment of game |m| binds (`fake_src, fake_cls = D(fake)`)

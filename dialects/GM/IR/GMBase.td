@@ -124,7 +124,7 @@ def GM_FuncRole : I32EnumAttr<"FuncRole", "what a derived gm.func is for", [
     I32EnumAttrCase<"generate", 6>, I32EnumAttrCase<"score", 7>,
     I32EnumAttrCase<"sample", 8>, I32EnumAttrCase<"classify", 9>,
     I32EnumAttrCase<"features", 10>, I32EnumAttrCase<"translate", 11>,
-    I32EnumAttrCase<"prior", 12>]> {
+    I32EnumAttrCase<"prior", 12>, I32EnumAttrCase<"draw", 13>]> {
   let cppNamespace = "::mlir::gm";
   let genSpecializedAttr = 0;
 }
@@ -159,8 +159,9 @@ def GM_FuncRoleAttr : EnumAttr<GM_Dialect, GM_FuncRole, "role"> {
     `train`, `eval`, `score`, `encode`, `decode`, `generate`, `sample`,
     `classify` (a classifier's logits), `features` (the activations its
     last layer reads), `translate` (an image-to-image generator, one
-    data domain to another) and `prior` (a latent's prior log-density at
-    given values) are the artifact's entry points.
+    data domain to another), `prior` (a latent's prior log-density at
+    given values) and `draw` (draws of a latent from a prior the host
+    cannot sample itself) are the artifact's entry points.
   }];
   let assemblyFormat = "`<` $value `>`";
 }

@@ -236,7 +236,8 @@ LogicalResult FuncOp::verify() {
     }
   }
   bool takesLatent = role == FuncRole::decode || role == FuncRole::generate ||
-                     role == FuncRole::sample || role == FuncRole::prior;
+                     role == FuncRole::sample || role == FuncRole::prior ||
+                     role == FuncRole::draw;
   // Data first; then a training step's run-time scalars, or the latent
   // value a decoder maps and a generator's codes.
   size_t extra = (takesLatent ? 1 : getRuntimeArgNames().size()) +
@@ -314,6 +315,15 @@ LogicalResult FuncOp::verify() {
     if (!onePerExample())
       return emitOpError() << "with role prior expects one tensor<?xf32> result, log p(z) per "
                               "example";
+    break;
+  case FuncRole::draw:
+    // As many draws as its argument has rows: the argument gives the
+    // count (an entry's batch comes from a tensor), not the values.
+    if (failed(need(getLatent().has_value(), "latent")))
+      return failure();
+    if (type.getNumResults() != 1 || type.getResult(0) != type.getInput(getInputs().size()) ||
+        !isBatched(rt(type.getResult(0))))
+      return emitOpError() << "with role draw expects one batched result of its argument's type";
     break;
   case FuncRole::encode:
   case FuncRole::decode:

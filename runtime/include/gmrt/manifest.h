@@ -162,7 +162,10 @@ struct EntrySpec {
   /// sample of an autoregressive p(x), value by value), classify (x -> a
   /// classifier's logits), features (x -> the activations its last layer
   /// reads: the yardstick's features), translate (images of one data
-  /// domain -> the other's; named translate.<from>.<to>).
+  /// domain -> the other's; named translate.<from>.<to>), prior (z -> log
+  /// p(z)), draw (as many draws of z from its prior as its one tensor
+  /// input has rows, whose values it does not read; named draw.<z>, for a
+  /// decode entry whose latent's prior a host cannot draw).
   std::string kind;
   /// "inputs": the arguments after the state.
   std::vector<InputSpec> inputs;
@@ -246,7 +249,7 @@ struct Manifest {
 /// The values "kind", "init" and the input kinds may take.
 inline const std::initializer_list<const char *> kEntryKinds = {
     "train", "eval", "score", "encode", "decode", "sample", "classify", "features",
-    "translate", "prior"};
+    "translate", "prior", "draw"};
 inline const std::initializer_list<const char *> kInitKinds = {
     "zeros", "ones", "normal", "uniform", "glorot_uniform", "kaiming_uniform"};
 inline const std::initializer_list<const char *> kDataKinds = {"real", "label", "tokens"};

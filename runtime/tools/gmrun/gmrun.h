@@ -295,11 +295,15 @@ int64_t classRows(const Artifact &art, const EntrySpec &dec, const Conditions &c
 void fillConditions(const Artifact &art, const EntrySpec &dec, int64_t n, uint64_t seed,
                     const Conditions &c, Call &call);
 /// |n| samples from |dec| (samplerOf) with |seed|: from uniforms for an
-/// autoregressive sampler, else decoded standard normal latents under
-/// conditions |c|; the time the entry took in |seconds|.
+/// autoregressive sampler, else decoded latents under conditions |c|,
+/// standard normal or drawn by drawOf's entry; the time the entries took in
+/// |seconds|.
 std::vector<float> drawSamples(const Artifact &art, State &state, const EntrySpec &dec,
                                int64_t n, uint64_t seed, double *seconds,
                                const Conditions &c = {});
+/// The entry that draws decoder |dec|'s latent from its prior (draw.<z>),
+/// or null.
+const EntrySpec *drawOf(const Artifact &art, const EntrySpec &dec);
 /// Maps images a tanh generator drew in [-1, 1] (any value below 0) to the
 /// data's [0, 1] as (x + 1) / 2; returns whether it did.
 bool toUnitRange(std::vector<float> &images);

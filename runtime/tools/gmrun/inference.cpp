@@ -160,15 +160,33 @@ std::vector<float> drawSamples(const Artifact &art, State &state, const EntrySpe
     *seconds = now() - start;
     return images;
   }
-  if (dec.prior != "standard_normal")
-    die("sampling needs a standard normal prior on the latent; this model's is not");
+  const EntrySpec *draw = drawOf(art, dec);
+  if (dec.prior != "standard_normal" && !draw)
+    die("sampling '" + dec.name + "' needs a standard normal prior on its latent '" +
+        dec.inputs[zi].name + "', or an entry that draws it (@draw." + dec.inputs[zi].name +
+        "); this model has neither");
   Call call(dec);
   fillConditions(art, dec, n, seed, c, call);
   call.setKey(0);
   double start = now();
+  if (dec.prior != "standard_normal") {
+    // A prior gmrun cannot draw (an adversarial autoencoder's mixture):
+    // the artifact draws it, as many as fillConditions' normal draws have
+    // rows, and its draws replace them.
+    Call d(*draw);
+    d.inputs[0] = std::move(call.inputs[zi]);
+    d.setKey(keyFor(seed, kSample, 1));
+    d.run(state, art, n);
+    call.inputs[zi] = std::move(d.outputs[0]);
+  }
   call.run(state, art, n);
   *seconds = now() - start;
   return std::move(call.outputs[0]);
+}
+
+const EntrySpec *drawOf(const Artifact &art, const EntrySpec &dec) {
+  int zi = dec.find(InputSpec::Kind::Tensor);
+  return zi < 0 ? nullptr : art.manifest.entry("draw", "draw." + dec.inputs[zi].name);
 }
 
 const EntrySpec &samplerOf(const Artifact &art) {

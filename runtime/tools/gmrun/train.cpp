@@ -116,7 +116,8 @@ std::string sourceExcerpt(const std::string &site) {
 }
 
 /// A sample grid of a model with a latent decoder (a GAN's generator, a
-/// VAE's decoder of a standard normal prior) after each epoch, from the same
+/// VAE's decoder of a standard normal prior, an adversarial autoencoder's
+/// of a prior it draws with @draw.<z>) after each epoch, from the same
 /// 64 latents every epoch (8 a class for a conditional generator, a row
 /// each; a progressive GAN at the fade-in weights |hparams| it trained
 /// with), so the grids show training progress: DIR/samples-epoch-N.png.
@@ -125,7 +126,7 @@ std::string sourceExcerpt(const std::string &site) {
 void writeEpochSamples(const Artifact &art, State &state, const std::string &dir, int64_t epoch,
                        const Split &test, const std::map<std::string, double> &hparams) {
   const EntrySpec *dec = art.manifest.entry("decode");
-  if (!dec || dec->prior != "standard_normal")
+  if (!dec || (dec->prior != "standard_normal" && !drawOf(art, *dec)))
     return;
   int64_t xw = numel(Shape(dec->outputs[0].begin() + 1, dec->outputs[0].end()));
   int64_t side = (int64_t)std::lround(std::sqrt((double)xw));

@@ -1099,3 +1099,26 @@ gm.model @m {
     gm.return %z : tensor<?x2xf32>
   }
 }
+
+// -----
+
+// Tests that a prior's draws name their latent and return as many rows of
+// it as the argument has.
+gm.model @m {
+  // expected-error @+1 {{with role draw expects 'latent'}}
+  gm.func @f(%z: tensor<?x2xf32>, %k: !gm.key) -> tensor<?x2xf32> attributes {role = #gm.role<draw>, inputs = []} {
+    gm.return %z : tensor<?x2xf32>
+  }
+}
+
+// -----
+
+gm.model @m {
+  // expected-error @+1 {{with role draw expects one batched result of its argument's type}}
+  gm.func @f(%z: tensor<?x2xf32>, %k: !gm.key) -> tensor<?x3xf32> attributes {role = #gm.role<draw>, latent = "z", inputs = []} {
+    %c = gm.constant dense<0.0> : tensor<f32>
+    %n = gm.batch_size %z : tensor<?x2xf32>
+    %b = gm.broadcast %c [%n] : tensor<f32> -> tensor<?x3xf32>
+    gm.return %b : tensor<?x3xf32>
+  }
+}
