@@ -448,26 +448,44 @@ LogicalResult MLIRGenImpl::genInference() {
     fn.setStandardPrior(isStandardNormal(d));
   }
 
+  // A reconstruction objective bce_logits/mse/l1(P, x) of image data x: P,
+  // x, and the entries' image of a prediction (sigmoid(P) for logits).
+  struct Reconstruction {
+    const Expr *pred = nullptr, *target = nullptr;
+    bool logits = false;
+    Value image(OpBuilder &b, Location at, Value p) const {
+      return p && logits ? b.create<SigmoidOp>(at, p).getResult() : p;
+    }
+  };
+  auto reconstruction = [&](const ::gm::ObjectiveDecl &o) -> std::optional<Reconstruction> {
+    const Expr *e = o.value.get();
+    if (!e || e->kind != Kind::Call || e->args.size() != 2 ||
+        (e->name != "bce_logits" && e->name != "mse" && e->name != "l1"))
+      return std::nullopt;
+    const Expr &target = *e->args[1].value;
+    if (target.kind != Kind::Ref || !dataIndex.count(target.name) ||
+        dataOps[dataIndex.lookup(target.name)].getKind() != DataKind::real)
+      return std::nullopt;
+    return Reconstruction{e->args[0].value.get(), &target, e->name == "bce_logits"};
+  };
+
   // decode, for an adversarial autoencoder: a reconstruction objective
   // bce_logits/mse/l1(N(E), x) whose net N reads E, the encoder of a game
   // above (written the same way): N as a function of z, sigmoid(N(z)) for
   // logits. The decoder of the codes, as a likelihood's mean is a VAE's.
   for (const ::gm::ObjectiveDecl &o : ast.objectives) {
-    const Expr *e = o.value.get();
-    if (!e || e->kind != Kind::Call || e->args.size() != 2 ||
-        (e->name != "bce_logits" && e->name != "mse" && e->name != "l1"))
+    std::optional<Reconstruction> rec = reconstruction(o);
+    if (!rec)
       continue;
-    const Expr &pred = *e->args[0].value, &target = *e->args[1].value;
+    const Expr &pred = *rec->pred, &target = *rec->target;
     const Expr *code = netArg(pred);
-    if (target.kind != Kind::Ref || !dataIndex.count(target.name) || !code ||
-        pred.args.size() != 1 || taken("decode." + target.name))
+    if (!code || pred.args.size() != 1 || taken("decode." + target.name))
       continue;
     auto enc = llvm::find_if(encoders, [&](auto &p) { return sameExpr(*p.second, *code); });
     if (enc == encoders.end())
       continue;
     const std::string z = enc->first;
     const ::gm::DistDecl *prior = priorWithShape(z);
-    bool logits = e->name == "bce_logits";
     FuncOp fn = genInferenceFn("decode." + target.name, FuncRole::decode, z, o.value->loc,
                                "this reconstruction objective", [&](FnCtx &fn) -> Value {
       fn.latents[z] = fn.entry->insertArgument(0u, batchedType(*prior->dims), loc(pred.loc));
@@ -479,8 +497,8 @@ LogicalResult MLIRGenImpl::genInference() {
       arg.value->name = z;
       call.args.push_back(std::move(arg));
       Val r = gen(call, fn);
-      Value v = r ? asTensor(r, pred.loc, "the decoder's output") : Value();
-      return v && logits ? builder.create<SigmoidOp>(loc(pred.loc), v).getResult() : v;
+      return rec->image(builder, loc(pred.loc),
+                        r ? asTensor(r, pred.loc, "the decoder's output") : Value());
     });
     if (!fn)
       return mlir::failure();
@@ -557,14 +575,10 @@ LogicalResult MLIRGenImpl::genInference() {
   // sigmoid(P) for logits, @translate.<x>.<x> (gmrun translate shows the
   // test images above their reconstructions).
   for (const ::gm::ObjectiveDecl &o : ast.objectives) {
-    const Expr *e = o.value.get();
-    if (!e || e->kind != Kind::Call || e->args.size() != 2 ||
-        (e->name != "bce_logits" && e->name != "mse" && e->name != "l1"))
+    std::optional<Reconstruction> rec = reconstruction(o);
+    if (!rec)
       continue;
-    const Expr &pred = *e->args[0].value, &target = *e->args[1].value;
-    if (target.kind != Kind::Ref || !dataIndex.count(target.name) ||
-        dataOps[dataIndex.lookup(target.name)].getKind() != DataKind::real)
-      continue;
+    const Expr &pred = *rec->pred, &target = *rec->target;
     Reads reads;
     llvm::StringSet<> visited;
     collectReads(pred, nullptr, reads, visited);
@@ -572,12 +586,11 @@ LogicalResult MLIRGenImpl::genInference() {
     if (reads.stochastic || !reads.latents.empty() || reads.data.size() != 1 ||
         !reads.data.count(target.name) || taken(name))
       continue;
-    bool logits = e->name == "bce_logits";
     FuncOp fn = genInferenceFn(name, FuncRole::translate, "", o.value->loc,
                                "this reconstruction objective", [&](FnCtx &fn) -> Value {
       Val r = gen(pred, fn);
-      Value v = r ? asTensor(r, pred.loc, "the reconstruction") : Value();
-      return v && logits ? builder.create<SigmoidOp>(loc(pred.loc), v).getResult() : v;
+      return rec->image(builder, loc(pred.loc),
+                        r ? asTensor(r, pred.loc, "the reconstruction") : Value());
     });
     if (!fn)
       return mlir::failure();
