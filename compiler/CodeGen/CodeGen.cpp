@@ -36,6 +36,7 @@
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
@@ -162,6 +163,9 @@ void buildLLVMPipeline(OpPassManager &pm, const LLVMPipelineOptions &options) {
   // The per-function lowerings run on the functions in parallel; those
   // that declare runtime functions or change signatures on the module.
   OpPassManager &fn = pm.nest<func::FuncOp>();
+  // An scf.forall gm-parallel-loops did not take (it was not run) runs its
+  // iterations in order.
+  fn.addPass(createForallToForLoopPass());
   fn.addPass(createConvertLinalgToLoopsPass());
   if (!options.exactMath)
     fn.addPass(createApproximateMathPass());

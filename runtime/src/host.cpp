@@ -20,10 +20,12 @@
 #include <cblas.h>
 #include <dnnl.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 
 extern "C" void openblas_set_num_threads(int);
 extern "C" char *openblas_get_config(void);
@@ -163,20 +165,27 @@ extern "C" void memrefCopy(int64_t elemSize, UnrankedMemRef *src, UnrankedMemRef
 
 namespace {
 bool numericChecks = false;
+// Checks run on several threads at once where an entry's loops do (NADE's
+// chunks of hidden units): the first failure is kept under a lock, and
+// |failed| lets every later check return early without taking it.
+std::mutex failureMutex;
+std::atomic<bool> failed{false};
 std::optional<gmrt::NumericFailure> firstFailure;
 } // namespace
 
 void gmrt::enableNumericChecks(bool on) { numericChecks = on; }
 
 std::optional<gmrt::NumericFailure> gmrt::takeNumericFailure() {
+  std::lock_guard<std::mutex> lock(failureMutex);
   std::optional<NumericFailure> f = firstFailure;
   firstFailure.reset();
+  failed = false;
   return f;
 }
 
 extern "C" void _mlir_ciface_gmrt_check_finite(int32_t site, UnrankedMemRef *m) {
   // Only the first failure matters: later ones are its consequences.
-  if (!numericChecks || firstFailure)
+  if (!numericChecks || failed.load(std::memory_order_relaxed))
     return;
   auto *d = static_cast<Ranked *>(m->descriptor);
   int64_t rank = m->rank;
@@ -191,8 +200,11 @@ extern "C" void _mlir_ciface_gmrt_check_finite(int32_t site, UnrankedMemRef *m) 
     for (int64_t i = 0; i < rank; ++i)
       at += index[i] * strides[i];
     if (!std::isfinite(base[at])) {
-      firstFailure = gmrt::NumericFailure{site, base[at], flat,
-                                          std::vector<int64_t>(sizes, sizes + rank)};
+      std::lock_guard<std::mutex> lock(failureMutex);
+      if (!firstFailure) // (two threads' chunks run the same ops: either names the op)
+        firstFailure = gmrt::NumericFailure{site, base[at], flat,
+                                            std::vector<int64_t>(sizes, sizes + rank)};
+      failed = true;
       return;
     }
     for (int64_t i = rank - 1; i >= 0; --i) {

@@ -127,8 +127,11 @@ def GMParallelLoopsPass : Pass<"gm-parallel-loops", "::mlir::ModuleOp"> {
     counts 8), computed at run time where the batch is dynamic; an op that
     can never reach min-work is left alone. Each iteration of the outer
     loop runs about `grain` elements of the inner loops, so the innermost
-    loop keeps its length for vectorisation. The result of every element is
-    the same whatever the number of threads: the loop only divides work.
+    loop keeps its length for vectorisation. A one-dimensional scf.forall on
+    buffers (iterations that share nothing, NADE's chunks of hidden units)
+    becomes the same parallel worksharing loop, unconditionally. The result
+    of every element is the same whatever the number of threads: the loop
+    only divides work.
   }];
   let options = [
     Option<"minWork", "min-work", "int64_t", "262144",

@@ -22,6 +22,12 @@
 // down by subtraction instead of storing it: the rounding this adds is that
 // of the D additions that built it, which conformance measures.
 //
+// Scoring and training split the H units into chunks of 128 (kUnitsPerChunk)
+// when there are more: an scf.forall whose iteration runs the whole loop
+// over d on its chunk's units, in parallel on the threads (gm-parallel-
+// loops). The sums over h (the logits, dx) come out as one part per chunk,
+// added in chunk order after the loop; everything else is per unit.
+//
 //===----------------------------------------------------------------------===//
 
 #include "dialects/GM/Conversion/GMToLinalg/GMToLinalg.h"
@@ -77,8 +83,19 @@ Value fma(OpBuilder &b, Location l, Value acc, Value x, Value y, bool reassoc) {
                  : b.create<arith::AddFOp>(l, acc, p).getResult();
 }
 
-/// What the two patterns share: the sizes, the maps of a generic over
-/// (b, h), and slices of rows and columns at the loop's index.
+/// Hidden units per chunk of NADE's scoring and training recurrences. The
+/// chunks run in parallel (an scf.forall that gm-parallel-loops divides over
+/// the threads), each a whole pass over the D pixels on its own units: a_d,
+/// h_d and s of one unit never read another's, so the threads share nothing
+/// until the end, where the chunks' partial logits (and data adjoints) are
+/// added in chunk order. The chunks depend on H alone, so results are the
+/// same for any number of threads. 128 units are 8 AVX-512 vectors a row.
+/// (Sampling stays one loop: x_d needs the whole logit before d + 1.)
+constexpr int64_t kUnitsPerChunk = 128;
+
+/// What the patterns share: the sizes, the maps of a generic over (b, h),
+/// slices of rows and columns at the loop's index, and the range of hidden
+/// units one loop computes (all H, or a chunk's, whose width is dynamic).
 struct NadeBuilder {
   ConversionPatternRewriter &rw;
   LinalgBuilder lb;
@@ -86,19 +103,51 @@ struct NadeBuilder {
   MLIRContext *ctx;
   Value batch;          // B, read from x
   int64_t d, h;         // D pixels, H hidden units
-  RankedTensorType bh;  // (B, H)
-  RankedTensorType colB, rowH;
+  int64_t chunks;       // ceil(H / kUnitsPerChunk)
+  OpFoldResult width;   // the hidden units a loop computes
+  RankedTensorType bh;  // (B, width)
+  RankedTensorType rowH, dh; // (width), (D, width)
+  RankedTensorType colB;     // (B)
 
   NadeBuilder(ConversionPatternRewriter &rw, Location loc, Value x, Value w)
       : rw(rw), lb(rw), loc(loc), ctx(rw.getContext()) {
     batch = lb.dim(loc, x, 0);
     d = LinalgBuilder::type(x).getDimSize(1);
     h = LinalgBuilder::type(w).getDimSize(0);
-    Type f32 = rw.getF32Type();
-    bh = RankedTensorType::get({ShapedType::kDynamic, h}, f32);
-    colB = RankedTensorType::get({ShapedType::kDynamic}, f32);
-    rowH = RankedTensorType::get({h}, f32);
+    chunks = llvm::divideCeil(h, kUnitsPerChunk);
+    colB = RankedTensorType::get({ShapedType::kDynamic}, rw.getF32Type());
+    setWidth(idx(h));
   }
+
+  void setWidth(OpFoldResult units) {
+    width = units;
+    int64_t n = getConstantIntValue(units).value_or(ShapedType::kDynamic);
+    Type f32 = rw.getF32Type();
+    bh = RankedTensorType::get({ShapedType::kDynamic, n}, f32);
+    rowH = RankedTensorType::get({n}, f32);
+    dh = RankedTensorType::get({d, n}, f32);
+  }
+  /// Chunk |c|'s units from here on: returns its first, h0 = c * 128; its
+  /// width is min(128, H - h0).
+  Value enterChunk(Value c) {
+    Value h0 = rw.create<arith::MulIOp>(loc, c, lb.index(loc, kUnitsPerChunk));
+    setWidth(rw.create<arith::MinSIOp>(loc, lb.index(loc, kUnitsPerChunk),
+                                       rw.create<arith::SubIOp>(loc, lb.index(loc, h), h0))
+                 .getResult());
+    return h0;
+  }
+
+  /// The dynamic sizes of a new (B, width), (width) or (D, width) tensor.
+  SmallVector<Value> sizes(RankedTensorType t) {
+    SmallVector<Value> dyn;
+    if (t.getRank() == 2 && t.isDynamicDim(0))
+      dyn.push_back(batch);
+    if (t.isDynamicDim(t.getRank() - 1))
+      dyn.push_back(cast<Value>(width));
+    return dyn;
+  }
+  Value empty(RankedTensorType t) { return lb.empty(loc, t, sizes(t)); }
+  Value zeros(RankedTensorType t) { return lb.zeros(loc, t, sizes(t)); }
 
   AffineExpr dim(unsigned i) { return getAffineDimExpr(i, ctx); }
   AffineMap bhMap() { return AffineMap::get(2, 0, {dim(0), dim(1)}, ctx); }
@@ -107,10 +156,75 @@ struct NadeBuilder {
 
   OpFoldResult idx(int64_t v) { return rw.getIndexAttr(v); }
 
-  /// Row |i| of a (D, H) tensor, as (H).
+  /// Units [h0, h0 + width) of |t|, an (H), (B, H) or (D, H) tensor: the
+  /// chunk's columns.
+  SmallVector<OpFoldResult> unitOffsets(Value t, Value h0) {
+    if (LinalgBuilder::type(t).getRank() == 1)
+      return {h0};
+    return {idx(0), h0};
+  }
+  SmallVector<OpFoldResult> unitSizes(Value t) {
+    RankedTensorType tt = LinalgBuilder::type(t);
+    if (tt.getRank() == 1)
+      return {width};
+    return {tt.isDynamicDim(0) ? OpFoldResult(batch) : idx(tt.getDimSize(0)), width};
+  }
+  SmallVector<OpFoldResult> ones(Value t) {
+    return SmallVector<OpFoldResult>(LinalgBuilder::type(t).getRank(), idx(1));
+  }
+  Value units(Value t, Value h0) {
+    RankedTensorType tt = LinalgBuilder::type(t);
+    RankedTensorType to = tt.getRank() == 1 ? rowH : tt.isDynamicDim(0) ? bh : dh;
+    return rw.create<tensor::ExtractSliceOp>(loc, to, t, unitOffsets(t, h0), unitSizes(t),
+                                             ones(t));
+  }
+  /// Writes a chunk's |part| back to units [h0, h0 + width) of the
+  /// forall's shared |into| (at the terminator).
+  void putUnits(Value part, Value into, Value h0) {
+    rw.create<tensor::ParallelInsertSliceOp>(loc, part, into, unitOffsets(into, h0),
+                                             unitSizes(into), ones(into));
+  }
+  /// Chunk |c|'s (B, D) plane of a (chunks, B, D) tensor, and back.
+  SmallVector<OpFoldResult> planeOffsets(Value c) { return {c, idx(0), idx(0)}; }
+  SmallVector<OpFoldResult> planeSizes() { return {idx(1), batch, idx(d)}; }
+  Value plane(Value t, Value c) {
+    auto bd = RankedTensorType::get({ShapedType::kDynamic, d}, rw.getF32Type());
+    return rw.create<tensor::ExtractSliceOp>(loc, bd, t, planeOffsets(c), planeSizes(),
+                                             ones(t));
+  }
+  void putPlane(Value part, Value into, Value c) {
+    rw.create<tensor::ParallelInsertSliceOp>(loc, part, into, planeOffsets(c), planeSizes(),
+                                             ones(into));
+  }
+  /// A (chunks, B, D) tensor for the chunks' partial sums.
+  Value planes() {
+    auto t = RankedTensorType::get({chunks, ShapedType::kDynamic, d}, rw.getF32Type());
+    return lb.empty(loc, t, batch);
+  }
+  /// |init| (B, D) plus the (chunks, B, D) |partials|, added in chunk order.
+  Value addPlanes(Value partials, Value init) {
+    auto map = [&](ArrayRef<unsigned> dims) {
+      SmallVector<AffineExpr> e;
+      for (unsigned i : dims)
+        e.push_back(dim(i));
+      return AffineMap::get(3, 0, e, ctx);
+    };
+    // Iterations (b, d, c), c innermost and in order.
+    return rw
+        .create<linalg::GenericOp>(
+            loc, init.getType(), partials, init,
+            ArrayRef<AffineMap>{map({2, 0, 1}), map({0, 1})},
+            ArrayRef<IT>{IT::parallel, IT::parallel, IT::reduction},
+            [](OpBuilder &b, Location l, ValueRange s) {
+              b.create<linalg::YieldOp>(l, ValueRange{b.create<arith::AddFOp>(l, s[1], s[0])});
+            })
+        .getResult(0);
+  }
+
+  /// Row |i| of a (D, width) tensor, as (width).
   Value row(Value t, Value i) {
     return rw.create<tensor::ExtractSliceOp>(loc, rowH, t, ArrayRef<OpFoldResult>{i, idx(0)},
-                                             ArrayRef<OpFoldResult>{idx(1), idx(h)},
+                                             ArrayRef<OpFoldResult>{idx(1), width},
                                              ArrayRef<OpFoldResult>{idx(1), idx(1)});
   }
   /// Column |i| of a (B, D) tensor, as (B).
@@ -121,7 +235,7 @@ struct NadeBuilder {
   }
   Value insertRow(Value r, Value into, Value i) {
     return rw.create<tensor::InsertSliceOp>(loc, r, into, ArrayRef<OpFoldResult>{i, idx(0)},
-                                            ArrayRef<OpFoldResult>{idx(1), idx(h)},
+                                            ArrayRef<OpFoldResult>{idx(1), width},
                                             ArrayRef<OpFoldResult>{idx(1), idx(1)});
   }
   Value insertColumn(Value c, Value into, Value i) {
@@ -154,25 +268,45 @@ struct NadeBuilder {
                                    })
         .getResults();
   }
+
+  /// An scf.forall over the chunks, its shared outputs |outs|: builds the
+  /// body with |chunk|(c, h0, shared) at the body's start and the
+  /// terminator's, then leaves the builder after the loop with the full
+  /// width again.
+  scf::ForallOp overChunks(ValueRange outs,
+                           function_ref<void(Value c, Value h0, ValueRange shared,
+                                             Block &terminator)> chunk) {
+    auto forall = rw.create<scf::ForallOp>(loc, ArrayRef<OpFoldResult>{idx(chunks)}, outs,
+                                           std::nullopt);
+    {
+      OpBuilder::InsertionGuard guard(rw);
+      rw.setInsertionPoint(forall.getTerminator());
+      Value c = forall.getInductionVars()[0];
+      Value h0 = enterChunk(c);
+      chunk(c, h0, forall.getRegionIterArgs(), *forall.getTerminator().getBody());
+    }
+    setWidth(idx(h));
+    return forall;
+  }
 };
 
-/// NADE's forward recurrence over |x| (B, D): the logits, or with
-/// |uniforms| an exact sample drawn as it goes (x_d = [u_d < sigmoid(logit_d)]
-/// feeds a_{d+1}), where |x| only gives the batch.
-Value nadeForward(NadeBuilder &nb, Value x, Value w, Value c, Value v, Value bias,
-                  Value uniforms, RankedTensorType outType) {
+/// NADE's forward recurrence over the hidden units of |wt| (D, width), |c|
+/// (width) and |v| (D, width), writing each logit's column of |out| (B, D):
+/// the logits, or without |bias| the units' part of them, or with
+/// |uniforms| an exact sample drawn as it goes (x_d = [u_d <
+/// sigmoid(logit_d)] feeds a_{d+1}), where |x| only gives the batch.
+Value forwardLoop(NadeBuilder &nb, Value x, Value wt, Value c, Value v, Value bias,
+                  Value uniforms, Value out0) {
   ConversionPatternRewriter &rw = nb.rw;
   LinalgBuilder &lb = nb.lb;
   Location loc = nb.loc;
-  Value wt = nb.transposed(w);
   // a_0 = c in every row; the result is written column by column.
-  Value a0 = nb.over(c, nb.hMap(), lb.empty(loc, nb.bh, nb.batch), nb.bhMap(),
-                     {IT::parallel, IT::parallel},
+  Value a0 = nb.over(c, nb.hMap(), nb.empty(nb.bh), nb.bhMap(), {IT::parallel, IT::parallel},
                      [](OpBuilder &, Location, ValueRange a) { return SmallVector<Value>{a[0]}; })[0];
   // logit_d = b_d + sum_h sigmoid(a_d) V[d]: h is the reduction.
   // (|into|: the buffer to fill, so the loop's logit stays one buffer.)
   auto logitInit = [&](Value d, Value into) {
-    Value bd = rw.create<tensor::ExtractOp>(loc, bias, d);
+    Value bd = bias ? rw.create<tensor::ExtractOp>(loc, bias, d).getResult() : lb.f32c(loc, 0.0);
     return rw.create<linalg::FillOp>(loc, bd, into).getResult(0);
   };
   Value zero = lb.index(loc, 0);
@@ -182,7 +316,6 @@ Value nadeForward(NadeBuilder &nb, Value x, Value w, Value c, Value v, Value bia
                        [](OpBuilder &b, Location l, ValueRange s) {
                          return SmallVector<Value>{fma(b, l, s[2], sigmoid(b, l, s[0]), s[1], true)};
                        })[0];
-  Value out0 = lb.empty(loc, outType, nb.batch);
   auto loop = rw.create<scf::ForOp>(loc, zero, lb.index(loc, nb.d), lb.index(loc, 1),
                                     ValueRange{a0, out0, col0});
   OpBuilder::InsertionGuard guard(rw);
@@ -221,6 +354,31 @@ Value nadeForward(NadeBuilder &nb, Value x, Value w, Value c, Value v, Value bia
       });
   rw.create<scf::YieldOp>(loc, ValueRange{step[0], next, step[1]});
   return loop.getResult(1);
+}
+
+/// NADE's logits over |x| (B, D), or with |uniforms| a sample: one loop
+/// over all H units, or (scoring with more than one chunk) one per chunk in
+/// parallel, each writing its partial logits, then b + their sum.
+Value nadeForward(NadeBuilder &nb, Value x, Value w, Value c, Value v, Value bias,
+                  Value uniforms, RankedTensorType outType) {
+  LinalgBuilder &lb = nb.lb;
+  Location loc = nb.loc;
+  Value wt = nb.transposed(w);
+  if (uniforms || nb.chunks == 1)
+    return forwardLoop(nb, x, wt, c, v, bias, uniforms, lb.empty(loc, outType, nb.batch));
+  scf::ForallOp forall =
+      nb.overChunks(nb.planes(), [&](Value ci, Value h0, ValueRange shared, Block &end) {
+        Value part = forwardLoop(nb, x, nb.units(wt, h0), nb.units(c, h0), nb.units(v, h0),
+                                 Value(), Value(), nb.plane(shared[0], ci));
+        OpBuilder::InsertionGuard guard(nb.rw);
+        nb.rw.setInsertionPointToStart(&end);
+        nb.putPlane(part, shared[0], ci);
+      });
+  // logits = b + the chunks' parts.
+  Value init = lb.generic1(loc, outType, nb.batch, bias,
+                           AffineMap::get(2, 0, {nb.dim(1)}, nb.ctx),
+                           [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+  return nb.addPlanes(forall.getResult(0), init);
 }
 
 struct NadeLowering : OpConversionPattern<NadeOp> {
@@ -301,6 +459,73 @@ struct ArSampleLowering : OpConversionPattern<ArSampleOp> {
   }
 };
 
+/// The backward recurrence over the hidden units of |aD| (B, width: a_D =
+/// c + x W^T), |wt| (D, width) and |v| (D, width), d = D-1 .. 0, writing row
+/// d of |dwt| and |dv| (D, width) and, with |dx| (B, D), column d of the
+/// units' part of the data adjoint. Returns (s, dW^T, dV[, dx]) with s the
+/// hidden adjoints' sum over the conditionals (B, width).
+SmallVector<Value> backwardLoop(NadeBuilder &nb, Value x, Value g, Value aD, Value wt, Value v,
+                                Value dwt, Value dv, Value dx) {
+  ConversionPatternRewriter &rw = nb.rw;
+  LinalgBuilder &lb = nb.lb;
+  Location loc = nb.loc;
+  SmallVector<Value> inits = {aD, nb.zeros(nb.bh), dwt, dv};
+  if (dx)
+    inits.push_back(dx);
+  auto loop = rw.create<scf::ForOp>(loc, lb.index(loc, 0), lb.index(loc, nb.d), lb.index(loc, 1),
+                                    inits);
+  OpBuilder::InsertionGuard guard(rw);
+  rw.setInsertionPointToStart(loop.getBody());
+  // d = D - 1 - k.
+  Value i = rw.create<arith::SubIOp>(loc, lb.index(loc, nb.d - 1), loop.getInductionVar());
+  ValueRange carried = loop.getRegionIterArgs();
+  Value a = carried[0], s = carried[1];
+  Value xi = nb.column(x, i), wi = nb.row(wt, i), vi = nb.row(v, i), gi = nb.column(g, i);
+  // a_d = a_{d+1} - x_d W[:, d] (in place) and h_d = sigmoid(a_d).
+  SmallVector<Value> ah = nb.over(
+      {xi, wi}, {nb.bMap(), nb.hMap()}, {a, nb.empty(nb.bh)}, {nb.bhMap(), nb.bhMap()},
+      {IT::parallel, IT::parallel}, [](OpBuilder &b, Location l, ValueRange s) {
+        Value ad = b.create<arith::SubFOp>(l, s[2], b.create<arith::MulFOp>(l, s[0], s[1]));
+        return SmallVector<Value>{ad, sigmoid(b, l, ad)};
+      });
+  Value hd = ah[1];
+  // x_d feeds every conditional after d: its weight column meets s
+  // (b is the reduction, h stays innermost).
+  Value dwRow = nb.over({xi, s}, {nb.bMap(), nb.bhMap()}, nb.zeros(nb.rowH), nb.hMap(),
+                        {IT::reduction, IT::parallel},
+                        [](OpBuilder &b, Location l, ValueRange s) {
+                          return SmallVector<Value>{fma(b, l, s[2], s[0], s[1], false)};
+                        })[0];
+  SmallVector<Value> next = {ah[0], Value(), nb.insertRow(dwRow, carried[2], i), Value()};
+  if (dx) {
+    Value dxCol = nb.over({s, wi}, {nb.bhMap(), nb.hMap()}, lb.zeros(loc, nb.colB, nb.batch),
+                          nb.bMap(), {IT::parallel, IT::reduction},
+                          [](OpBuilder &b, Location l, ValueRange s) {
+                            return SmallVector<Value>{fma(b, l, s[2], s[0], s[1], true)};
+                          })[0];
+    next.push_back(nb.insertColumn(dxCol, carried[4], i));
+  }
+  // dV[d] = sum_b g_d h_d; then s += g_d V[d] h_d (1 - h_d), in place.
+  Value dvRow = nb.over({gi, hd}, {nb.bMap(), nb.bhMap()}, nb.zeros(nb.rowH), nb.hMap(),
+                        {IT::reduction, IT::parallel},
+                        [](OpBuilder &b, Location l, ValueRange s) {
+                          return SmallVector<Value>{fma(b, l, s[2], s[0], s[1], false)};
+                        })[0];
+  next[3] = nb.insertRow(dvRow, carried[3], i);
+  next[1] = nb.over({gi, vi, hd}, {nb.bMap(), nb.hMap(), nb.bhMap()}, s, nb.bhMap(),
+                    {IT::parallel, IT::parallel},
+                    [](OpBuilder &b, Location l, ValueRange s) {
+                      Value one = b.create<arith::ConstantOp>(l, b.getF32FloatAttr(1.0f));
+                      Value slope =
+                          b.create<arith::MulFOp>(l, s[2], b.create<arith::SubFOp>(l, one, s[2]));
+                      Value up =
+                          b.create<arith::MulFOp>(l, b.create<arith::MulFOp>(l, s[0], s[1]), slope);
+                      return SmallVector<Value>{b.create<arith::AddFOp>(l, s[3], up)};
+                    })[0];
+  rw.create<scf::YieldOp>(loc, next);
+  return SmallVector<Value>(loop.getResults().drop_front());
+}
+
 struct NadeGradLowering : OpConversionPattern<NadeGradOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(NadeGradOp op, OpAdaptor adaptor,
@@ -313,78 +538,48 @@ struct NadeGradLowering : OpConversionPattern<NadeGradOp> {
     // The data's adjoint is computed only when something reads it (a
     // training step's x is data and never does).
     bool wantDx = !op.getDInput().use_empty();
-    auto dh = RankedTensorType::get({nb.d, nb.h}, rw.getF32Type());
     // a_D = c + x W^T: one product, then walked down.
-    Value c0 = nb.over(adaptor.getC(), nb.hMap(), lb.empty(loc, nb.bh, nb.batch), nb.bhMap(),
+    Value c0 = nb.over(adaptor.getC(), nb.hMap(), nb.empty(nb.bh), nb.bhMap(),
                        {IT::parallel, IT::parallel},
                        [](OpBuilder &, Location, ValueRange a) { return SmallVector<Value>{a[0]}; })[0];
     Value aD = rw.create<linalg::MatmulTransposeBOp>(loc, nb.bh, ValueRange{x, w}, c0).getResult(0);
-    SmallVector<Value> inits = {aD, lb.zeros(loc, nb.bh, nb.batch), lb.empty(loc, dh, {}),
-                                lb.empty(loc, dh, {})};
-    if (wantDx)
-      inits.push_back(lb.empty(loc, LinalgBuilder::type(x), nb.batch));
-    auto loop = rw.create<scf::ForOp>(loc, lb.index(loc, 0), lb.index(loc, nb.d),
-                                      lb.index(loc, 1), inits);
-    {
-      OpBuilder::InsertionGuard guard(rw);
-      rw.setInsertionPointToStart(loop.getBody());
-      // d = D - 1 - k.
-      Value i = rw.create<arith::SubIOp>(loc, lb.index(loc, nb.d - 1), loop.getInductionVar());
-      ValueRange carried = loop.getRegionIterArgs();
-      Value a = carried[0], s = carried[1], dwt = carried[2], dv = carried[3];
-      Value xi = nb.column(x, i), wi = nb.row(wt, i), vi = nb.row(v, i), gi = nb.column(g, i);
-      // a_d = a_{d+1} - x_d W[:, d] (in place) and h_d = sigmoid(a_d).
-      SmallVector<Value> ah = nb.over(
-          {xi, wi}, {nb.bMap(), nb.hMap()}, {a, lb.empty(loc, nb.bh, nb.batch)},
-          {nb.bhMap(), nb.bhMap()}, {IT::parallel, IT::parallel},
-          [](OpBuilder &b, Location l, ValueRange s) {
-            Value ad = b.create<arith::SubFOp>(l, s[2], b.create<arith::MulFOp>(l, s[0], s[1]));
-            return SmallVector<Value>{ad, sigmoid(b, l, ad)};
+    Value s, dwt, dv, dx;
+    if (nb.chunks == 1) {
+      SmallVector<Value> out =
+          backwardLoop(nb, x, g, aD, wt, v, nb.empty(nb.dh), nb.empty(nb.dh),
+                       wantDx ? lb.empty(loc, LinalgBuilder::type(x), nb.batch) : Value());
+      s = out[0], dwt = out[1], dv = out[2], dx = wantDx ? out[3] : Value();
+    } else {
+      // Each chunk writes its units' columns of s, dW^T and dV, and its part
+      // of dx; the parts are added after.
+      SmallVector<Value> shared = {nb.empty(nb.bh), nb.empty(nb.dh), nb.empty(nb.dh)};
+      if (wantDx)
+        shared.push_back(nb.planes());
+      scf::ForallOp forall =
+          nb.overChunks(shared, [&](Value ci, Value h0, ValueRange into, Block &end) {
+            SmallVector<Value> out = backwardLoop(
+                nb, x, g, nb.units(aD, h0), nb.units(wt, h0), nb.units(v, h0),
+                nb.units(into[1], h0), nb.units(into[2], h0),
+                wantDx ? nb.plane(into[3], ci) : Value());
+            OpBuilder::InsertionGuard guard(rw);
+            rw.setInsertionPointToStart(&end);
+            for (int k = 0; k < 3; ++k)
+              nb.putUnits(out[k], into[k], h0);
+            if (wantDx)
+              nb.putPlane(out[3], into[3], ci);
           });
-      Value hd = ah[1];
-      // x_d feeds every conditional after d: its weight column meets s
-      // (b is the reduction, h stays innermost).
-      Value dwRow = nb.over({xi, s}, {nb.bMap(), nb.bhMap()}, lb.zeros(loc, nb.rowH, {}),
-                            nb.hMap(), {IT::reduction, IT::parallel},
-                            [](OpBuilder &b, Location l, ValueRange s) {
-                              return SmallVector<Value>{fma(b, l, s[2], s[0], s[1], false)};
-                            })[0];
-      SmallVector<Value> next = {ah[0], Value(), nb.insertRow(dwRow, dwt, i), Value()};
-      if (wantDx) {
-        Value dxCol = nb.over({s, wi}, {nb.bhMap(), nb.hMap()}, lb.zeros(loc, nb.colB, nb.batch),
-                              nb.bMap(), {IT::parallel, IT::reduction},
-                              [](OpBuilder &b, Location l, ValueRange s) {
-                                return SmallVector<Value>{fma(b, l, s[2], s[0], s[1], true)};
-                              })[0];
-        next.push_back(nb.insertColumn(dxCol, carried[4], i));
-      }
-      // dV[d] = sum_b g_d h_d; then s += g_d V[d] h_d (1 - h_d), in place.
-      Value dvRow = nb.over({gi, hd}, {nb.bMap(), nb.bhMap()}, lb.zeros(loc, nb.rowH, {}),
-                            nb.hMap(), {IT::reduction, IT::parallel},
-                            [](OpBuilder &b, Location l, ValueRange s) {
-                              return SmallVector<Value>{fma(b, l, s[2], s[0], s[1], false)};
-                            })[0];
-      next[3] = nb.insertRow(dvRow, dv, i);
-      next[1] = nb.over({gi, vi, hd}, {nb.bMap(), nb.hMap(), nb.bhMap()}, s, nb.bhMap(),
-                        {IT::parallel, IT::parallel},
-                        [](OpBuilder &b, Location l, ValueRange s) {
-                          Value one = b.create<arith::ConstantOp>(l, b.getF32FloatAttr(1.0f));
-                          Value slope = b.create<arith::MulFOp>(
-                              l, s[2], b.create<arith::SubFOp>(l, one, s[2]));
-                          Value up = b.create<arith::MulFOp>(
-                              l, b.create<arith::MulFOp>(l, s[0], s[1]), slope);
-                          return SmallVector<Value>{b.create<arith::AddFOp>(l, s[3], up)};
-                        })[0];
-      rw.create<scf::YieldOp>(loc, next);
+      s = forall.getResult(0), dwt = forall.getResult(1), dv = forall.getResult(2);
+      if (wantDx)
+        dx = nb.addPlanes(forall.getResult(3), lb.zeros(loc, LinalgBuilder::type(x), nb.batch));
     }
-    ValueRange out = loop.getResults();
-    Value dx = wantDx ? out[4] : lb.zeros(loc, LinalgBuilder::type(x), nb.batch);
-    Value dw = rw.create<linalg::TransposeOp>(loc, out[2], lb.empty(loc, op.getDW().getType(), {}),
+    if (!dx)
+      dx = lb.zeros(loc, LinalgBuilder::type(x), nb.batch);
+    Value dw = rw.create<linalg::TransposeOp>(loc, dwt, lb.empty(loc, op.getDW().getType(), {}),
                                               ArrayRef<int64_t>{1, 0})
                    .getResult()[0];
-    Value dc = lb.reduce(loc, out[1], {0}, op.getDC().getType());
+    Value dc = lb.reduce(loc, s, {0}, op.getDC().getType());
     Value db = lb.reduce(loc, g, {0}, op.getDB().getType());
-    rw.replaceOp(op, ValueRange{dx, dw, dc, out[3], db});
+    rw.replaceOp(op, ValueRange{dx, dw, dc, dv, db});
     return success();
   }
 };

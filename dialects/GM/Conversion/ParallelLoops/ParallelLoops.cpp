@@ -25,9 +25,14 @@
 // indexed by that loop directly (two parallel iterations never write one
 // element), an input that shares a buffer with an output is that output,
 // read where it is written (an in-place op reads only what it writes), and
-// its payload has no side
-// effects. Each thread computes whole elements exactly as one thread would,
-// so results do not depend on the number of threads.
+// its payload has no side effects. Each thread computes whole elements
+// exactly as one thread would, so results do not depend on the number of
+// threads.
+//
+// A one-dimensional scf.forall on buffers, whose iterations share nothing
+// by construction (NADE's chunks of hidden units, each a whole recurrence:
+// GMToLinalg/Autoregressive.cpp), becomes the same worksharing loop over its
+// iterations, always in parallel.
 //
 //===----------------------------------------------------------------------===//
 
@@ -79,10 +84,12 @@ int64_t payloadCost(linalg::LinalgOp op) {
   return std::max<int64_t>(cost, 1);
 }
 
-/// |loop| (a tile loop, no results) as an OpenMP parallel worksharing loop
-/// that runs when |cond| holds, and on the calling thread otherwise.
-void toWorksharing(OpBuilder &b, scf::ForOp loop, Value cond) {
-  Location loc = loop.getLoc();
+/// |loop| (no results), its iterations from |lower| to |upper| by |step|
+/// with induction variable |iv| in |old|, as an OpenMP parallel worksharing
+/// loop that runs when |cond| holds, and on the calling thread otherwise.
+void toWorksharing(OpBuilder &b, Operation *loop, Value lower, Value upper, Value step, Value iv,
+                   Block *old, Value cond) {
+  Location loc = loop->getLoc();
   b.setInsertionPoint(loop);
   omp::ParallelClauseOps parallelClauses;
   parallelClauses.ifVar = cond;
@@ -94,24 +101,46 @@ void toWorksharing(OpBuilder &b, scf::ForOp loop, Value cond) {
   auto wsloop = b.create<omp::WsloopOp>(loc, loopClauses);
   b.create<omp::TerminatorOp>(loc);
   b.createBlock(&wsloop.getRegion());
-  auto nest = b.create<omp::LoopNestOp>(loc, ValueRange{loop.getLowerBound()},
-                                        ValueRange{loop.getUpperBound()},
-                                        ValueRange{loop.getStep()});
+  auto nest = b.create<omp::LoopNestOp>(loc, ValueRange{lower}, ValueRange{upper},
+                                        ValueRange{step});
   b.create<omp::TerminatorOp>(loc);
   Block *body = b.createBlock(&nest.getRegion(), {}, {b.getIndexType()}, {loc});
-  Block *old = loop.getBody();
-  loop.getInductionVar().replaceAllUsesWith(body->getArgument(0));
+  iv.replaceAllUsesWith(body->getArgument(0));
   body->getOperations().splice(body->end(), old->getOperations(), old->begin(),
                                std::prev(old->end()));
   b.setInsertionPointToEnd(body);
   b.create<omp::YieldOp>(loc, ValueRange{});
-  loop.erase();
+  loop->erase();
+}
+
+void toWorksharing(OpBuilder &b, scf::ForOp loop, Value cond) {
+  toWorksharing(b, loop, loop.getLowerBound(), loop.getUpperBound(), loop.getStep(),
+                loop.getInductionVar(), loop.getBody(), cond);
+}
+
+/// An scf.forall on buffers: iterations that share nothing by construction
+/// (NADE's chunks of hidden units, each a whole recurrence; GMToLinalg's
+/// Autoregressive.cpp), each far above min-work, so always a parallel region.
+void toWorksharing(OpBuilder &b, scf::ForallOp loop) {
+  b.setInsertionPoint(loop);
+  Location loc = loop.getLoc();
+  toWorksharing(b, loop, loop.getLowerBound(b)[0], loop.getUpperBound(b)[0],
+                loop.getStep(b)[0], loop.getInductionVars()[0], loop.getBody(),
+                b.create<arith::ConstantIntOp>(loc, 1, 1));
 }
 
 struct ParallelLoops : public mlir::gm::impl::GMParallelLoopsPassBase<ParallelLoops> {
   using GMParallelLoopsPassBase::GMParallelLoopsPassBase;
 
   void runOnOperation() override {
+    SmallVector<scf::ForallOp> foralls;
+    getOperation().walk([&](scf::ForallOp loop) {
+      if (loop.getRank() == 1 && loop.getNumResults() == 0 && !loop.getMapping())
+        foralls.push_back(loop);
+    });
+    OpBuilder builder(&getContext());
+    for (scf::ForallOp loop : foralls)
+      toWorksharing(builder, loop);
     SmallVector<linalg::LinalgOp> ops;
     getOperation().walk([&](linalg::LinalgOp op) {
       if (splittable(op))
