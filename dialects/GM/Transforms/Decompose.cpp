@@ -16,6 +16,7 @@
 
 #include "dialects/GM/IR/GMBuilder.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -101,12 +102,20 @@ struct LSTMCellToCore : OpRewritePattern<LSTMCellOp> {
 /// R, W), w_is (4H, C, 1, K), w_ss (4H, H, 1, K), bias (4H); a row of
 /// states is (B, H, 1, W), a row of gates (B, 4H, 1, W) in the order i, f,
 /// g, o; every 1 x K convolution has stride 1 and padding (0, K / 2).
+///
+/// The rows after the first are an scf.for over r whose body is one row's
+/// ops (reading and writing row r of (B, ., R, W) stacks), not R copies of
+/// them: PixelRNN's 28 rows, unrolled forward and backward in every entry,
+/// were most of its compile time (a training entry of 50k lines of LLVM
+/// dialect). Row 0, which has no previous row, stays outside the loop, so
+/// each row does exactly the unrolled version's work.
 struct RowLSTMParts {
   PatternRewriter &rw;
   GMBuilder g;
   Location loc;
   int64_t hid, rows, cols, k;
-  RankedTensorType stateRow, gatesRow, gatesAll;
+  Value batch; // B, from x
+  RankedTensorType stateRow, gatesRow, gatesAll, states;
 
   RowLSTMParts(PatternRewriter &rw, Location loc, Value x, Value wis)
       : rw(rw), g(rw, loc), loc(loc) {
@@ -115,13 +124,16 @@ struct RowLSTMParts {
     rows = xt.getDimSize(2);
     cols = xt.getDimSize(3);
     k = wt.getDimSize(3);
+    batch = rw.create<tensor::DimOp>(loc, x, 0);
     stateRow = g.f32Type({ShapedType::kDynamic, hid, 1, cols});
     gatesRow = g.f32Type({ShapedType::kDynamic, 4 * hid, 1, cols});
     gatesAll = g.f32Type({ShapedType::kDynamic, 4 * hid, rows, cols});
+    states = g.f32Type({ShapedType::kDynamic, hid, rows, cols});
   }
   DenseI64ArrayAttr one() { return rw.getDenseI64ArrayAttr({1, 1}); }
   DenseI64ArrayAttr pad() { return rw.getDenseI64ArrayAttr({0, k / 2}); }
   DenseI64ArrayAttr zero() { return rw.getDenseI64ArrayAttr({0, 0}); }
+  Value index(int64_t v) { return rw.create<arith::ConstantIndexOp>(loc, v); }
   /// w_is with the mask-B taps only: column j reads input columns <= j.
   Value maskedWIs(Value wis) {
     RankedTensorType wt = tensorType(wis);
@@ -137,49 +149,147 @@ struct RowLSTMParts {
     return rw.create<Conv2DOp>(loc, gatesRow, h, wss, Value(), one(), pad());
   }
 
-  /// The forward pass, row by row, keeping what the backward pass reads.
+  /// Stacks of rows are (R, B, channels, 1, W), row-major by row, so each
+  /// row the loops read or write is one contiguous block (rows of a (B,
+  /// channels, R, W) image are 1 / R of every channel plane: a row stack in
+  /// that layout made PixelRNN's step 20% slower, its cell kernels waiting
+  /// on the scattered loads). unstack turns a stack into the image layout.
+  RankedTensorType stackOf(RankedTensorType row) {
+    return g.f32Type({rows, ShapedType::kDynamic, row.getDimSize(1), 1, cols});
+  }
+  /// An uninitialised stack of |row|s: an allocation of its own (a
+  /// tensor.empty would be merged with the other stacks' by CSE, and
+  /// bufferization would then copy whole stacks apart).
+  Value stack(RankedTensorType row) {
+    return rw.create<bufferization::AllocTensorOp>(loc, stackOf(row), ValueRange{batch});
+  }
+  SmallVector<OpFoldResult> stackOffsets(Value r) {
+    SmallVector<OpFoldResult> offsets(5, rw.getIndexAttr(0));
+    offsets[0] = r;
+    return offsets;
+  }
+  SmallVector<OpFoldResult> stackSizes(Value stack) {
+    return {rw.getIndexAttr(1), batch, rw.getIndexAttr(tensorType(stack).getDimSize(2)),
+            rw.getIndexAttr(1), rw.getIndexAttr(cols)};
+  }
+  SmallVector<OpFoldResult> ones(int64_t rank) {
+    return SmallVector<OpFoldResult>(rank, rw.getIndexAttr(1));
+  }
+  /// Row |r| of a stack, as (B, channels, 1, W).
+  Value rowOf(Value stack, Value r, RankedTensorType t) {
+    return rw.create<tensor::ExtractSliceOp>(loc, t, stack, stackOffsets(r), stackSizes(stack),
+                                             ones(5));
+  }
+  Value putRow(Value row, Value stack, Value r) {
+    return rw.create<tensor::InsertSliceOp>(loc, row, stack, stackOffsets(r), stackSizes(stack),
+                                            ones(5));
+  }
+  /// Row |r| of a (B, channels, R, W) image, as (B, channels, 1, W).
+  Value imageRow(Value image, Value r, RankedTensorType t) {
+    SmallVector<OpFoldResult> offsets = {rw.getIndexAttr(0), rw.getIndexAttr(0), r,
+                                         rw.getIndexAttr(0)};
+    SmallVector<OpFoldResult> sizes = {batch, rw.getIndexAttr(t.getDimSize(1)),
+                                       rw.getIndexAttr(1), rw.getIndexAttr(cols)};
+    return rw.create<tensor::ExtractSliceOp>(loc, t, image, offsets, sizes, ones(4));
+  }
+  /// A stack (R, B, C, 1, W) as the image (B, C, R, W).
+  Value unstack(Value stack, RankedTensorType image) {
+    int64_t channels = image.getDimSize(1);
+    Value flat = rw.create<tensor::CollapseShapeOp>(
+        loc, g.f32Type({rows, ShapedType::kDynamic, channels, cols}), stack,
+        ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}, {4}});
+    return g.transpose(flat, {1, 2, 0, 3});
+  }
+
+  /// One row's cell: the gates' functions, c = f c_prev + i g (i g without
+  /// a previous row) and h = o tanh(c).
   struct Row {
     Value i, f, gg, o, c, h;
   };
-  SmallVector<Row> forward(Value x, Value wis, Value wss, Value bias) {
+  Row cell(Value gates, Value cPrev) {
+    Row row;
+    row.i = rw.create<SigmoidOp>(loc, gate(gates, 0));
+    row.f = rw.create<SigmoidOp>(loc, gate(gates, 1));
+    row.gg = rw.create<TanhOp>(loc, gate(gates, 2));
+    row.o = rw.create<SigmoidOp>(loc, gate(gates, 3));
+    row.c = g.mul(row.i, row.gg);
+    if (cPrev)
+      row.c = g.add(g.mul(row.f, cPrev), row.c);
+    row.h = g.mul(row.o, rw.create<TanhOp>(loc, row.c));
+    return row;
+  }
+
+  /// The forward pass: the stacks of h and c and, with |all| (what the
+  /// backward pass reads), of i, f, g and o, in that order. The loop
+  /// carries only the stacks, each written in place, and reads h_{r-1} and
+  /// c_{r-1} back from them: every buffer it touches is then one of the
+  /// entry's own, which gm-outline-kernels needs to move the row's ops into
+  /// kernels, and bufferization needs to keep the loop free of copies.
+  SmallVector<Value> forward(Value x, Value wis, Value wss, Value bias, bool all) {
     // Input-to-state for every row at once: conv1xK(x, w_is * mask B) + b.
     Value gx = rw.create<Conv2DOp>(loc, gatesAll, x, maskedWIs(wis), bias, one(), pad());
-    SmallVector<Row> out;
-    for (int64_t r = 0; r < rows; ++r) {
-      Value gates = slice(gx, gatesRow, 2, r, 1);
-      if (r > 0)
-        gates = g.add(gates, stateToState(out.back().h, wss));
-      Row row;
-      row.i = rw.create<SigmoidOp>(loc, gate(gates, 0));
-      row.f = rw.create<SigmoidOp>(loc, gate(gates, 1));
-      row.gg = rw.create<TanhOp>(loc, gate(gates, 2));
-      row.o = rw.create<SigmoidOp>(loc, gate(gates, 3));
-      row.c = g.mul(row.i, row.gg);
-      if (r > 0)
-        row.c = g.add(g.mul(row.f, out.back().c), row.c);
-      row.h = g.mul(row.o, rw.create<TanhOp>(loc, row.c));
-      out.push_back(row);
-    }
-    return out;
-  }
-  Value concatRows(ArrayRef<Value> parts, RankedTensorType t) {
-    return rw.create<ConcatOp>(loc, t, parts, rw.getI64IntegerAttr(2));
+    Row first = cell(slice(gx, gatesRow, 2, 0, 1), Value());
+    auto values = [&](const Row &row) {
+      return all ? SmallVector<Value>{row.h, row.c, row.i, row.f, row.gg, row.o}
+                 : SmallVector<Value>{row.h, row.c};
+    };
+    Value r0 = index(0);
+    SmallVector<Value> inits;
+    for (Value v : values(first))
+      inits.push_back(putRow(v, stack(stateRow), r0));
+    auto loop = rw.create<scf::ForOp>(loc, index(1), index(rows), index(1), inits);
+    OpBuilder::InsertionGuard guard(rw);
+    rw.setInsertionPointToStart(loop.getBody());
+    Value r = loop.getInductionVar();
+    Value rPrev = rw.create<arith::SubIOp>(loc, r, index(1));
+    ValueRange stacks = loop.getRegionIterArgs();
+    Value gates =
+        g.add(imageRow(gx, r, gatesRow), stateToState(rowOf(stacks[0], rPrev, stateRow), wss));
+    Row row = cell(gates, rowOf(stacks[1], rPrev, stateRow));
+    SmallVector<Value> next;
+    for (auto [v, s] : llvm::zip(values(row), stacks))
+      next.push_back(putRow(v, s, r));
+    rw.create<scf::YieldOp>(loc, next);
+    return SmallVector<Value>(loop.getResults());
   }
 };
+
+// A training entry computes a Row LSTM's rows for its loss (row_lstm) and
+// again for the gradient (row_lstm_grad of the same operands). Unrolled,
+// CSE merged the two; as loops it does not (their stacks are separate
+// allocations), so the gradient's decomposition builds the rows once, where
+// the row_lstm was, and both read them.
+bool sameOperands(RowLSTMOp fwd, RowLSTMGradOp grad) {
+  return fwd.getInput() == grad.getInput() && fwd.getWIs() == grad.getWIs() &&
+         fwd.getWSs() == grad.getWSs() && fwd.getBias() == grad.getBias() &&
+         fwd->getBlock() == grad->getBlock() && fwd->isBeforeInBlock(grad);
+}
+RowLSTMOp forwardTwin(RowLSTMGradOp grad) {
+  for (Operation *user : grad.getInput().getUsers())
+    if (auto fwd = dyn_cast<RowLSTMOp>(user); fwd && sameOperands(fwd, grad))
+      return fwd;
+  return {};
+}
+RowLSTMGradOp gradientTwin(RowLSTMOp fwd) {
+  for (Operation *user : fwd.getInput().getUsers())
+    if (auto grad = dyn_cast<RowLSTMGradOp>(user); grad && sameOperands(fwd, grad))
+      return grad;
+  return {};
+}
 
 // row_lstm(x) = the rows of states h_r, r = 0 .. R-1, with
 // gates_r = conv1xK(x, w_is * mask B)[:, :, r] + b + conv1xK(h_{r-1}, w_ss),
 // c_r = sigmoid(f) c_{r-1} + sigmoid(i) tanh(g), h_r = sigmoid(o) tanh(c_r),
-// and h_{-1} = c_{-1} = 0: one convolution for the input, then R small ones.
+// and h_{-1} = c_{-1} = 0: one convolution for the input, then R - 1 small
+// ones, in a loop over the rows.
 struct RowLSTMToCore : OpRewritePattern<RowLSTMOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(RowLSTMOp op, PatternRewriter &rw) const override {
     RowLSTMParts p(rw, op.getLoc(), op.getInput(), op.getWIs());
-    SmallVector<Value> hs;
-    for (const RowLSTMParts::Row &row :
-         p.forward(op.getInput(), op.getWIs(), op.getWSs(), op.getBias()))
-      hs.push_back(row.h);
-    rw.replaceOp(op, p.concatRows(hs, op.getType()));
+    if (gradientTwin(op))
+      return failure(); // RowLSTMGradToCore builds the rows for both
+    Value hs = p.forward(op.getInput(), op.getWIs(), op.getWSs(), op.getBias(), false)[0];
+    rw.replaceOp(op, p.unstack(hs, p.states));
     return success();
   }
 };
@@ -192,47 +302,89 @@ struct RowLSTMToCore : OpRewritePattern<RowLSTMOp> {
 //   dw_ss = sum_r conv_weight_grad(h_{r-1}, dgates_r);
 // then for all rows at once, with dgates (B, 4H, R, W): db = sum dgates,
 // dw_is = conv_weight_grad(x, dgates) * mask B, dx = conv_transpose(dgates,
-// w_is * mask B).
+// w_is * mask B). Rows R-1 .. 1 are a loop (what row 0 would send back
+// starts as zeros, added exactly); row 0, without a previous row, follows
+// it.
 struct RowLSTMGradToCore : OpRewritePattern<RowLSTMGradOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(RowLSTMGradOp op, PatternRewriter &rw) const override {
     Location loc = op.getLoc();
     Value x = op.getInput(), wis = op.getWIs(), wss = op.getWSs();
+    RowLSTMOp twin = forwardTwin(op);
+    if (twin)
+      rw.setInsertionPoint(twin);
     RowLSTMParts p(rw, loc, x, wis);
     GMBuilder &g = p.g;
-    SmallVector<RowLSTMParts::Row> fwd = p.forward(x, wis, wss, op.getBias());
-    auto oneMinus = [&](Value v) { return g.sub(g.fill(1.0, v), v); };
-    SmallVector<Value> dgates(p.rows);
-    Value dwss, dhBack, dcBack;
-    for (int64_t r = p.rows - 1; r >= 0; --r) {
-      const RowLSTMParts::Row &row = fwd[r];
-      Value dh = p.slice(op.getGrad(), p.stateRow, 2, r, 1);
-      if (dhBack)
-        dh = g.add(dh, dhBack);
-      Value tc = rw.create<TanhOp>(loc, row.c);
-      Value dc = g.mul(g.mul(dh, row.o), oneMinus(g.mul(tc, tc)));
-      if (dcBack)
-        dc = g.add(dc, dcBack);
-      Value di = g.mul(g.mul(dc, row.gg), g.mul(row.i, oneMinus(row.i)));
-      Value df = r > 0 ? g.mul(g.mul(dc, fwd[r - 1].c), g.mul(row.f, oneMinus(row.f)))
-                       : g.fill(0.0, row.f);
-      Value dg = g.mul(g.mul(dc, row.i), oneMinus(g.mul(row.gg, row.gg)));
-      Value dout = g.mul(g.mul(dh, tc), g.mul(row.o, oneMinus(row.o)));
-      dgates[r] = rw.create<ConcatOp>(loc, p.gatesRow, ValueRange{di, df, dg, dout},
-                                      rw.getI64IntegerAttr(1));
-      dcBack = g.mul(dc, row.f);
-      if (r > 0) {
-        Value dw = rw.create<Conv2DWeightGradOp>(loc, tensorType(wss), fwd[r - 1].h, dgates[r],
-                                                 p.one(), p.pad());
-        dwss = dwss ? g.add(dwss, dw) : dw;
-        dhBack = rw.create<Conv2DTransposeOp>(loc, p.stateRow, dgates[r], wss, Value(), p.one(),
-                                              p.pad(), p.zero());
-      }
+    // hs, cs, is, fs, ggs, os.
+    SmallVector<Value> fwd = p.forward(x, wis, wss, op.getBias(), true);
+    if (twin) {
+      rw.replaceOp(twin, p.unstack(fwd[0], p.states));
+      rw.setInsertionPoint(op);
     }
-    if (!dwss)
-      dwss = g.b.create<ConstantOp>(loc, tensorType(wss),
-                                    DenseElementsAttr::get(tensorType(wss), 0.0f));
-    Value all = p.concatRows(dgates, p.gatesAll);
+    auto oneMinus = [&](Value v) { return g.sub(g.fill(1.0, v), v); };
+    auto at = [&](int which, Value r) { return p.rowOf(fwd[which], r, p.stateRow); };
+    // Row r's gate gradients from dh and dc sent back from row r + 1;
+    // returns (dgates_r, dc_r f_r), and c_{r-1} comes from |rPrev| (none
+    // at row 0).
+    auto back = [&](Value r, Value rPrev, Value dhBack, Value dcBack) {
+      Value c = at(1, r), i = at(2, r), f = at(3, r), gg = at(4, r), o = at(5, r);
+      Value dh = g.add(p.imageRow(op.getGrad(), r, p.stateRow), dhBack);
+      Value tc = rw.create<TanhOp>(loc, c);
+      Value dc = g.add(g.mul(g.mul(dh, o), oneMinus(g.mul(tc, tc))), dcBack);
+      Value di = g.mul(g.mul(dc, gg), g.mul(i, oneMinus(i)));
+      Value df = rPrev ? g.mul(g.mul(dc, at(1, rPrev)), g.mul(f, oneMinus(f))) : g.fill(0.0, f);
+      Value dg = g.mul(g.mul(dc, i), oneMinus(g.mul(gg, gg)));
+      Value dout = g.mul(g.mul(dh, tc), g.mul(o, oneMinus(o)));
+      Value dgates = rw.create<ConcatOp>(loc, p.gatesRow, ValueRange{di, df, dg, dout},
+                                         rw.getI64IntegerAttr(1));
+      return std::make_pair(dgates, g.mul(dc, f));
+    };
+    // Rows R-1 .. 1, k = 0 .. R-2 and r = R-1-k, carrying stacks written in
+    // place: row r of dhs and dcs holds what row r + 1 sends back to r (zero
+    // for the last row), slot k of dws row r's part of dw_ss (summed after
+    // the loop in k order: the unrolled sum's order), and the dgates.
+    Value zeros = g.broadcastTo(g.scalar(0.0), p.stateRow, x);
+    Value last = p.index(p.rows - 1), r0 = p.index(0);
+    RankedTensorType wsst = tensorType(wss);
+    SmallVector<int64_t> dwsShape = {p.rows - 1};
+    dwsShape.append(wsst.getShape().begin(), wsst.getShape().end());
+    Value dws = rw.create<bufferization::AllocTensorOp>(
+        loc, RankedTensorType::get(dwsShape, wsst.getElementType()), ValueRange{});
+    auto loop = rw.create<scf::ForOp>(
+        loc, r0, last, p.index(1),
+        ValueRange{p.putRow(zeros, p.stack(p.stateRow), last),
+                   p.putRow(zeros, p.stack(p.stateRow), last), dws, p.stack(p.gatesRow)});
+    {
+      OpBuilder::InsertionGuard guard(rw);
+      rw.setInsertionPointToStart(loop.getBody());
+      ValueRange carried = loop.getRegionIterArgs();
+      Value k = loop.getInductionVar();
+      Value r = rw.create<arith::SubIOp>(loc, last, k);
+      Value rPrev = rw.create<arith::SubIOp>(loc, r, p.index(1));
+      auto [dgates, dcBack] =
+          back(r, rPrev, p.rowOf(carried[0], r, p.stateRow), p.rowOf(carried[1], r, p.stateRow));
+      Value dw = rw.create<Conv2DWeightGradOp>(loc, wsst, at(0, rPrev), dgates, p.one(), p.pad());
+      Value dhBack = rw.create<Conv2DTransposeOp>(loc, p.stateRow, dgates, wss, Value(),
+                                                  p.one(), p.pad(), p.zero());
+      SmallVector<OpFoldResult> slot = {k}, whole = {rw.getIndexAttr(1)};
+      for (int64_t d : wsst.getShape()) {
+        slot.push_back(rw.getIndexAttr(0));
+        whole.push_back(rw.getIndexAttr(d));
+      }
+      Value dwsNext = rw.create<tensor::InsertSliceOp>(
+          loc, dw, carried[2], slot, whole,
+          SmallVector<OpFoldResult>(dwsShape.size(), rw.getIndexAttr(1)));
+      rw.create<scf::YieldOp>(loc, ValueRange{p.putRow(dhBack, carried[0], rPrev),
+                                              p.putRow(dcBack, carried[1], rPrev), dwsNext,
+                                              p.putRow(dgates, carried[3], r)});
+    }
+    Value dgates0 = back(r0, Value(), p.rowOf(loop.getResult(0), r0, p.stateRow),
+                         p.rowOf(loop.getResult(1), r0, p.stateRow))
+                        .first;
+    Value all = p.unstack(p.putRow(dgates0, loop.getResult(3), r0), p.gatesAll);
+    Value dwss = p.rows > 1 ? g.sum(loop.getResult(2), {0})
+                            : rw.create<ConstantOp>(loc, wsst, DenseElementsAttr::get(wsst, 0.0f))
+                                  .getResult();
     RankedTensorType wt = tensorType(wis);
     Value mask = rw.create<ConstantOp>(loc, wt, getConvMask(wt, MaskKind::B));
     Value dwis = g.mul(rw.create<Conv2DWeightGradOp>(loc, wt, x, all, p.one(), p.pad()), mask);

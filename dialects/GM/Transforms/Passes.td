@@ -130,9 +130,10 @@ def GMDecomposePass : Pass<"gm-decompose", "::mlir::ModuleOp"> {
     - `lstm_cell` = two `linear`s, four gate slices, sigmoid/tanh and the
       cell update;
     - `row_lstm` = a mask-B 1xK `conv2d` of the input, then per row a 1xK
-      `conv2d` of the previous row's states, the gates and the cell;
+      `conv2d` of the previous row's states, the gates and the cell, the
+      rows after the first an `scf.for` over row stacks (`tensor` slices);
       `row_lstm_grad` = those rows again and back-propagation through them
-      (`conv2d_weight_grad`, `conv2d_transpose`);
+      (`conv2d_weight_grad`, `conv2d_transpose`), again a loop;
     - `embedding(ids, E)` = the sum over v of `one_hot(ids)[.., v] E[v]`,
       and `embedding_grad` its transpose;
     - `recon_loss` = its elementwise error summed per example;
@@ -142,6 +143,8 @@ def GMDecomposePass : Pass<"gm-decompose", "::mlir::ModuleOp"> {
     `nade` and its gradient stay whole: they become fused loops of their
     own (GMToLinalg/Autoregressive.cpp).
   }];
+  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect",
+    "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect"];
 }
 
 #endif // GM_PASSES_TD
