@@ -104,8 +104,8 @@ struct LSTMCellToCore : OpRewritePattern<LSTMCellOp> {
 /// g, o; every 1 x K convolution has stride 1 and padding (0, K / 2).
 ///
 /// The rows after the first are an scf.for over r whose body is one row's
-/// ops (reading and writing row r of (B, ., R, W) stacks), not R copies of
-/// them: PixelRNN's 28 rows, unrolled forward and backward in every entry,
+/// ops (reading and writing row r of (R, B, ., 1, W) stacks), not R copies
+/// of them: PixelRNN's 28 rows, unrolled forward and backward in every entry,
 /// were most of its compile time (a training entry of 50k lines of LLVM
 /// dialect). Row 0, which has no previous row, stays outside the loop, so
 /// each row does exactly the unrolled version's work.
@@ -285,9 +285,9 @@ RowLSTMGradOp gradientTwin(RowLSTMOp fwd) {
 struct RowLSTMToCore : OpRewritePattern<RowLSTMOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(RowLSTMOp op, PatternRewriter &rw) const override {
-    RowLSTMParts p(rw, op.getLoc(), op.getInput(), op.getWIs());
     if (gradientTwin(op))
       return failure(); // RowLSTMGradToCore builds the rows for both
+    RowLSTMParts p(rw, op.getLoc(), op.getInput(), op.getWIs());
     Value hs = p.forward(op.getInput(), op.getWIs(), op.getWSs(), op.getBias(), false)[0];
     rw.replaceOp(op, p.unstack(hs, p.states));
     return success();
@@ -302,9 +302,9 @@ struct RowLSTMToCore : OpRewritePattern<RowLSTMOp> {
 //   dw_ss = sum_r conv_weight_grad(h_{r-1}, dgates_r);
 // then for all rows at once, with dgates (B, 4H, R, W): db = sum dgates,
 // dw_is = conv_weight_grad(x, dgates) * mask B, dx = conv_transpose(dgates,
-// w_is * mask B). Rows R-1 .. 1 are a loop (what row 0 would send back
-// starts as zeros, added exactly); row 0, without a previous row, follows
-// it.
+// w_is * mask B). Rows R-1 .. 1 are a loop (row R-1 receives zeros from
+// beyond the last row, added exactly); row 0, without a previous row,
+// follows it.
 struct RowLSTMGradToCore : OpRewritePattern<RowLSTMGradOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(RowLSTMGradOp op, PatternRewriter &rw) const override {
