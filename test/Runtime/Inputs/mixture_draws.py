@@ -10,24 +10,16 @@ standard errors (mean) and 20% (variance): a standard normal, or one
 component, fails on the variance of a mixture whose means spread as the
 AAE's (uniform in [-4, 4]). Prints one line when they do, exits 1 when not.
 """
-import math, sys
+import math, os, sys
 
-
-def sections(path):
-    out, name = {}, None
-    for line in open(path):
-        line = line.strip()
-        if line.endswith(":"):
-            name = line[:-1]
-            out[name] = []
-        elif name:
-            out[name].append(float(line))
-    return out
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                "CodeGen", "Inputs"))
+from close_runs import blocks  # noqa: E402
 
 
 def main():
     path, logits, means, logvars = sys.argv[1:5]
-    s = sections(path)
+    s = blocks(path)
     w = [math.exp(v) for v in s["param " + logits]]
     w = [v / sum(w) for v in w]
     k = len(w)
